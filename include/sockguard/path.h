@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * path.h: the one canonical-path function every layer uses (SPEC 2.6.3).
+ * decode once -> lexical clean -> strip one API version prefix.
+ * Two layers disagreeing about a path is a bypass, so nothing else in the
+ * tree may clean or decode paths.
+ */
+#ifndef SOCKGUARD_PATH_H
+#define SOCKGUARD_PATH_H
+
+#include <sys/types.h>
+
+#include "sockguard/common.h"
+
+/*
+ * Percent-decodes exactly once (%XX for every byte, including %2F and
+ * %2E). out must have room for len bytes. Returns the decoded length, or
+ * -1 when an escape is malformed (%zz, truncated): the HTTP layer answers
+ * 400 before any policy runs.
+ */
+ssize_t sg_path_decode(const char *in, size_t len, char *out);
+
+/* The API version prefix found in a cleaned path. */
+struct sg_path_ver {
+	bool present;
+	uint32_t len;    /* bytes of "/v1.41" at the start of the cleaned path */
+	unsigned major;
+	unsigned minor;  /* 0 when absent ("/v1/") */
+};
+
+/*
+ * Canonicalises an already-decoded path: POSIX path.Clean semantics
+ * (collapse '/', drop '.', resolve '..' never above root, drop a trailing
+ * '/' except for root), then strip one leading version prefix
+ * ("/v" digits ["." digits ["." digits]] followed by '/'; lower-case v).
+ * Writes the cleaned path to out (room for len + 1 bytes; NUL-terminated)
+ * and returns its length. The canonical path (NP) is out + ver->len,
+ * the stripped prefix is out[0 .. ver->len). An empty input yields "".
+ */
+size_t sg_path_canon(const char *in, size_t len, char *out,
+    struct sg_path_ver *ver);
+
+/*
+ * Percent-encodes a decoded path for the request line sent upstream, so
+ * the daemon's single decode yields exactly the bytes the policy judged:
+ * everything but unreserved, sub-delims, ':' '@' and '/' becomes %XX.
+ * Returns the encoded length, or 0 when it does not fit in cap.
+ */
+size_t sg_path_encode(const char *in, size_t len, char *out, size_t cap);
+
+#endif

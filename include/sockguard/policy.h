@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy.h: compiled first-match rules (SPEC 2.6). Compiled into the
+ * config arena, immutable, evaluated without allocation.
+ */
+#ifndef SOCKGUARD_POLICY_H
+#define SOCKGUARD_POLICY_H
+
+#include "sockguard/arena.h"
+#include "sockguard/diag.h"
+#include "sockguard/ir.h"
+
+enum sg_reason_code {
+	SG_REASON_MATCHED_ALLOW_RULE = 0, /* matched_allow_rule */
+	SG_REASON_MATCHED_DENY_RULE,      /* matched_deny_rule */
+	SG_REASON_NO_MATCHING_ALLOW_RULE, /* no_matching_allow_rule */
+};
+
+struct sg_verdict {
+	enum sg_action action;
+	int rule;             /* 0-based index of the deciding rule, -1 none */
+	const char *reason;   /* rule reason, "no matching allow rule", or "" */
+	enum sg_reason_code code;
+};
+
+struct sg_policy;
+
+/* Returns NULL (with diagnostics) when a rule cannot be compiled. */
+struct sg_policy *sg_policy_compile(struct sg_arena *a,
+    const struct sg_ir_rule *rules, size_t n, struct sg_diag *d);
+/* method is matched case-insensitively; np is the canonical path. */
+void sg_policy_eval(const struct sg_policy *p, const char *method,
+    size_t mlen, const char *np, size_t nplen, struct sg_verdict *out);
+const char *sg_reason_code_str(enum sg_reason_code c);
+
+/* The built-in default rule set (SPEC 2.3). */
+extern const struct sg_ir_rule sg_policy_default_rules[];
+extern const size_t sg_policy_ndefault_rules;
+
+#endif
