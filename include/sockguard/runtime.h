@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime.h: the serving side's shared types: server, listeners, upstream
+ * endpoints and their keep-alive pool, client connections and the
+ * per-exchange buffers. Internal to the daemon (src/server.c, listen.c,
+ * upstream.c, conn.c, respond.c, reqid.c); nothing config-side includes it.
+ */
+#ifndef SOCKGUARD_RUNTIME_H
+#define SOCKGUARD_RUNTIME_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "sockguard/conf.h"
+#include "sockguard/ev.h"
+#include "sockguard/http.h"
+
+#define SG_HEAD_MAX       (32 * 1024)  /* request/response head limit */
+#define SG_BODY_ROOM      (16 * 1024)  /* body relay room after a head */
+#define SG_RESP_BUF       (32 * 1024)
+#define SG_HB_BUF         (8 * 1024)   /* rewritten response head */
+#define SG_OUT_BUF        (SG_HEAD_MAX + 4096)
+#define SG_HEAD_TIMEOUT   (5 * SG_NS_PER_SEC)
+#define SG_IDLE_TIMEOUT   (120 * SG_NS_PER_SEC)
+#define SG_DRAIN_TIMEOUT  (30 * SG_NS_PER_SEC)
+#define SG_DIAL_TIMEOUT   (5 * SG_NS_PER_SEC)
+#define SG_POOL_MAX_IDLE  100
+#define SG_POOL_IDLE_NS   (90 * SG_NS_PER_SEC)
+#define SG_DISCARD_MAX    (1024 * 1024) /* body bytes skipped after a deny */
+#define SG_REQID_LEN      32
+
+struct sg_server;
+struct sg_conn;
+
+enum sg_lst_state {
+	SG_LST_BOUND = 0,
+	SG_LST_SERVING,
+	SG_LST_DRAINING,
+	SG_LST_STOPPED,
+	SG_LST_FAILED,
+};
+
+struct sg_listener {
+	struct sg_server *srv;
+	const struct sg_ir_listener *ir;
+	int fd;
+	bool is_unix;
+	char *path;          /* unix socket path we created */
+	dev_t dev;
+	ino_t ino;
+	enum sg_lst_state state;
+	bool paused;         /* accept paused (fd limit, max_connections) */
+	char label[160];     /* "unix:/path" or "tcp:127.0.0.1:2375" */
+};
+
+enum sg_ep_health {
+	SG_EP_UNKNOWN = 0,
+	SG_EP_HEALTHY,
+	SG_EP_UNHEALTHY,
+};
+
+struct sg_upc;
+
+struct sg_endpoint {
+	struct sg_server *srv;
+	const struct sg_ir_endpoint *ir;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	enum sg_ep_health health;
+	struct sg_upc *idle;  /* pooled connections, most recent first */
+	unsigned nidle;
+	char label[256];      /* "unix:///var/run/docker.sock" */
+};
+
+/* One upstream connection: pooled (idle) or owned by a client conn. */
+struct sg_upc {
+	int fd;
+	struct sg_endpoint *ep;
+	struct sg_upc *next, *prev;
+	int64_t idle_since;
+	bool reused;          /* served an earlier request */
+};
+
+/* Buffers for one request/response exchange; idle connections hold none. */
+struct sg_xfer {
+	struct sg_xfer *next_free;
+	struct sg_conf *conf;          /* reference held for this request */
+	int64_t start_ns;
+
+	/* client input: head, then body bytes, then pipelined bytes */
+	uint32_t in_len;
+	uint32_t head_len;
+	size_t scan;                   /* request head end search */
+	size_t rscan;                  /* response head end search */
+	uint32_t b_off, b_end;         /* body bytes to send upstream */
+	uint64_t req_left;             /* Content-Length bytes still to come */
+	struct sg_chunked req_ck;
+	bool req_done;                 /* request body fully read */
+	uint64_t discarded;
+
+	/* outbound head */
+	uint32_t o_off, o_len;
+
+	/* response from upstream */
+	uint32_t r_len, r_off, r_end;
+	uint32_t resp_head_len;
+	bool resp_head_done;
+	uint64_t resp_left;
+	struct sg_chunked resp_ck;
+	bool resp_done;                /* body fully received */
+	uint64_t resp_bytes;           /* body bytes relayed to the client */
+	bool upstream_reusable;
+
+	/* pending bytes to the client (response head or a local answer) */
+	uint32_t h_off, h_len;
+
+	/* decisions */
+	int status;
+	int rule;
+	const char *decision;          /* "allow", "deny", "" */
+	const char *reason_code;
+	const char *reason;
+	bool hijack;                   /* attach / exec start */
+	bool tunnel;                   /* raw relay in progress */
+	bool close_after;              /* close the client connection when done */
+	bool retried;
+	bool local;                    /* answered without the upstream */
+	char reqid[SG_REQID_LEN + 1];
+	char trace_id[33];
+	char span_id[17];
+	char parent_id[17];
+	char flags[3];
+	uint32_t np_off, np_len;       /* canonical path in np[] */
+	uint32_t dpath_off, dpath_len; /* decoded path inside in[] */
+
+	struct sg_http_msg req;
+	struct sg_http_msg resp;
+	char in[SG_HEAD_MAX + SG_BODY_ROOM];
+	char np[SG_HEAD_MAX + 1];
+	char out[SG_OUT_BUF];
+	char r[SG_RESP_BUF];
+	char hb[SG_HB_BUF];
+};
+
+enum sg_conn_state {
+	SG_CS_IDLE = 0,   /* keep-alive, no request */
+	SG_CS_HEAD,       /* reading a request head */
+	SG_CS_DIAL,       /* waiting for the upstream connect */
+	SG_CS_EXCHANGE,   /* relaying request and response */
+	SG_CS_TUNNEL,     /* hijacked raw bidirectional relay */
+	SG_CS_LOCAL,      /* writing a response made here */
+	SG_CS_CLOSED,
+};
+
+enum sg_tlist {
+	SG_TL_NONE = 0,
+	SG_TL_HEAD,
+	SG_TL_IDLE,
+	SG_TL__COUNT,
+};
+
+struct sg_conn {
+	uint32_t magic;
+	struct sg_server *srv;
+	struct sg_listener *lst;
+	int cfd;
+	struct sg_upc *up;
+	struct sg_xfer *x;
+	enum sg_conn_state st;
+	/* timeout list (same duration per list, so FIFO order is deadline order) */
+	enum sg_tlist tl;
+	int64_t deadline;
+	struct sg_conn *tprev, *tnext;
+	/* all connections */
+	struct sg_conn *prev, *next;
+	bool client_eof;     /* read side saw EOF */
+	bool client_wr_shut; /* we shut down our write side (tunnel) */
+	bool up_eof;
+	bool up_wr_shut;
+	unsigned nreq;
+	char peer[64];
+};
+
+struct sg_tlist_head {
+	struct sg_conn *first, *last;
+	int64_t timeout;
+};
+
+struct sg_server {
+	struct sg_ev *ev;
+	struct sg_conf *conf;          /* current generation */
+	struct sg_listener *lst;
+	size_t nlst;
+	struct sg_endpoint *ep;
+	size_t nep;
+	size_t active_ep;
+	struct sg_conn *conns;         /* all open client connections */
+	size_t nconns;
+	uint32_t max_conns;
+	struct sg_tlist_head tl[SG_TL__COUNT];
+	struct sg_xfer *xfree;         /* free exchange buffers */
+	size_t nxfree;
+	int reserve_fd;                /* spare fd for EMFILE handling */
+	bool draining;
+	int64_t drain_deadline;
+	int64_t started_ns;
+	time_t started_wall;
+	bool stop;
+	/* /health upstream check cache */
+	int64_t health_until;
+	bool health_ok;
+	uint64_t requests;
+};
+
+/* listen.c */
+int sg_listen_open_all(struct sg_server *srv, char *err, size_t errlen);
+void sg_listen_start(struct sg_server *srv);
+void sg_listen_pause(struct sg_server *srv, bool pause);
+void sg_listen_close_all(struct sg_server *srv);
+const char *sg_listen_state_name(enum sg_lst_state s);
+
+/* upstream.c */
+int sg_upstream_init(struct sg_server *srv, char *err, size_t errlen);
+int sg_upstream_startup_probe(struct sg_server *srv, char *err, size_t errlen);
+struct sg_endpoint *sg_upstream_active(struct sg_server *srv);
+/*
+ * Returns a connection to the active endpoint: a pooled one that is still
+ * alive, or a new non-blocking one (*connecting set when the connect is
+ * in progress). NULL with errno on failure.
+ */
+struct sg_upc *sg_upstream_acquire(struct sg_server *srv, bool *connecting);
+/* 0 when a pending connect finished, else -1 with errno. */
+int sg_upstream_connect_result(struct sg_upc *u);
+void sg_upstream_release(struct sg_server *srv, struct sg_upc *u, bool reuse);
+void sg_upstream_reap(struct sg_server *srv);
+void sg_upstream_close_all(struct sg_server *srv);
+bool sg_upstream_check(struct sg_server *srv);
+
+/* conn.c */
+void sg_conn_accept(struct sg_server *srv, struct sg_listener *l, int fd,
+    const struct sockaddr *sa, socklen_t salen);
+void sg_conn_expire(struct sg_server *srv);
+void sg_conn_drain(struct sg_server *srv);
+void sg_conn_close_all(struct sg_server *srv);
+int64_t sg_conn_next_deadline(struct sg_server *srv);
+
+/* respond.c: local answers written into x->hb */
+void sg_respond_json(struct sg_conn *c, int status, const char *body,
+    size_t blen, bool close);
+void sg_respond_error(struct sg_conn *c, int status, const char *message,
+    bool close);
+void sg_respond_deny(struct sg_conn *c, const char *method, size_t mlen);
+void sg_respond_health(struct sg_conn *c);
+const char *sg_status_text(int status);
+
+/* reqid.c */
+void sg_reqid_new(char out[SG_REQID_LEN + 1]);
+void sg_random_hex(char *out, size_t nbytes);
+/* Parses an inbound traceparent and fills the exchange's trace fields. */
+void sg_trace_begin(struct sg_xfer *x, const char *tp, size_t len);
+
+/* server.c */
+int sg_server_run(struct sg_conf *conf);
+extern const char sg_version[];
+
+#endif

@@ -1,0 +1,1481 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conn.c: the client connection state machine. Owns client fds, the
+ * exchange buffers while a request is in flight, and the timeout lists.
+ * One request at a time per connection (pipelined bytes wait in the
+ * buffer): head -> canonical path -> policy -> upstream -> relay ->
+ * keep-alive. Interest is recomputed from buffer state after every step;
+ * closing is deferred to the end of the loop iteration.
+ *
+ * Does not parse HTTP itself (http.c), judge paths (path.c, policy.c),
+ * dial (upstream.c) or format answers (respond.c).
+ */
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sockguard/log.h"
+#include "sockguard/path.h"
+#include "sockguard/policy.h"
+#include "sockguard/runtime.h"
+
+#define CONN_MAGIC 0x53474331u /* "SGC1" */
+#define XFREE_MAX 64
+
+/* readiness we believe in (level-triggered: cleared on EAGAIN) */
+struct conn_ready {
+	bool cr, cw, ur, uw;
+};
+
+static struct conn_ready *conn_rd(struct sg_conn *c);
+static void conn_step(struct sg_conn *c);
+static void conn_interest(struct sg_conn *c);
+static void conn_close(struct sg_conn *c);
+static void conn_free(void *arg);
+static void conn_do_head(struct sg_conn *c);
+static void conn_request(struct sg_conn *c);
+static void conn_do_dial(struct sg_conn *c);
+static void conn_do_exchange(struct sg_conn *c);
+static void conn_do_tunnel(struct sg_conn *c);
+static void conn_do_local(struct sg_conn *c);
+static void conn_finish(struct sg_conn *c);
+static void conn_log(struct sg_conn *c);
+static void conn_fail_upstream(struct sg_conn *c, const char *what, int err);
+static int conn_resp_head(struct sg_conn *c);
+static int conn_resp_feed(struct sg_xfer *x, uint32_t from, uint32_t n);
+static int conn_req_feed(struct sg_xfer *x, uint32_t from, uint32_t n,
+    uint32_t *used);
+static void conn_on_client(struct sg_ev *ev, int fd, unsigned events,
+    void *arg);
+static void conn_on_upstream(struct sg_ev *ev, int fd, unsigned events,
+    void *arg);
+static void tl_set(struct sg_conn *c, enum sg_tlist l);
+static struct sg_xfer *xfer_get(struct sg_server *srv);
+static void xfer_put(struct sg_server *srv, struct sg_xfer *x);
+static ssize_t io_read(int fd, char *p, size_t n, bool *ready);
+static ssize_t io_writev(int fd, struct iovec *iov, int cnt, bool *ready);
+static bool path_is(const char *np, size_t n, const char *a, const char *b);
+
+/* The readiness flags live beside the connection (not in runtime.h). */
+struct conn_full {
+	struct sg_conn c;
+	struct conn_ready rd;
+};
+
+static struct conn_ready *
+conn_rd(struct sg_conn *c)
+{
+	return &((struct conn_full *)(void *)c)->rd;
+}
+
+void
+sg_conn_accept(struct sg_server *srv, struct sg_listener *l, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct conn_full *cf = calloc(1, sizeof(*cf));
+	struct sg_conn *c;
+
+	(void)salen;
+	if (cf == NULL) {
+		close(fd);
+		return;
+	}
+	c = &cf->c;
+	c->magic = CONN_MAGIC;
+	c->srv = srv;
+	c->lst = l;
+	c->cfd = fd;
+	c->st = SG_CS_IDLE;
+	cf->rd.cw = true;
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+		char host[48] = "?";
+		unsigned port = 0;
+
+		if (sa->sa_family == AF_INET) {
+			const struct sockaddr_in *s4 = (const void *)sa;
+
+			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+			port = ntohs(s4->sin_port);
+			snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
+		} else {
+			const struct sockaddr_in6 *s6 = (const void *)sa;
+
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+			port = ntohs(s6->sin6_port);
+			snprintf(c->peer, sizeof(c->peer), "[%s]:%u", host,
+			    port);
+		}
+	} else {
+		snprintf(c->peer, sizeof(c->peer), "unix");
+	}
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	if (sg_ev_set(srv->ev, fd, SG_EV_READ, conn_on_client, c) == -1) {
+		conn_close(c);
+		return;
+	}
+	/* the first head must arrive within the head timeout */
+	tl_set(c, SG_TL_HEAD);
+}
+
+static void
+conn_on_client(struct sg_ev *ev, int fd, unsigned events, void *arg)
+{
+	struct sg_conn *c = arg;
+	struct conn_ready *rd = conn_rd(c);
+
+	(void)ev;
+	(void)fd;
+	if (events & (SG_EV_READ | SG_EV_ERROR))
+		rd->cr = true;
+	if (events & (SG_EV_WRITE | SG_EV_ERROR))
+		rd->cw = true;
+	conn_step(c);
+}
+
+static void
+conn_on_upstream(struct sg_ev *ev, int fd, unsigned events, void *arg)
+{
+	struct sg_conn *c = arg;
+	struct conn_ready *rd = conn_rd(c);
+
+	(void)ev;
+	(void)fd;
+	if (events & (SG_EV_READ | SG_EV_ERROR))
+		rd->ur = true;
+	if (events & (SG_EV_WRITE | SG_EV_ERROR))
+		rd->uw = true;
+	conn_step(c);
+}
+
+static void
+conn_step(struct sg_conn *c)
+{
+	enum sg_conn_state prev;
+
+	do {
+		prev = c->st;
+		switch (c->st) {
+		case SG_CS_IDLE:
+		case SG_CS_HEAD:
+			conn_do_head(c);
+			break;
+		case SG_CS_DIAL:
+			conn_do_dial(c);
+			break;
+		case SG_CS_EXCHANGE:
+			conn_do_exchange(c);
+			break;
+		case SG_CS_TUNNEL:
+			conn_do_tunnel(c);
+			break;
+		case SG_CS_LOCAL:
+			conn_do_local(c);
+			break;
+		case SG_CS_CLOSED:
+			return;
+		}
+	} while (c->st != prev);
+	if (c->st != SG_CS_CLOSED)
+		conn_interest(c);
+}
+
+/* ---- interest ---- */
+
+static bool
+conn_client_pending(const struct sg_xfer *x)
+{
+	return x != NULL && (x->h_off < x->h_len || x->r_off < x->r_end);
+}
+
+static bool
+conn_upstream_pending(const struct sg_xfer *x)
+{
+	return x != NULL && (x->o_off < x->o_len || x->b_off < x->b_end);
+}
+
+static void
+conn_interest(struct sg_conn *c)
+{
+	struct conn_ready *rd = conn_rd(c);
+	struct sg_xfer *x = c->x;
+	unsigned cm = 0, um = 0;
+	bool want_cr = false, want_ur = false;
+
+	switch (c->st) {
+	case SG_CS_IDLE:
+		want_cr = !c->srv->draining;
+		break;
+	case SG_CS_HEAD:
+		want_cr = x->in_len < SG_HEAD_MAX;
+		break;
+	case SG_CS_DIAL:
+		um |= SG_EV_WRITE;
+		break;
+	case SG_CS_EXCHANGE:
+		want_cr = !c->client_eof && x->in_len < sizeof(x->in);
+		want_ur = !x->resp_done && x->r_len < sizeof(x->r);
+		break;
+	case SG_CS_TUNNEL:
+		want_cr = !c->client_eof && x->in_len < sizeof(x->in);
+		want_ur = !c->up_eof && x->r_len < sizeof(x->r);
+		break;
+	case SG_CS_LOCAL:
+		want_cr = !x->req_done && !x->close_after;
+		break;
+	case SG_CS_CLOSED:
+		return;
+	}
+	if (want_cr && !rd->cr)
+		cm |= SG_EV_READ;
+	if (conn_client_pending(x) && !rd->cw)
+		cm |= SG_EV_WRITE;
+	if (c->up != NULL) {
+		if (want_ur && !rd->ur)
+			um |= SG_EV_READ;
+		if (conn_upstream_pending(x) && !rd->uw)
+			um |= SG_EV_WRITE;
+		sg_ev_set(c->srv->ev, c->up->fd, um, conn_on_upstream, c);
+	}
+	sg_ev_set(c->srv->ev, c->cfd, cm, conn_on_client, c);
+}
+
+/* ---- head ---- */
+
+static void
+conn_do_head(struct sg_conn *c)
+{
+	struct conn_ready *rd = conn_rd(c);
+	struct sg_xfer *x = c->x;
+
+	if (x == NULL) {
+		if (!rd->cr)
+			return;
+		x = c->x = xfer_get(c->srv);
+		if (x == NULL) {
+			sg_errx("out of memory for a request buffer; closing "
+			    "connection from %s", c->peer);
+			conn_close(c);
+			return;
+		}
+	}
+	for (;;) {
+		int r = sg_http_head_end(x->in, x->in_len, &x->scan);
+		ssize_t n;
+
+		if (r < 0) {
+			x->start_ns = sg_ev_now(c->srv->ev);
+			x->head_len = x->in_len;
+			sg_respond_error(c, 400, "malformed request head: "
+			    "bare CR, bare LF or NUL byte", true);
+			return;
+		}
+		if (r > 0) {
+			x->head_len = (uint32_t)r;
+			conn_request(c);
+			return;
+		}
+		if (x->in_len >= SG_HEAD_MAX) {
+			x->start_ns = sg_ev_now(c->srv->ev);
+			x->head_len = x->in_len;
+			sg_respond_error(c, 431, "request head too large",
+			    true);
+			return;
+		}
+		if (!rd->cr)
+			return;
+		n = io_read(c->cfd, x->in + x->in_len, SG_HEAD_MAX - x->in_len,
+		    &rd->cr);
+		if (n == -1) {
+			if (c->st == SG_CS_IDLE && x->in_len == 0) {
+				xfer_put(c->srv, x);
+				c->x = NULL;
+			}
+			return;
+		}
+		if (n <= 0) {
+			/* EOF or error between or inside heads */
+			conn_close(c);
+			return;
+		}
+		if (c->st == SG_CS_IDLE) {
+			c->st = SG_CS_HEAD;
+			tl_set(c, SG_TL_HEAD);
+		}
+		x->in_len += (uint32_t)n;
+	}
+}
+
+static bool
+method_is(const struct sg_xfer *x, const char *m)
+{
+	size_t n = strlen(m);
+
+	return x->req.method.len == n &&
+	    memcmp(x->in + x->req.method.off, m, n) == 0;
+}
+
+/* NP equals a + "<one segment>" + b (b may be ""). */
+static bool
+path_is(const char *np, size_t n, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i;
+
+	if (n <= la + lb || memcmp(np, a, la) != 0 ||
+	    memcmp(np + n - lb, b, lb) != 0)
+		return false;
+	for (i = la; i < n - lb; i++)
+		if (np[i] == '/')
+			return false;
+	return true;
+}
+
+static void
+conn_request(struct sg_conn *c)
+{
+	struct sg_server *srv = c->srv;
+	struct sg_xfer *x = c->x;
+	const struct sg_ir *ir;
+	struct sg_path_ver ver;
+	struct sg_verdict v;
+	const char *why = NULL;
+	char *tgt;
+	ssize_t dl;
+	size_t np_total;
+	uint32_t used = 0;
+	int st, i;
+	bool connecting = false;
+	size_t o;
+
+	tl_set(c, SG_TL_NONE);
+	x->start_ns = sg_ev_now(srv->ev);
+	x->conf = sg_conf_ref(srv->conf);
+	ir = x->conf->ir;
+	c->nreq++;
+	srv->requests++;
+	x->rule = -1;
+	x->decision = "";
+	x->reason_code = "";
+	x->reason = "";
+	sg_reqid_new(x->reqid);
+
+	st = sg_http_parse_request(x->in, x->head_len, &x->req, &why);
+	if (st != 0) {
+		sg_trace_begin(x, NULL, 0);
+		sg_respond_error(c, st, why, true);
+		return;
+	}
+	i = x->req.first[SG_HDR_TRACEPARENT];
+	if (i >= 0)
+		sg_trace_begin(x, x->in + x->req.hdr[i].value.off,
+		    x->req.hdr[i].value.len);
+	else
+		sg_trace_begin(x, NULL, 0);
+
+	/* body framing */
+	x->b_off = x->b_end = x->head_len;
+	switch (x->req.body) {
+	case SG_BODY_LENGTH:
+		x->req_left = x->req.content_length;
+		x->req_done = x->req_left == 0;
+		break;
+	case SG_BODY_CHUNKED:
+		sg_chunked_init(&x->req_ck);
+		x->req_done = false;
+		break;
+	default:
+		x->req_done = true;
+		break;
+	}
+	if (x->in_len > x->head_len) {
+		st = conn_req_feed(x, x->head_len, x->in_len - x->head_len,
+		    &used);
+		if (st != 0) {
+			sg_respond_error(c, st, "malformed chunked request "
+			    "body", true);
+			return;
+		}
+		x->b_end = x->head_len + used;
+	}
+
+	/* decode the path once, in place (decoded <= raw) */
+	tgt = x->in + x->req.path.off;
+	dl = sg_path_decode(tgt, x->req.path.len, tgt);
+	if (dl < 0) {
+		sg_respond_error(c, 400, "malformed percent-escape in the "
+		    "request path", true);
+		return;
+	}
+	x->dpath_off = x->req.path.off;
+	x->dpath_len = (uint32_t)dl;
+
+	/* health endpoint: exact decoded path, GET only, before the rules */
+	if (ir->health_enabled && method_is(x, "GET") &&
+	    x->dpath_len == strlen(ir->health_path) &&
+	    memcmp(tgt, ir->health_path, x->dpath_len) == 0) {
+		sg_respond_health(c);
+		return;
+	}
+
+	np_total = sg_path_canon(tgt, x->dpath_len, x->np, &ver);
+	x->np_off = ver.len;
+	x->np_len = (uint32_t)(np_total - ver.len);
+
+	/* policy */
+	sg_policy_eval(x->conf->policy, x->in + x->req.method.off,
+	    x->req.method.len, x->np + ver.len, x->np_len, &v);
+	x->rule = v.rule;
+	x->reason = v.reason;
+	x->reason_code = sg_reason_code_str(v.code);
+	if (v.action != SG_ACTION_ALLOW) {
+		x->decision = "deny";
+		sg_respond_deny(c, x->in + x->req.method.off,
+		    x->req.method.len);
+		return;
+	}
+	x->decision = "allow";
+
+	/* structural guards that need no body parsing */
+	if (ver.present && (ver.major < ir->min_api_major ||
+	    (ver.major == ir->min_api_major && ver.minor < ir->min_api_minor))) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "API version v%u.%u is below the "
+		    "minimum this proxy accepts (v%u.%u)", ver.major, ver.minor,
+		    ir->min_api_major, ir->min_api_minor);
+		x->decision = "deny";
+		x->reason_code = "api_version_too_old";
+		x->reason = "API version below the configured minimum";
+		sg_respond_error(c, 400, msg, true);
+		return;
+	}
+	if (method_is(x, "POST") &&
+	    path_is(x->np + ver.len, x->np_len, "/containers/", "/start") &&
+	    (x->req.body == SG_BODY_CHUNKED ||
+	    (x->req.body == SG_BODY_LENGTH && x->req.content_length > 0))) {
+		x->decision = "deny";
+		x->reason_code = "container_start_body_denied";
+		x->reason = "a request body on container start is refused "
+		    "(old API versions apply a HostConfig sent there)";
+		x->rule = -1;
+		sg_respond_deny(c, x->in + x->req.method.off,
+		    x->req.method.len);
+		return;
+	}
+	x->hijack = method_is(x, "POST") &&
+	    (path_is(x->np + ver.len, x->np_len, "/containers/", "/attach") ||
+	    path_is(x->np + ver.len, x->np_len, "/exec/", "/start"));
+
+	/* outbound head: canonical target, filtered headers */
+	o = 0;
+	memcpy(x->out, x->in + x->req.method.off, x->req.method.len);
+	o += x->req.method.len;
+	x->out[o++] = ' ';
+	memcpy(x->out + o, x->np, ver.len);
+	o += ver.len;
+	{
+		size_t e = sg_path_encode(x->np + ver.len, x->np_len,
+		    x->out + o, sizeof(x->out) - o - 1024);
+
+		if (e == 0) {
+			sg_respond_error(c, 414, "request path too long", true);
+			return;
+		}
+		o += e;
+	}
+	if (x->req.has_query) {
+		if (o + 1 + x->req.query.len + 1024 > sizeof(x->out)) {
+			sg_respond_error(c, 414, "request target too long",
+			    true);
+			return;
+		}
+		x->out[o++] = '?';
+		memcpy(x->out + o, x->in + x->req.query.off, x->req.query.len);
+		o += x->req.query.len;
+	}
+	o += (size_t)snprintf(x->out + o, sizeof(x->out) - o,
+	    " HTTP/1.1\r\nHost: docker\r\n");
+	for (i = 0; i < x->req.nhdr; i++) {
+		const struct sg_http_hdr *h = &x->req.hdr[i];
+		size_t need = h->name.len + h->value.len + 4;
+
+		if (h->hop || h->id == SG_HDR_HOST || h->id == SG_HDR_EXPECT)
+			continue;
+		if (o + need + 512 > sizeof(x->out)) {
+			sg_respond_error(c, 431, "request head too large",
+			    true);
+			return;
+		}
+		memcpy(x->out + o, x->in + h->name.off, h->name.len);
+		o += h->name.len;
+		x->out[o++] = ':';
+		x->out[o++] = ' ';
+		memcpy(x->out + o, x->in + h->value.off, h->value.len);
+		o += h->value.len;
+		x->out[o++] = '\r';
+		x->out[o++] = '\n';
+	}
+	o += (size_t)snprintf(x->out + o, sizeof(x->out) - o,
+	    "X-Request-Id: %s\r\ntraceparent: 00-%s-%s-%s\r\n", x->reqid,
+	    x->trace_id, x->span_id, x->flags);
+	if (x->hijack && x->req.conn_upgrade) {
+		i = x->req.first[SG_HDR_UPGRADE];
+		o += (size_t)snprintf(x->out + o, sizeof(x->out) - o,
+		    "Connection: Upgrade\r\nUpgrade: %.*s\r\n",
+		    (int)x->req.hdr[i].value.len,
+		    x->in + x->req.hdr[i].value.off);
+	}
+	x->out[o++] = '\r';
+	x->out[o++] = '\n';
+	x->o_off = 0;
+	x->o_len = (uint32_t)o;
+
+	if (x->req.expect_continue && !x->req_done) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		memcpy(x->hb + x->h_len, cont, sizeof(cont) - 1);
+		x->h_len += sizeof(cont) - 1;
+	}
+
+	c->up = sg_upstream_acquire(srv, &connecting);
+	if (c->up == NULL) {
+		conn_fail_upstream(c, "dial", errno);
+		return;
+	}
+	conn_rd(c)->ur = false;
+	conn_rd(c)->uw = !connecting;
+	x->upstream_reusable = true;
+	if (connecting) {
+		c->st = SG_CS_DIAL;
+		tl_set(c, SG_TL_HEAD);
+	} else {
+		c->st = SG_CS_EXCHANGE;
+	}
+}
+
+static void
+conn_fail_upstream(struct sg_conn *c, const char *what, int err)
+{
+	struct sg_xfer *x = c->x;
+	static struct sg_logrec r;
+
+	sg_log_begin(&r, SG_LOG_ERROR, "upstream request failed");
+	sg_log_str(&r, "request_id", x->reqid);
+	sg_log_str(&r, "upstream", c->up != NULL ? c->up->ep->label :
+	    sg_upstream_active(c->srv)->label);
+	sg_log_str(&r, "stage", what);
+	sg_log_str(&r, "error", strerror(err));
+	sg_log_end(&r);
+	if (c->up != NULL) {
+		sg_ev_del(c->srv->ev, c->up->fd);
+		sg_upstream_release(c->srv, c->up, false);
+		c->up = NULL;
+	}
+	x->reason_code = "upstream_socket_unreachable";
+	if (x->resp_head_done || x->h_off > 0) {
+		/* the client already has part of a response: cut it */
+		conn_log(c);
+		conn_close(c);
+		return;
+	}
+	x->h_off = x->h_len = 0;
+	x->r_off = x->r_end = x->r_len = 0;
+	sg_respond_error(c, 502, "upstream Docker socket unreachable", true);
+}
+
+static void
+conn_do_dial(struct sg_conn *c)
+{
+	struct conn_ready *rd = conn_rd(c);
+
+	if (!rd->uw)
+		return;
+	if (sg_upstream_connect_result(c->up) == -1) {
+		conn_fail_upstream(c, "connect", errno);
+		return;
+	}
+	tl_set(c, SG_TL_NONE);
+	c->st = SG_CS_EXCHANGE;
+}
+
+/* ---- body framing ---- */
+
+static int
+conn_req_feed(struct sg_xfer *x, uint32_t from, uint32_t n, uint32_t *used)
+{
+	const char *why;
+	size_t u = 0;
+	bool done = false;
+	int st;
+
+	*used = 0;
+	if (x->req_done || n == 0)
+		return 0;
+	if (x->req.body == SG_BODY_LENGTH) {
+		uint64_t take = n < x->req_left ? n : x->req_left;
+
+		x->req_left -= take;
+		*used = (uint32_t)take;
+		x->req_done = x->req_left == 0;
+		return 0;
+	}
+	st = sg_chunked_scan(&x->req_ck, x->in + from, n, &u, &done, &why);
+	if (st != 0)
+		return st;
+	*used = (uint32_t)u;
+	x->req_done = done;
+	return 0;
+}
+
+/* Feeds response body bytes r[from, from+n); sets r_end. */
+static int
+conn_resp_feed(struct sg_xfer *x, uint32_t from, uint32_t n)
+{
+	const char *why;
+	size_t u = 0;
+	bool done = false;
+
+	if (x->resp_done) {
+		if (n > 0)
+			x->upstream_reusable = false; /* junk after the body */
+		x->r_len = from;
+		return 0;
+	}
+	switch (x->resp.body) {
+	case SG_BODY_LENGTH: {
+		uint64_t take = n < x->resp_left ? n : x->resp_left;
+
+		x->resp_left -= take;
+		u = (size_t)take;
+		done = x->resp_left == 0;
+		break;
+	}
+	case SG_BODY_CHUNKED:
+		if (sg_chunked_scan(&x->resp_ck, x->r + from, n, &u, &done,
+		    &why) != 0)
+			return -1;
+		break;
+	case SG_BODY_EOF:
+		u = n;
+		break;
+	default:
+		u = 0;
+		done = true;
+		break;
+	}
+	x->r_end = from + (uint32_t)u;
+	if (u < n) {
+		x->upstream_reusable = false;
+		x->r_len = x->r_end;
+	}
+	x->resp_done = done;
+	return 0;
+}
+
+/* ---- exchange ---- */
+
+static int
+conn_resp_head(struct sg_conn *c)
+{
+	struct sg_xfer *x = c->x;
+	const char *why = NULL;
+	bool head = method_is(x, "HEAD");
+	size_t o;
+	int r, i, st;
+
+	for (;;) {
+		r = sg_http_head_end(x->r, x->r_len, &x->rscan);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			if (x->r_len >= sizeof(x->r))
+				return -1;
+			return 0;
+		}
+		st = sg_http_parse_response(x->r, (size_t)r, head, &x->resp,
+		    &why);
+		if (st != 0)
+			return -1;
+		if (x->resp.status >= 100 && x->resp.status < 200 &&
+		    x->resp.status != 101) {
+			/* interim response: drop it, parse the next head */
+			memmove(x->r, x->r + r, x->r_len - (uint32_t)r);
+			x->r_len -= (uint32_t)r;
+			x->rscan = 0;
+			continue;
+		}
+		break;
+	}
+	x->resp_head_len = (uint32_t)r;
+	x->resp_head_done = true;
+	x->status = x->resp.status;
+	if (x->resp.status == 101) {
+		if (!x->hijack || !x->req.conn_upgrade)
+			return -1;
+		x->tunnel = true;
+	} else if (x->hijack && x->resp.status == 200 &&
+	    x->resp.body == SG_BODY_EOF) {
+		/* pre-upgrade API form: 200 then a raw stream */
+		x->tunnel = true;
+	}
+	if (x->resp.body == SG_BODY_EOF || x->resp.conn_close)
+		x->upstream_reusable = false;
+	if (x->resp.body == SG_BODY_EOF && !x->tunnel)
+		x->close_after = true;
+	if (x->req.conn_close)
+		x->close_after = true;
+
+	/* rewritten head */
+	o = x->h_len;
+	o += (size_t)snprintf(x->hb + o, sizeof(x->hb) - o, "HTTP/1.1 %03u %.*s\r\n",
+	    x->resp.status, (int)x->resp.reason.len, x->r + x->resp.reason.off);
+	for (i = 0; i < x->resp.nhdr; i++) {
+		const struct sg_http_hdr *h = &x->resp.hdr[i];
+
+		if (h->hop)
+			continue;
+		if (o + h->name.len + h->value.len + 4 + 256 > sizeof(x->hb))
+			return -1;
+		memcpy(x->hb + o, x->r + h->name.off, h->name.len);
+		o += h->name.len;
+		x->hb[o++] = ':';
+		x->hb[o++] = ' ';
+		memcpy(x->hb + o, x->r + h->value.off, h->value.len);
+		o += h->value.len;
+		x->hb[o++] = '\r';
+		x->hb[o++] = '\n';
+	}
+	o += (size_t)snprintf(x->hb + o, sizeof(x->hb) - o,
+	    "X-Request-Id: %s\r\ntraceparent: 00-%s-%s-%s\r\n", x->reqid,
+	    x->trace_id, x->span_id, x->flags);
+	if (x->resp.status == 101) {
+		i = x->resp.first[SG_HDR_UPGRADE];
+		o += (size_t)snprintf(x->hb + o, sizeof(x->hb) - o,
+		    "Connection: Upgrade\r\nUpgrade: %.*s\r\n",
+		    i >= 0 ? (int)x->resp.hdr[i].value.len : 3,
+		    i >= 0 ? x->r + x->resp.hdr[i].value.off : "tcp");
+	} else if (x->close_after && !x->tunnel) {
+		o += (size_t)snprintf(x->hb + o, sizeof(x->hb) - o,
+		    "Connection: close\r\n");
+	}
+	if (o + 2 > sizeof(x->hb))
+		return -1;
+	x->hb[o++] = '\r';
+	x->hb[o++] = '\n';
+	x->h_len = (uint32_t)o;
+
+	/* body framing */
+	switch (x->resp.body) {
+	case SG_BODY_LENGTH:
+		x->resp_left = x->resp.content_length;
+		x->resp_done = x->resp_left == 0;
+		break;
+	case SG_BODY_CHUNKED:
+		sg_chunked_init(&x->resp_ck);
+		break;
+	case SG_BODY_EOF:
+		break;
+	default:
+		x->resp_done = true;
+		break;
+	}
+	x->r_off = x->resp_head_len;
+	x->r_end = x->resp_head_len;
+	if (x->tunnel) {
+		x->r_end = x->r_len;
+		return 1;
+	}
+	if (conn_resp_feed(x, x->resp_head_len, x->r_len - x->resp_head_len))
+		return -1;
+	return 1;
+}
+
+static void
+conn_do_exchange(struct sg_conn *c)
+{
+	struct conn_ready *rd = conn_rd(c);
+	struct sg_xfer *x = c->x;
+	struct iovec iov[2];
+	bool progress = true;
+	ssize_t n;
+
+	while (progress) {
+		progress = false;
+
+		/* request head and body to the upstream */
+		if (conn_upstream_pending(x) && rd->uw) {
+			iov[0].iov_base = x->out + x->o_off;
+			iov[0].iov_len = x->o_len - x->o_off;
+			iov[1].iov_base = x->in + x->b_off;
+			iov[1].iov_len = x->b_end - x->b_off;
+			n = io_writev(c->up->fd, iov, 2, &rd->uw);
+			if (n < -1) {
+				conn_fail_upstream(c, "write", errno);
+				return;
+			}
+			if (n > 0) {
+				size_t h = x->o_len - x->o_off;
+
+				if ((size_t)n <= h) {
+					x->o_off += (uint32_t)n;
+				} else {
+					x->o_off = x->o_len;
+					x->b_off += (uint32_t)((size_t)n - h);
+				}
+				progress = true;
+			}
+		}
+		/* body sent so far: reuse the room after the head */
+		if (!x->req_done && x->b_off == x->b_end &&
+		    x->in_len == x->b_end) {
+			x->b_off = x->b_end = x->in_len = x->head_len;
+		}
+
+		/* more body (or EOF / pipelined bytes) from the client */
+		if (rd->cr && !c->client_eof && x->in_len < sizeof(x->in)) {
+			n = io_read(c->cfd, x->in + x->in_len,
+			    sizeof(x->in) - x->in_len, &rd->cr);
+			if (n == 0 || n < -1) {
+				bool stream = x->resp_head_done &&
+				    (x->resp.body == SG_BODY_EOF ||
+				    x->resp.body == SG_BODY_CHUNKED);
+
+				c->client_eof = true;
+				if (!x->req_done || n < -1 || stream) {
+					/* client gone: abort the exchange */
+					x->upstream_reusable = false;
+					x->reason_code = "client_closed";
+					conn_log(c);
+					conn_close(c);
+					return;
+				}
+				/* half-close after a full request: answer, then close */
+				x->close_after = true;
+			} else if (n > 0) {
+				uint32_t from = x->in_len, used = 0;
+				int st;
+
+				x->in_len += (uint32_t)n;
+				if (!x->req_done) {
+					st = conn_req_feed(x, from, (uint32_t)n,
+					    &used);
+					if (st != 0) {
+						x->upstream_reusable = false;
+						conn_fail_upstream(c, "request body",
+						    EPROTO);
+						return;
+					}
+					x->b_end = from + used;
+				}
+				progress = true;
+			}
+		}
+
+		/* response from the upstream */
+		if (rd->ur && !x->resp_done) {
+			if (x->resp_head_done && x->r_off == x->r_end &&
+			    x->r_len == x->r_end)
+				x->r_off = x->r_end = x->r_len = 0;
+			if (x->r_len < sizeof(x->r)) {
+				uint32_t from = x->r_len;
+
+				n = io_read(c->up->fd, x->r + x->r_len,
+				    sizeof(x->r) - x->r_len, &rd->ur);
+				if (n == 0 || n < -1) {
+					c->up_eof = true;
+					x->upstream_reusable = false;
+					if (x->resp_head_done &&
+					    x->resp.body == SG_BODY_EOF) {
+						x->resp_done = true;
+					} else if (!x->resp_head_done) {
+						conn_fail_upstream(c,
+						    "response head", n == 0 ?
+						    ECONNRESET : errno);
+						return;
+					} else {
+						/* truncated body: cut the client */
+						x->close_after = true;
+						x->reason_code =
+						    "upstream_response_truncated";
+						if (!conn_client_pending(x)) {
+							conn_log(c);
+							conn_close(c);
+							return;
+						}
+					}
+					progress = true;
+				} else if (n > 0) {
+					x->r_len += (uint32_t)n;
+					if (!x->resp_head_done) {
+						int r = conn_resp_head(c);
+
+						if (r < 0) {
+							conn_fail_upstream(c,
+							    "response head",
+							    EPROTO);
+							return;
+						}
+					} else if (conn_resp_feed(x, from,
+					    (uint32_t)n) != 0) {
+						x->close_after = true;
+						x->upstream_reusable = false;
+						x->resp_done = true;
+						x->reason_code =
+						    "upstream_bad_chunked";
+					}
+					progress = true;
+				}
+			}
+		}
+
+		/* response to the client */
+		if (conn_client_pending(x) && rd->cw) {
+			iov[0].iov_base = x->hb + x->h_off;
+			iov[0].iov_len = x->h_len - x->h_off;
+			iov[1].iov_base = x->r + x->r_off;
+			iov[1].iov_len = x->r_end - x->r_off;
+			n = io_writev(c->cfd, iov, 2, &rd->cw);
+			if (n < -1) {
+				x->upstream_reusable = false;
+				x->reason_code = "client_closed_response";
+				conn_log(c);
+				conn_close(c);
+				return;
+			}
+			if (n > 0) {
+				size_t h = x->h_len - x->h_off;
+
+				if ((size_t)n <= h) {
+					x->h_off += (uint32_t)n;
+				} else {
+					x->resp_bytes += (size_t)n - h;
+					x->h_off = x->h_len;
+					x->r_off += (uint32_t)((size_t)n - h);
+				}
+				progress = true;
+			}
+		}
+
+		if (x->resp_head_done && x->tunnel && x->h_off == x->h_len &&
+		    !conn_upstream_pending(x)) {
+			/* switch: early client bytes after the body go up */
+			x->b_off = x->b_end;
+			x->b_end = x->in_len;
+			c->st = SG_CS_TUNNEL;
+			return;
+		}
+		if (x->resp_head_done && x->resp_done &&
+		    !conn_client_pending(x)) {
+			if (c->up_eof && x->resp.body != SG_BODY_EOF &&
+			    !x->resp_done)
+				x->close_after = true;
+			conn_finish(c);
+			return;
+		}
+	}
+}
+
+/* ---- tunnel (hijacked attach / exec) ---- */
+
+static void
+conn_do_tunnel(struct sg_conn *c)
+{
+	struct conn_ready *rd = conn_rd(c);
+	struct sg_xfer *x = c->x;
+	struct iovec iov[2];
+	bool progress = true;
+	ssize_t n;
+
+	while (progress) {
+		progress = false;
+		/* client -> upstream */
+		if (x->b_off == x->b_end) {
+			x->b_off = x->b_end = x->in_len = x->head_len;
+		}
+		if (rd->cr && !c->client_eof && x->in_len < sizeof(x->in)) {
+			n = io_read(c->cfd, x->in + x->in_len,
+			    sizeof(x->in) - x->in_len, &rd->cr);
+			if (n == 0) {
+				c->client_eof = true;
+				progress = true;
+			} else if (n < -1) {
+				goto done;
+			} else if (n > 0) {
+				x->in_len += (uint32_t)n;
+				x->b_end = x->in_len;
+				progress = true;
+			}
+		}
+		if (x->b_off < x->b_end && rd->uw) {
+			iov[0].iov_base = x->in + x->b_off;
+			iov[0].iov_len = x->b_end - x->b_off;
+			n = io_writev(c->up->fd, iov, 1, &rd->uw);
+			if (n < -1)
+				goto done;
+			if (n > 0) {
+				x->b_off += (uint32_t)n;
+				progress = true;
+			}
+		}
+		if (c->client_eof && x->b_off == x->b_end && !c->up_wr_shut) {
+			/* stdin EOF reaches the container */
+			shutdown(c->up->fd, SHUT_WR);
+			c->up_wr_shut = true;
+		}
+
+		/* upstream -> client */
+		if (x->r_off == x->r_end)
+			x->r_off = x->r_end = x->r_len = 0;
+		if (rd->ur && !c->up_eof && x->r_len < sizeof(x->r)) {
+			n = io_read(c->up->fd, x->r + x->r_len,
+			    sizeof(x->r) - x->r_len, &rd->ur);
+			if (n == 0) {
+				c->up_eof = true;
+				progress = true;
+			} else if (n < -1) {
+				goto done;
+			} else if (n > 0) {
+				x->r_len += (uint32_t)n;
+				x->r_end = x->r_len;
+				progress = true;
+			}
+		}
+		if (conn_client_pending(x) && rd->cw) {
+			iov[0].iov_base = x->hb + x->h_off;
+			iov[0].iov_len = x->h_len - x->h_off;
+			iov[1].iov_base = x->r + x->r_off;
+			iov[1].iov_len = x->r_end - x->r_off;
+			n = io_writev(c->cfd, iov, 2, &rd->cw);
+			if (n < -1)
+				goto done;
+			if (n > 0) {
+				size_t h = x->h_len - x->h_off;
+
+				if ((size_t)n <= h) {
+					x->h_off += (uint32_t)n;
+				} else {
+					x->resp_bytes += (size_t)n - h;
+					x->h_off = x->h_len;
+					x->r_off += (uint32_t)((size_t)n - h);
+				}
+				progress = true;
+			}
+		}
+		if (c->up_eof && !conn_client_pending(x) && !c->client_wr_shut) {
+			/* output finished: tell the client */
+			shutdown(c->cfd, SHUT_WR);
+			c->client_wr_shut = true;
+		}
+		if (c->client_wr_shut && c->up_wr_shut)
+			goto done;
+	}
+	return;
+done:
+	x->upstream_reusable = false;
+	conn_log(c);
+	conn_close(c);
+}
+
+/* ---- local answers ---- */
+
+static void
+conn_do_local(struct sg_conn *c)
+{
+	struct conn_ready *rd = conn_rd(c);
+	struct sg_xfer *x = c->x;
+	struct iovec iov[1];
+	bool progress = true;
+	ssize_t n;
+
+	while (progress) {
+		progress = false;
+		if (x->h_off < x->h_len && rd->cw) {
+			iov[0].iov_base = x->hb + x->h_off;
+			iov[0].iov_len = x->h_len - x->h_off;
+			n = io_writev(c->cfd, iov, 1, &rd->cw);
+			if (n < -1) {
+				conn_log(c);
+				conn_close(c);
+				return;
+			}
+			if (n > 0) {
+				x->h_off += (uint32_t)n;
+				progress = true;
+			}
+		}
+		/* skip the body of a refused request to keep the stream in sync */
+		if (!x->req_done && !x->close_after) {
+			if (x->b_off < x->b_end) {
+				x->discarded += x->b_end - x->b_off;
+				x->b_off = x->b_end;
+			}
+			if (x->discarded > SG_DISCARD_MAX) {
+				x->close_after = true;
+			} else if (rd->cr) {
+				uint32_t used = 0;
+
+				x->b_off = x->b_end = x->in_len = x->head_len;
+				n = io_read(c->cfd, x->in + x->in_len,
+				    sizeof(x->in) - x->in_len, &rd->cr);
+				if (n == 0 || n < -1) {
+					x->close_after = true;
+				} else if (n > 0) {
+					x->in_len += (uint32_t)n;
+					if (conn_req_feed(x, x->head_len,
+					    (uint32_t)n, &used) != 0)
+						x->close_after = true;
+					x->b_end = x->head_len + used;
+					x->discarded += used;
+					x->b_off = x->b_end;
+					progress = true;
+				}
+			}
+		}
+		if (x->h_off == x->h_len && (x->req_done || x->close_after)) {
+			conn_finish(c);
+			return;
+		}
+	}
+}
+
+/* ---- completion ---- */
+
+static void
+conn_finish(struct sg_conn *c)
+{
+	struct sg_server *srv = c->srv;
+	struct sg_xfer *x = c->x;
+	uint32_t left;
+	bool reuse;
+
+	conn_log(c);
+	if (c->up != NULL) {
+		reuse = x->upstream_reusable && x->req_done && x->resp_done &&
+		    !c->up_eof && !x->tunnel;
+		sg_ev_del(srv->ev, c->up->fd);
+		sg_upstream_release(srv, c->up, reuse);
+		c->up = NULL;
+	}
+	if (x->close_after || !x->req_done || srv->draining ||
+	    (x->req.conn_close && x->head_len > 0)) {
+		conn_close(c);
+		return;
+	}
+	/* keep-alive: pipelined bytes move to the front */
+	left = x->in_len - x->b_end;
+	if (x->conf != NULL)
+		sg_conf_unref(x->conf);
+	if (left > 0)
+		memmove(x->in, x->in + x->b_end, left);
+	{
+		struct sg_xfer *next = x->next_free;
+
+		memset(x, 0, offsetof(struct sg_xfer, in));
+		x->next_free = next;
+	}
+	x->in_len = left;
+	c->up_eof = false;
+	c->client_eof = false;
+	if (left > 0) {
+		c->st = SG_CS_HEAD;
+		tl_set(c, SG_TL_HEAD);
+	} else {
+		xfer_put(srv, x);
+		c->x = NULL;
+		c->st = SG_CS_IDLE;
+		tl_set(c, SG_TL_IDLE);
+	}
+}
+
+static void
+conn_log(struct sg_conn *c)
+{
+	static struct sg_logrec r;
+	struct sg_xfer *x = c->x;
+	bool deny = strcmp(x->decision, "deny") == 0;
+	int64_t lat = sg_ev_clock() - x->start_ns;
+	const struct sg_ir *ir = x->conf != NULL ? x->conf->ir :
+	    c->srv->conf->ir;
+
+	if (ir->log.access_log) {
+		sg_log_begin(&r, deny ? SG_LOG_WARN : SG_LOG_INFO,
+		    deny ? "request_denied" : "request");
+		sg_log_ustr(&r, "method", x->in + x->req.method.off,
+		    x->req.method.len);
+		if (x->dpath_len > 0)
+			sg_log_ustr(&r, "path", x->in + x->dpath_off,
+			    x->dpath_len);
+		else
+			sg_log_ustr(&r, "path", x->in + x->req.path.off,
+			    x->req.path.len);
+		sg_log_str(&r, "request_id", x->reqid);
+		if (x->req.first[SG_HDR_X_REQUEST_ID] >= 0 && x->head_len > 0) {
+			const struct sg_http_hdr *h =
+			    &x->req.hdr[x->req.first[SG_HDR_X_REQUEST_ID]];
+
+			sg_log_ustr(&r, "client_request_id", x->in +
+			    h->value.off, h->value.len);
+		}
+		sg_log_str(&r, "listener_name", c->lst->ir->name);
+		sg_log_ustr(&r, "normalized_path", x->np + x->np_off,
+		    x->np_len);
+		sg_log_str(&r, "decision", x->decision);
+		sg_log_int(&r, "rule", x->rule);
+		if (x->reason_code[0] != '\0')
+			sg_log_str(&r, "reason_code", x->reason_code);
+		if (x->reason != NULL && x->reason[0] != '\0')
+			sg_log_ustr(&r, "reason", x->reason, strlen(x->reason));
+		sg_log_str(&r, "trace_id", x->trace_id);
+		if (x->parent_id[0] != '\0')
+			sg_log_str(&r, "trace_parent_id", x->parent_id);
+		sg_log_str(&r, "trace_span_id", x->span_id);
+		sg_log_bool(&r, "trace_sampled", x->flags[1] == '1' ||
+		    x->flags[1] == '3' || x->flags[1] == '5' ||
+		    x->flags[1] == '7' || x->flags[1] == '9' ||
+		    x->flags[1] == 'b' || x->flags[1] == 'd' ||
+		    x->flags[1] == 'f');
+		sg_log_int(&r, "status", x->status);
+		sg_log_ms(&r, "latency_ms", lat);
+		sg_log_int(&r, "bytes", (long long)x->resp_bytes);
+		sg_log_ustr(&r, "client", c->peer, strlen(c->peer));
+		if (!x->local)
+			sg_log_str(&r, "upstream",
+			    sg_upstream_active(c->srv)->label);
+		sg_log_end(&r);
+	}
+	(void)ir;
+}
+
+/* ---- closing and timeouts ---- */
+
+static void
+conn_close(struct sg_conn *c)
+{
+	struct sg_server *srv = c->srv;
+
+	if (c->st == SG_CS_CLOSED)
+		return;
+	c->st = SG_CS_CLOSED;
+	tl_set(c, SG_TL_NONE);
+	sg_ev_del(srv->ev, c->cfd);
+	if (c->up != NULL) {
+		sg_ev_del(srv->ev, c->up->fd);
+		sg_upstream_release(srv, c->up, false);
+		c->up = NULL;
+	}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	if (srv->nconns < srv->max_conns)
+		sg_listen_pause(srv, false);
+	sg_ev_defer(srv->ev, conn_free, c);
+}
+
+static void
+conn_free(void *arg)
+{
+	struct sg_conn *c = arg;
+
+	close(c->cfd);
+	if (c->x != NULL) {
+		if (c->x->conf != NULL)
+			sg_conf_unref(c->x->conf);
+		c->x->conf = NULL;
+		xfer_put(c->srv, c->x);
+	}
+	c->magic = 0;
+	free((struct conn_full *)(void *)c);
+}
+
+static void
+tl_set(struct sg_conn *c, enum sg_tlist l)
+{
+	struct sg_server *srv = c->srv;
+	struct sg_tlist_head *h;
+
+	if (c->tl != SG_TL_NONE) {
+		h = &srv->tl[c->tl];
+		if (c->tprev != NULL)
+			c->tprev->tnext = c->tnext;
+		else
+			h->first = c->tnext;
+		if (c->tnext != NULL)
+			c->tnext->tprev = c->tprev;
+		else
+			h->last = c->tprev;
+		c->tprev = c->tnext = NULL;
+	}
+	c->tl = l;
+	if (l == SG_TL_NONE)
+		return;
+	h = &srv->tl[l];
+	c->deadline = sg_ev_now(srv->ev) + h->timeout;
+	c->tprev = h->last;
+	if (h->last != NULL)
+		h->last->tnext = c;
+	else
+		h->first = c;
+	h->last = c;
+}
+
+void
+sg_conn_expire(struct sg_server *srv)
+{
+	int64_t now = sg_ev_now(srv->ev);
+	struct sg_conn *c;
+
+	while ((c = srv->tl[SG_TL_IDLE].first) != NULL && c->deadline <= now)
+		conn_close(c);
+	while ((c = srv->tl[SG_TL_HEAD].first) != NULL && c->deadline <= now) {
+		tl_set(c, SG_TL_NONE);
+		if (c->st == SG_CS_DIAL) {
+			conn_fail_upstream(c, "connect", ETIMEDOUT);
+			conn_step(c);
+		} else if (c->st == SG_CS_HEAD && c->x != NULL) {
+			c->x->start_ns = now;
+			c->x->head_len = c->x->in_len;
+			sg_respond_error(c, 408, "request head not received in "
+			    "time", true);
+			conn_step(c);
+		} else {
+			conn_close(c);
+		}
+	}
+}
+
+int64_t
+sg_conn_next_deadline(struct sg_server *srv)
+{
+	int64_t d = -1;
+	int i;
+
+	for (i = SG_TL_HEAD; i < SG_TL__COUNT; i++) {
+		struct sg_conn *c = srv->tl[i].first;
+
+		if (c != NULL && (d < 0 || c->deadline < d))
+			d = c->deadline;
+	}
+	return d;
+}
+
+/* Shutdown: idle connections go now, busy ones when their exchange ends. */
+void
+sg_conn_drain(struct sg_server *srv)
+{
+	struct sg_conn *c, *n;
+
+	for (c = srv->conns; c != NULL; c = n) {
+		n = c->next;
+		if (c->st == SG_CS_IDLE)
+			conn_close(c);
+	}
+}
+
+void
+sg_conn_close_all(struct sg_server *srv)
+{
+	struct sg_conn *c, *n;
+
+	for (c = srv->conns; c != NULL; c = n) {
+		n = c->next;
+		conn_close(c);
+	}
+}
+
+/* ---- exchange buffers ---- */
+
+static struct sg_xfer *
+xfer_get(struct sg_server *srv)
+{
+	struct sg_xfer *x = srv->xfree;
+
+	if (x != NULL) {
+		srv->xfree = x->next_free;
+		srv->nxfree--;
+	} else {
+		x = malloc(sizeof(*x));
+		if (x == NULL)
+			return NULL;
+	}
+	memset(x, 0, offsetof(struct sg_xfer, in));
+	return x;
+}
+
+static void
+xfer_put(struct sg_server *srv, struct sg_xfer *x)
+{
+	if (srv->nxfree >= XFREE_MAX) {
+		free(x);
+		return;
+	}
+	x->next_free = srv->xfree;
+	srv->xfree = x;
+	srv->nxfree++;
+}
+
+/* ---- I/O: n > 0 bytes, 0 EOF, -1 would block, -2 error (errno) ---- */
+
+static ssize_t
+io_read(int fd, char *p, size_t n, bool *ready)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, p, n);
+	while (r == -1 && errno == EINTR);
+	if (r == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			*ready = false;
+			return -1;
+		}
+		return -2;
+	}
+	if ((size_t)r < n && r > 0)
+		*ready = false; /* drained; level-triggered will tell us again */
+	return r;
+}
+
+static ssize_t
+io_writev(int fd, struct iovec *iov, int cnt, bool *ready)
+{
+	struct msghdr mh = {0};
+	size_t want = 0;
+	ssize_t r;
+	int i;
+
+	for (i = 0; i < cnt; i++)
+		want += iov[i].iov_len;
+	if (want == 0)
+		return 0;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = (size_t)cnt;
+	do
+		r = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (r == -1 && errno == EINTR);
+	if (r == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			*ready = false;
+			return -1;
+		}
+		return -2;
+	}
+	if ((size_t)r < want)
+		*ready = false;
+	return r;
+}

@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * log.c: log records and their sinks. Owns the sink fds, the per-sink
+ * ring buffers and the writer thread. The event loop only formats into a
+ * caller-owned buffer and appends under a short mutex; the writer thread
+ * does every write(2), so a slow or stuck log consumer can never stall
+ * request handling (records are dropped and counted instead).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sockguard/log.h"
+
+#define LOG_RING_CAP (1u << 20)
+
+struct log_sink {
+	int fd;
+	bool json;
+	bool owned;     /* opened by us: close on stop */
+	char *ring;     /* LOG_RING_CAP bytes, NULL: write directly */
+	size_t head;    /* next byte to write out */
+	size_t len;     /* bytes queued */
+	uint64_t dropped;
+};
+
+static struct {
+	enum sg_log_level level;
+	struct log_sink sink[SG_SINK__COUNT];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t writer;
+	bool running;
+	bool stopping;
+	time_t tsec;          /* cached second for timestamps */
+	char tprefix[32];     /* "2026-11-29T06:33:21" */
+	char tzone[24];       /* "+00:00" */
+} lg = {
+	.level = SG_LOG_INFO,
+	.sink = {{.fd = 2, .json = true}, {.fd = 2, .json = true}},
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.cv = PTHREAD_COND_INITIALIZER,
+};
+
+static const char *const log_level_names[] = {"DEBUG", "INFO", "WARN",
+    "ERROR"};
+
+static void log_put(struct sg_logrec *r, const char *s, size_t n);
+static void log_key(struct sg_logrec *r, const char *k);
+static void log_append(struct log_sink *s, const char *p, size_t n);
+static void *log_writer(void *arg);
+static void log_write_all(int fd, const char *p, size_t n);
+static int log_open_output(const char *out, bool *owned, char *err,
+    size_t errlen);
+
+void
+sg_log_early(void)
+{
+	lg.level = SG_LOG_INFO;
+}
+
+static int
+log_open_output(const char *out, bool *owned, char *err, size_t errlen)
+{
+	int fd;
+
+	*owned = false;
+	if (strcmp(out, "stderr") == 0)
+		return 2;
+	if (strcmp(out, "stdout") == 0)
+		return 1;
+	fd = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		snprintf(err, errlen, "open log output \"%s\": %s", out,
+		    strerror(errno));
+		return -1;
+	}
+	*owned = true;
+	return fd;
+}
+
+int
+sg_log_start(const struct sg_ir_log *cfg, char *err, size_t errlen)
+{
+	struct log_sink *ops = &lg.sink[SG_SINK_OPS];
+	struct log_sink *au = &lg.sink[SG_SINK_AUDIT];
+	int i;
+
+	ops->fd = log_open_output(cfg->output, &ops->owned, err, errlen);
+	if (ops->fd == -1)
+		return -1;
+	ops->json = cfg->format == SG_LOGFMT_JSON;
+	if (cfg->audit_enabled) {
+		au->fd = log_open_output(cfg->audit_output, &au->owned, err,
+		    errlen);
+		if (au->fd == -1)
+			return -1;
+	}
+	au->json = true;
+	lg.level = cfg->level;
+	for (i = 0; i < SG_SINK__COUNT; i++) {
+		lg.sink[i].ring = malloc(LOG_RING_CAP);
+		if (lg.sink[i].ring == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	if (pthread_create(&lg.writer, NULL, log_writer, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the log writer thread");
+		return -1;
+	}
+	lg.running = true;
+	return 0;
+}
+
+void
+sg_log_stop(void)
+{
+	int i;
+
+	if (!lg.running)
+		return;
+	pthread_mutex_lock(&lg.mu);
+	lg.stopping = true;
+	pthread_cond_signal(&lg.cv);
+	pthread_mutex_unlock(&lg.mu);
+	pthread_join(lg.writer, NULL);
+	lg.running = false;
+	for (i = 0; i < SG_SINK__COUNT; i++) {
+		free(lg.sink[i].ring);
+		lg.sink[i].ring = NULL;
+		if (lg.sink[i].owned)
+			close(lg.sink[i].fd);
+		lg.sink[i].fd = 2;
+		lg.sink[i].owned = false;
+	}
+}
+
+bool
+sg_log_enabled(enum sg_log_level lvl)
+{
+	return lvl >= lg.level;
+}
+
+uint64_t
+sg_log_dropped(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&lg.mu);
+	n = lg.sink[0].dropped + lg.sink[1].dropped;
+	pthread_mutex_unlock(&lg.mu);
+	return n;
+}
+
+static void
+log_time(char *out, size_t cap)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != lg.tsec) {
+		struct tm tm;
+		long off;
+
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(lg.tprefix, sizeof(lg.tprefix), "%Y-%m-%dT%H:%M:%S",
+		    &tm);
+		off = tm.tm_gmtoff / 60;
+		if (off == 0)
+			snprintf(lg.tzone, sizeof(lg.tzone), "Z");
+		else
+			snprintf(lg.tzone, sizeof(lg.tzone), "%c%02ld:%02ld",
+			    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+		lg.tsec = ts.tv_sec;
+	}
+	snprintf(out, cap, "%s.%06d%s", lg.tprefix, (int)(ts.tv_nsec / 1000),
+	    lg.tzone);
+}
+
+void
+sg_log_begin(struct sg_logrec *r, enum sg_log_level lvl, const char *msg)
+{
+	char t[96];
+
+	r->sink = SG_SINK_OPS;
+	r->json = lg.sink[SG_SINK_OPS].json;
+	r->len = 0;
+	r->truncated = false;
+	r->skip = !sg_log_enabled(lvl);
+	if (r->skip)
+		return;
+	log_time(t, sizeof(t));
+	if (r->json) {
+		log_put(r, "{\"time\":\"", 9);
+		log_put(r, t, strlen(t));
+		log_put(r, "\",\"level\":\"", 11);
+		log_put(r, log_level_names[lvl], strlen(log_level_names[lvl]));
+		log_put(r, "\"", 1);
+	} else {
+		log_put(r, "time=", 5);
+		log_put(r, t, strlen(t));
+		log_put(r, " level=", 7);
+		log_put(r, log_level_names[lvl], strlen(log_level_names[lvl]));
+	}
+	sg_log_str(r, "msg", msg);
+}
+
+void
+sg_log_begin_audit(struct sg_logrec *r)
+{
+	r->sink = SG_SINK_AUDIT;
+	r->json = true;
+	r->len = 0;
+	r->truncated = false;
+	r->skip = false;
+	log_put(r, "{\"event_type\":\"http_request\"", 28);
+}
+
+size_t
+sg_log_escape(char *out, size_t cap, const char *v, size_t n, bool untrusted)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	if (cap == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		char e[8];
+		size_t el;
+
+		if (untrusted && (c == '\r' || c == '\n')) {
+			/* the two characters '\' 'r', then JSON-escaped */
+			e[0] = '\\';
+			e[1] = '\\';
+			e[2] = c == '\r' ? 'r' : 'n';
+			el = 3;
+		} else if (c == '"' || c == '\\') {
+			e[0] = '\\';
+			e[1] = (char)c;
+			el = 2;
+		} else if (c == '\n') {
+			memcpy(e, "\\n", 2);
+			el = 2;
+		} else if (c == '\r') {
+			memcpy(e, "\\r", 2);
+			el = 2;
+		} else if (c == '\t') {
+			memcpy(e, "\\t", 2);
+			el = 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			e[0] = '\\';
+			e[1] = 'u';
+			e[2] = '0';
+			e[3] = '0';
+			e[4] = hex[c >> 4];
+			e[5] = hex[c & 15];
+			el = 6;
+		} else if (c >= 0x80) {
+			/* bytes are not necessarily UTF-8: keep JSON valid */
+			e[0] = '\\';
+			e[1] = 'u';
+			e[2] = '0';
+			e[3] = '0';
+			e[4] = hex[c >> 4];
+			e[5] = hex[c & 15];
+			el = 6;
+		} else {
+			e[0] = (char)c;
+			el = 1;
+		}
+		if (o + el >= cap)
+			break;
+		memcpy(out + o, e, el);
+		o += el;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static void
+log_put(struct sg_logrec *r, const char *s, size_t n)
+{
+	/* keep room for the closing "}\n" */
+	if (r->len + n + 2 > sizeof(r->buf)) {
+		n = sizeof(r->buf) - 2 - r->len;
+		r->truncated = true;
+	}
+	memcpy(r->buf + r->len, s, n);
+	r->len += n;
+}
+
+static void
+log_key(struct sg_logrec *r, const char *k)
+{
+	if (r->json) {
+		log_put(r, ",\"", 2);
+		log_put(r, k, strlen(k));
+		log_put(r, "\":", 2);
+	} else {
+		log_put(r, " ", 1);
+		log_put(r, k, strlen(k));
+		log_put(r, "=", 1);
+	}
+}
+
+static void
+log_value(struct sg_logrec *r, const char *v, size_t n, bool untrusted)
+{
+	char tmp[SG_LOGREC_CAP];
+	size_t m, i;
+	bool quote = !r->json && n == 0;
+
+	m = sg_log_escape(tmp, sizeof(tmp), v, n, untrusted);
+	if (!r->json) {
+		for (i = 0; i < n && !quote; i++)
+			quote = v[i] == ' ' || v[i] == '"' || v[i] == '=' ||
+			    (unsigned char)v[i] < 0x21 || v[i] == '\\';
+	}
+	if (r->json || quote)
+		log_put(r, "\"", 1);
+	log_put(r, tmp, m);
+	if (r->json || quote)
+		log_put(r, "\"", 1);
+}
+
+void
+sg_log_strn(struct sg_logrec *r, const char *k, const char *v, size_t n)
+{
+	if (r->skip)
+		return;
+	log_key(r, k);
+	log_value(r, v, n, false);
+}
+
+void
+sg_log_str(struct sg_logrec *r, const char *k, const char *v)
+{
+	sg_log_strn(r, k, v != NULL ? v : "", v != NULL ? strlen(v) : 0);
+}
+
+void
+sg_log_ustr(struct sg_logrec *r, const char *k, const char *v, size_t n)
+{
+	if (r->skip)
+		return;
+	log_key(r, k);
+	log_value(r, v, n, true);
+}
+
+void
+sg_log_int(struct sg_logrec *r, const char *k, long long v)
+{
+	char b[32];
+	int n;
+
+	if (r->skip)
+		return;
+	n = snprintf(b, sizeof(b), "%lld", v);
+	log_key(r, k);
+	log_put(r, b, (size_t)n);
+}
+
+void
+sg_log_bool(struct sg_logrec *r, const char *k, bool v)
+{
+	if (r->skip)
+		return;
+	log_key(r, k);
+	log_put(r, v ? "true" : "false", v ? 4 : 5);
+}
+
+void
+sg_log_ms(struct sg_logrec *r, const char *k, int64_t ns)
+{
+	char b[48];
+	int n;
+
+	if (r->skip)
+		return;
+	n = snprintf(b, sizeof(b), "%lld.%03lld", (long long)(ns / 1000000),
+	    (long long)((ns / 1000) % 1000));
+	log_key(r, k);
+	log_put(r, b, (size_t)n);
+}
+
+void
+sg_log_raw(struct sg_logrec *r, const char *k, const char *json)
+{
+	if (r->skip)
+		return;
+	log_key(r, k);
+	if (r->json)
+		log_put(r, json, strlen(json));
+	else
+		log_value(r, json, strlen(json), false);
+}
+
+void
+sg_log_end(struct sg_logrec *r)
+{
+	struct log_sink *s = &lg.sink[r->sink];
+
+	if (r->skip)
+		return;
+	if (r->json)
+		r->buf[r->len++] = '}';
+	r->buf[r->len++] = '\n';
+	if (s->ring == NULL) {
+		log_write_all(s->fd, r->buf, r->len);
+		return;
+	}
+	pthread_mutex_lock(&lg.mu);
+	log_append(s, r->buf, r->len);
+	pthread_cond_signal(&lg.cv);
+	pthread_mutex_unlock(&lg.mu);
+}
+
+void
+sg_log_msg(enum sg_log_level lvl, const char *fmt, ...)
+{
+	struct sg_logrec *r;
+	char msg[4096];
+	va_list ap;
+	static _Thread_local struct sg_logrec rec;
+
+	if (!sg_log_enabled(lvl))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r = &rec;
+	sg_log_begin(r, lvl, msg);
+	sg_log_end(r);
+}
+
+/* Appends a whole record or drops it; called with lg.mu held. */
+static void
+log_append(struct log_sink *s, const char *p, size_t n)
+{
+	size_t tail, first;
+
+	if (n > LOG_RING_CAP - s->len) {
+		s->dropped++;
+		return;
+	}
+	tail = (s->head + s->len) % LOG_RING_CAP;
+	first = LOG_RING_CAP - tail;
+	if (first > n)
+		first = n;
+	memcpy(s->ring + tail, p, first);
+	memcpy(s->ring, p + first, n - first);
+	s->len += n;
+}
+
+static void
+log_write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return; /* nowhere left to report it */
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void *
+log_writer(void *arg)
+{
+	static char chunk[64 * 1024];
+	uint64_t reported = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&lg.mu);
+	for (;;) {
+		bool any = false;
+		int i;
+
+		for (i = 0; i < SG_SINK__COUNT; i++) {
+			struct log_sink *s = &lg.sink[i];
+			size_t n = s->len, first;
+			int fd = s->fd;
+
+			if (n == 0)
+				continue;
+			any = true;
+			if (n > sizeof(chunk))
+				n = sizeof(chunk);
+			first = LOG_RING_CAP - s->head;
+			if (first > n)
+				first = n;
+			memcpy(chunk, s->ring + s->head, first);
+			memcpy(chunk + first, s->ring, n - first);
+			s->head = (s->head + n) % LOG_RING_CAP;
+			s->len -= n;
+			pthread_mutex_unlock(&lg.mu);
+			log_write_all(fd, chunk, n);
+			pthread_mutex_lock(&lg.mu);
+		}
+		if (lg.sink[0].dropped + lg.sink[1].dropped != reported) {
+			char b[160];
+			int m;
+
+			reported = lg.sink[0].dropped + lg.sink[1].dropped;
+			m = snprintf(b, sizeof(b),
+			    "{\"level\":\"WARN\",\"msg\":\"log records dropped "
+			    "(log output too slow)\",\"dropped_total\":%llu}\n",
+			    (unsigned long long)reported);
+			log_write_all(lg.sink[0].fd, b, (size_t)m);
+		}
+		if (any)
+			continue;
+		if (lg.stopping)
+			break;
+		pthread_cond_wait(&lg.cv, &lg.mu);
+	}
+	pthread_mutex_unlock(&lg.mu);
+	return NULL;
+}

@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c: the command line. Owns argument parsing, the subcommands
+ * (run/serve, check/validate, match, version) and exit codes: 0 success
+ * (including a deny decision from `match`), 1 any error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sockguard/cfg.h"
+#include "sockguard/conf.h"
+#include "sockguard/log.h"
+#include "sockguard/path.h"
+#include "sockguard/policy.h"
+#include "sockguard/runtime.h"
+
+#ifndef SG_COMMIT
+#define SG_COMMIT "unknown"
+#endif
+#ifndef SG_BUILT
+#define SG_BUILT "unknown"
+#endif
+
+enum {
+	OPT_LISTEN_SOCKET = 256,
+	OPT_UPSTREAM_SOCKET,
+	OPT_LOG_LEVEL,
+	OPT_LOG_FORMAT,
+	OPT_DENY_VERBOSITY,
+	OPT_RULES,
+	OPT_PRINT_RULES,
+	OPT_PATH,
+};
+
+static const char main_usage[] =
+    "usage: sockguard [-c FILE] [COMMAND] [OPTIONS]\n"
+    "\n"
+    "A default-deny proxy for the Docker Engine API.\n"
+    "\n"
+    "Commands:\n"
+    "  run        serve in the foreground (default; alias: serve)\n"
+    "  check      load, validate and compile the config, print it "
+    "(alias: validate)\n"
+    "  match      show which rule decides a request\n"
+    "  version    print version information\n"
+    "\n"
+    "Global options:\n"
+    "  -c, --config FILE   config file (default " SG_CFG_DEFAULT_PATH ";\n"
+    "                      when that file is missing, built-in defaults\n"
+    "                      plus SOCKGUARD_* environment are used)\n"
+    "  -h, --help          this help; `sockguard COMMAND --help` for a "
+    "command\n";
+
+static const char run_usage[] =
+    "usage: sockguard run [-c FILE] [OPTIONS]\n"
+    "\n"
+    "Serve in the foreground until SIGTERM/SIGINT (then drain for at most\n"
+    "30 s). Flags override SOCKGUARD_* environment, which overrides the "
+    "file.\n"
+    "\n"
+    "  -c, --config FILE           config file\n"
+    "      --rules FILE            rule DSL file (replaces rules/rules_file)\n"
+    "      --listen-socket PATH    listen.socket\n"
+    "      --upstream-socket PATH  upstream.socket\n"
+    "      --log-level LEVEL       log.level (debug|info|warn|error)\n"
+    "      --log-format FORMAT     log.format (json|text)\n"
+    "      --deny-verbosity V      response.deny_verbosity "
+    "(minimal|verbose)\n"
+    "  -h, --help                  this help\n";
+
+static const char check_usage[] =
+    "usage: sockguard check [-c FILE] [--rules FILE] [-q] [--print-rules]\n"
+    "\n"
+    "Load, validate and compile the config without contacting the daemon.\n"
+    "Prints the compiled listener, upstream and rule table; on failure\n"
+    "prints every error with file:line:column and exits 1.\n"
+    "\n"
+    "  -c, --config FILE   config file\n"
+    "      --rules FILE    rule DSL file (replaces rules/rules_file)\n"
+    "      --print-rules   print only the compiled rules, in DSL form\n"
+    "  -q, --quiet         print nothing on success\n"
+    "  -h, --help          this help\n";
+
+static const char match_usage[] =
+    "usage: sockguard match [-c FILE] -X METHOD --path PATH [-o text|json]\n"
+    "\n"
+    "Evaluate one request against the configured rules, offline. PATH is\n"
+    "the decoded request path (query ignored); it is canonicalised as the\n"
+    "proxy does. The config file must exist.\n"
+    "\n"
+    "  -c, --config FILE    config file\n"
+    "      --rules FILE     rule DSL file\n"
+    "  -X, --method METHOD  request method\n"
+    "      --path PATH      request path, starting with /\n"
+    "  -o, --output FORMAT  text (default) or json\n"
+    "  -h, --help           this help\n";
+
+static const char version_usage[] =
+    "usage: sockguard version [-o text|json]\n";
+
+struct main_args {
+	struct sg_load_opts lo;
+	const char *cmd;
+	bool quiet;
+	bool print_rules;
+	const char *method;
+	const char *path;
+	const char *output;
+};
+
+static int main_run(struct main_args *a);
+static int main_check(struct main_args *a);
+static int main_match(struct main_args *a);
+static int main_version(struct main_args *a);
+
+static void
+main_json_str(FILE *fp, const char *s)
+{
+	char buf[8192];
+
+	sg_log_escape(buf, sizeof(buf), s, strlen(s), false);
+	fprintf(fp, "\"%s\"", buf);
+}
+
+static struct sg_conf *
+main_load(struct main_args *a)
+{
+	struct sg_diag d;
+	struct sg_conf *c;
+
+	sg_diag_init(&d);
+	c = sg_conf_load(&a->lo, &d);
+	if (c == NULL || d.nwarn > 0) {
+		if (c == NULL && strcmp(a->cmd, "check") == 0)
+			fprintf(stderr, "validation failed\n");
+		sg_diag_print(&d, stderr);
+		if (c == NULL)
+			fprintf(stderr, "sockguard: %zu error(s) in the "
+			    "configuration\n", d.nerr);
+	}
+	sg_diag_free(&d);
+	return c;
+}
+
+static void
+main_methods(const struct sg_ir_rule *r, char *buf, size_t cap)
+{
+	size_t i, o = 0;
+
+	if (r->any_method) {
+		snprintf(buf, cap, "*");
+		return;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < r->nmethods && o < cap; i++)
+		o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? "," : "",
+		    r->methods[i]);
+}
+
+static int
+main_check(struct main_args *a)
+{
+	struct sg_conf *c = main_load(a);
+	const struct sg_ir *ir;
+	char line[8192];
+	size_t i;
+
+	if (c == NULL)
+		return 1;
+	ir = c->ir;
+	if (a->print_rules) {
+		for (i = 0; i < ir->nrules; i++) {
+			sg_cfg_dsl_format(&ir->rules[i], line, sizeof(line));
+			printf("%s\n", line);
+		}
+		sg_conf_unref(c);
+		return 0;
+	}
+	if (a->quiet) {
+		sg_conf_unref(c);
+		return 0;
+	}
+	printf("config: %s\n", ir->config_path != NULL ? ir->config_path :
+	    "(built-in defaults + environment)");
+	for (i = 0; i < ir->nlisteners; i++) {
+		const struct sg_ir_listener *l = &ir->listeners[i];
+
+		if (l->socket != NULL && l->socket[0] != '\0')
+			printf("listener %s: unix %s (mode %04o)\n", l->name,
+			    l->socket, l->socket_mode);
+		else
+			printf("listener %s: tcp %s\n", l->name, l->address);
+	}
+	for (i = 0; i < ir->upstream.nendpoints; i++)
+		printf("upstream: %s\n", ir->upstream.endpoints[i].address);
+	printf("minimum API version: %u.%u\n", ir->min_api_major,
+	    ir->min_api_minor);
+	printf("rules (%zu)%s%s:\n", ir->nrules,
+	    ir->rules_are_default ? " [built-in defaults]" : "",
+	    ir->rules_file != NULL && ir->rules_file[0] ? " from " : "");
+	for (i = 0; i < ir->nrules; i++) {
+		const struct sg_ir_rule *r = &ir->rules[i];
+		char m[256];
+
+		main_methods(r, m, sizeof(m));
+		printf("  %3zu  %-5s %-12s %s", i + 1,
+		    r->action == SG_ACTION_ALLOW ? "allow" : "deny", m, r->path);
+		if (r->reason != NULL && r->reason[0] != '\0')
+			printf("  \"%s\"", r->reason);
+		if (r->loc.file != NULL)
+			printf("  (%s:%u)", r->loc.file, r->loc.line);
+		printf("\n");
+	}
+	printf("validation passed\n");
+	sg_conf_unref(c);
+	return 0;
+}
+
+static int
+main_match(struct main_args *a)
+{
+	struct sg_conf *c;
+	struct sg_verdict v;
+	struct sg_path_ver ver;
+	char method[64], *np;
+	const char *cfg;
+	size_t n, i, plen;
+	bool json;
+
+	if (a->method == NULL || a->path == NULL) {
+		fprintf(stderr, "sockguard match: -X/--method and --path are "
+		    "required\n%s", match_usage);
+		return 1;
+	}
+	if (a->path[0] != '/') {
+		fprintf(stderr, "sockguard match: path must start with \"/\"\n");
+		return 1;
+	}
+	if (a->output == NULL)
+		a->output = "text";
+	if (strcasecmp(a->output, "text") != 0 &&
+	    strcasecmp(a->output, "json") != 0) {
+		fprintf(stderr, "sockguard match: -o must be text or json\n");
+		return 1;
+	}
+	json = strcasecmp(a->output, "json") == 0;
+	/* trim and upper-case the method */
+	while (*a->method == ' ' || *a->method == '\t')
+		a->method++;
+	n = strlen(a->method);
+	while (n > 0 && (a->method[n - 1] == ' ' || a->method[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= sizeof(method)) {
+		fprintf(stderr, "sockguard match: invalid method\n");
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		method[i] = (char)(a->method[i] >= 'a' && a->method[i] <= 'z' ?
+		    a->method[i] - 32 : a->method[i]);
+	method[n] = '\0';
+	a->lo.require_file = true;
+	c = main_load(a);
+	if (c == NULL)
+		return 1;
+	plen = strcspn(a->path, "?");
+	np = malloc(plen + 1);
+	if (np == NULL) {
+		sg_conf_unref(c);
+		return 1;
+	}
+	n = sg_path_canon(a->path, plen, np, &ver);
+	sg_policy_eval(c->policy, method, strlen(method), np + ver.len,
+	    n - ver.len, &v);
+	cfg = c->ir->config_path != NULL ? c->ir->config_path : "";
+	if (json) {
+		printf("{\"config\":");
+		main_json_str(stdout, cfg);
+		printf(",\"method\":");
+		main_json_str(stdout, method);
+		printf(",\"path\":");
+		main_json_str(stdout, a->path);
+		printf(",\"normalized_path\":");
+		main_json_str(stdout, np + ver.len);
+		printf(",\"decision\":\"%s\"",
+		    v.action == SG_ACTION_ALLOW ? "allow" : "deny");
+		if (v.reason != NULL && v.reason[0] != '\0') {
+			printf(",\"reason\":");
+			main_json_str(stdout, v.reason);
+		}
+		printf(",\"reason_code\":\"%s\"", sg_reason_code_str(v.code));
+		if (v.rule >= 0) {
+			const struct sg_ir_rule *r = &c->ir->rules[v.rule];
+			char m[256];
+
+			main_methods(r, m, sizeof(m));
+			printf(",\"matched_rule\":{\"index\":%d,\"method\":",
+			    v.rule + 1);
+			main_json_str(stdout, m);
+			printf(",\"path\":");
+			main_json_str(stdout, r->path);
+			printf(",\"action\":\"%s\"",
+			    r->action == SG_ACTION_ALLOW ? "allow" : "deny");
+			if (r->reason != NULL && r->reason[0] != '\0') {
+				printf(",\"reason\":");
+				main_json_str(stdout, r->reason);
+			}
+			printf("}");
+		}
+		printf("}\n");
+	} else {
+		printf("Config:          %s\n", cfg);
+		printf("Method:          %s\n", method);
+		printf("Path:            %s\n", a->path);
+		printf("Normalized path: %s\n", np + ver.len);
+		printf("Decision:        %s\n",
+		    v.action == SG_ACTION_ALLOW ? "allow" : "deny");
+		if (v.rule >= 0) {
+			const struct sg_ir_rule *r = &c->ir->rules[v.rule];
+			char line[8192];
+
+			sg_cfg_dsl_format(r, line, sizeof(line));
+			printf("Matched rule:    #%d\n", v.rule + 1);
+			printf("Rule:            %s\n", line);
+		} else {
+			printf("Matched rule:    none\n");
+		}
+		if (v.reason != NULL && v.reason[0] != '\0')
+			printf("Reason:          %s\n", v.reason);
+	}
+	free(np);
+	sg_conf_unref(c);
+	return 0;
+}
+
+static int
+main_version(struct main_args *a)
+{
+	const char *o = a->output != NULL ? a->output : "text";
+	char commit[8];
+
+	snprintf(commit, sizeof(commit), "%s", SG_COMMIT);
+	if (strcasecmp(o, "json") == 0) {
+		printf("{\"version\":\"%s\",\"commit\":\"%s\",\"built\":\"%s\","
+		    "\"go\":\"%s\",\"compiler\":\"%s\",\"event_backend\":\"%s\"}\n",
+		    sg_version, commit, SG_BUILT, "n/a (C11)", __VERSION__,
+		    sg_evb_name());
+		return 0;
+	}
+	if (strcasecmp(o, "text") != 0) {
+		fprintf(stderr, "sockguard version: unknown output format "
+		    "\"%s\" (use text or json)\n", o);
+		return 1;
+	}
+	printf("sockguard %s\ncommit: %s\nbuilt: %s\ncompiler: %s\n"
+	    "event backend: %s\n", sg_version, commit, SG_BUILT, __VERSION__,
+	    sg_evb_name());
+	return 0;
+}
+
+static int
+main_run(struct main_args *a)
+{
+	struct sg_conf *c;
+	int rc;
+
+	sg_log_early();
+	c = main_load(a);
+	if (c == NULL)
+		return 1;
+	rc = sg_server_run(c);
+	sg_conf_unref(c);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"method", required_argument, NULL, 'X'},
+		{"output", required_argument, NULL, 'o'},
+		{"path", required_argument, NULL, OPT_PATH},
+		{"rules", required_argument, NULL, OPT_RULES},
+		{"print-rules", no_argument, NULL, OPT_PRINT_RULES},
+		{"listen-socket", required_argument, NULL, OPT_LISTEN_SOCKET},
+		{"upstream-socket", required_argument, NULL,
+		    OPT_UPSTREAM_SOCKET},
+		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+		{"deny-verbosity", required_argument, NULL, OPT_DENY_VERBOSITY},
+		{NULL, 0, NULL, 0},
+	};
+	static const struct {
+		const char *name, *cmd;
+		const char *usage;
+	} cmds[] = {
+		{"run", "run", run_usage},
+		{"serve", "run", run_usage},
+		{"check", "check", check_usage},
+		{"validate", "check", check_usage},
+		{"match", "match", match_usage},
+		{"version", "version", version_usage},
+	};
+	struct main_args a;
+	const char *usage = main_usage;
+	int i, ch, sub = -1;
+	bool help = false;
+
+	memset(&a, 0, sizeof(a));
+	a.cmd = "run";
+	/* the command is the first word that is not an option's value */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 ||
+		    strcmp(argv[i], "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] == '-')
+			continue;
+		sub = i;
+		break;
+	}
+	if (sub > 0) {
+		size_t k;
+
+		for (k = 0; k < SG_ARRAY_LEN(cmds); k++)
+			if (strcmp(argv[sub], cmds[k].name) == 0)
+				break;
+		if (k == SG_ARRAY_LEN(cmds)) {
+			fprintf(stderr, "sockguard: unknown command \"%s\"\n\n%s",
+			    argv[sub], main_usage);
+			return 1;
+		}
+		a.cmd = cmds[k].cmd;
+		usage = cmds[k].usage;
+		for (i = sub; i < argc - 1; i++)
+			argv[i] = argv[i + 1];
+		argc--;
+	}
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:hqX:o:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			a.lo.config_path = optarg;
+			a.lo.config_explicit = true;
+			break;
+		case 'h':
+			help = true;
+			break;
+		case 'q':
+			a.quiet = true;
+			break;
+		case 'X':
+			a.method = optarg;
+			break;
+		case 'o':
+			a.output = optarg;
+			break;
+		case OPT_PATH:
+			a.path = optarg;
+			break;
+		case OPT_RULES:
+			a.lo.rules_path = optarg;
+			break;
+		case OPT_PRINT_RULES:
+			a.print_rules = true;
+			break;
+		case OPT_LISTEN_SOCKET:
+			a.lo.listen_socket = optarg;
+			break;
+		case OPT_UPSTREAM_SOCKET:
+			a.lo.upstream_socket = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			a.lo.log_level = optarg;
+			break;
+		case OPT_LOG_FORMAT:
+			a.lo.log_format = optarg;
+			break;
+		case OPT_DENY_VERBOSITY:
+			a.lo.deny_verbosity = optarg;
+			break;
+		case ':':
+			fprintf(stderr, "sockguard: option %s needs a value\n\n%s",
+			    argv[optind - 1], usage);
+			return 1;
+		default:
+			fprintf(stderr, "sockguard: unknown option %s\n\n%s",
+			    argv[optind - 1], usage);
+			return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sockguard: unexpected argument \"%s\"\n\n%s",
+		    argv[optind], usage);
+		return 1;
+	}
+	if (help) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	/* options that belong to another command are errors, not ignored */
+	if ((a.quiet || a.print_rules) && strcmp(a.cmd, "check") != 0) {
+		fprintf(stderr, "sockguard: -q/--print-rules belong to check\n");
+		return 1;
+	}
+	if ((a.method || a.path) && strcmp(a.cmd, "match") != 0) {
+		fprintf(stderr, "sockguard: -X/--path belong to match\n");
+		return 1;
+	}
+	if ((a.lo.listen_socket || a.lo.upstream_socket || a.lo.log_level ||
+	    a.lo.log_format || a.lo.deny_verbosity) &&
+	    strcmp(a.cmd, "run") != 0) {
+		fprintf(stderr, "sockguard: --listen-socket, --upstream-socket, "
+		    "--log-level, --log-format and --deny-verbosity belong to "
+		    "run\n");
+		return 1;
+	}
+	if (a.output != NULL && strcmp(a.cmd, "match") != 0 &&
+	    strcmp(a.cmd, "version") != 0) {
+		fprintf(stderr, "sockguard: -o belongs to match and version\n");
+		return 1;
+	}
+	if (strcmp(a.cmd, "check") == 0)
+		return main_check(&a);
+	if (strcmp(a.cmd, "match") == 0)
+		return main_match(&a);
+	if (strcmp(a.cmd, "version") == 0)
+		return main_version(&a);
+	return main_run(&a);
+}

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server.c: `sockguard run`. Owns process-wide runtime setup (file
+ * descriptor limit, signals through a self-pipe, log sinks), the startup
+ * sequence (upstream probe, then bind every listener or none) and the
+ * main loop with its periodic work and the bounded shutdown drain.
+ */
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sockguard/log.h"
+#include "sockguard/runtime.h"
+
+static volatile sig_atomic_t server_sig;
+static int server_pipe[2] = {-1, -1};
+
+static void
+server_on_signal(int sig)
+{
+	int e = errno;
+	char b = (char)sig;
+
+	server_sig = sig;
+	if (server_pipe[1] != -1)
+		(void)!write(server_pipe[1], &b, 1);
+	errno = e;
+}
+
+static void
+server_on_pipe(struct sg_ev *ev, int fd, unsigned events, void *arg)
+{
+	char b[64];
+
+	(void)ev;
+	(void)events;
+	(void)arg;
+	while (read(fd, b, sizeof(b)) > 0)
+		;
+}
+
+static void
+server_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			sg_warnx("cannot raise the open file limit: %s",
+			    strerror(errno));
+	}
+}
+
+static int
+server_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(server_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = server_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	return 0;
+}
+
+static void
+server_log_started(struct sg_server *srv)
+{
+	static struct sg_logrec r;
+	char lst[1024] = "";
+	size_t i, o = 0;
+
+	for (i = 0; i < srv->nlst && o < sizeof(lst) - 1; i++)
+		o += (size_t)snprintf(lst + o, sizeof(lst) - o, "%s%s",
+		    i ? "," : "", srv->lst[i].label);
+	sg_log_begin(&r, SG_LOG_INFO, "sockguard started");
+	sg_log_str(&r, "version", sg_version);
+	sg_log_str(&r, "listeners", lst);
+	sg_log_str(&r, "upstream", sg_upstream_active(srv)->label);
+	sg_log_int(&r, "rules", (long long)srv->conf->ir->nrules);
+	sg_log_str(&r, "event_backend", sg_evb_name());
+	sg_log_str(&r, "upstream_request_timeout", "off");
+	sg_log_end(&r);
+}
+
+int
+sg_server_run(struct sg_conf *conf)
+{
+	struct sg_server srv;
+	char err[1024];
+	int64_t next_reap;
+	int rc = 0;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.conf = conf;
+	srv.reserve_fd = -1;
+	srv.max_conns = conf->ir->listeners[0].max_connections;
+	srv.tl[SG_TL_HEAD].timeout = SG_HEAD_TIMEOUT;
+	srv.tl[SG_TL_IDLE].timeout = SG_IDLE_TIMEOUT;
+	server_raise_nofile();
+	if (sg_log_start(&conf->ir->log, err, sizeof(err)) == -1) {
+		fprintf(stderr, "sockguard: %s\n", err);
+		return 1;
+	}
+	srv.ev = sg_ev_new();
+	if (srv.ev == NULL || server_signals() == -1) {
+		sg_errx("cannot set up the event loop: %s", strerror(errno));
+		sg_log_stop();
+		return 1;
+	}
+	srv.started_ns = sg_ev_now(srv.ev);
+	srv.started_wall = time(NULL);
+	if (sg_upstream_init(&srv, err, sizeof(err)) == -1 ||
+	    sg_upstream_startup_probe(&srv, err, sizeof(err)) == -1 ||
+	    sg_listen_open_all(&srv, err, sizeof(err)) == -1) {
+		sg_errx("startup failed: %s", err);
+		fprintf(stderr, "sockguard: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	sg_ev_set(srv.ev, server_pipe[0], SG_EV_READ, server_on_pipe, NULL);
+	sg_listen_start(&srv);
+	server_log_started(&srv);
+	next_reap = sg_ev_now(srv.ev) + SG_NS_PER_SEC;
+
+	for (;;) {
+		int64_t now = sg_ev_now(srv.ev), d;
+		int timeout;
+
+		d = sg_conn_next_deadline(&srv);
+		if (d < 0 || d > next_reap)
+			d = next_reap;
+		timeout = d <= now ? 0 : (int)((d - now + SG_NS_PER_MS - 1) /
+		    SG_NS_PER_MS);
+		sg_ev_run_once(srv.ev, timeout);
+		now = sg_ev_now(srv.ev);
+		sg_conn_expire(&srv);
+		if (now >= next_reap) {
+			sg_upstream_reap(&srv);
+			next_reap = now + SG_NS_PER_SEC;
+		}
+		if (server_sig != 0 && !srv.draining) {
+			size_t i;
+
+			sg_info("shutting down on signal %d: draining in-flight "
+			    "requests for up to %lld s", (int)server_sig,
+			    (long long)(SG_DRAIN_TIMEOUT / SG_NS_PER_SEC));
+			srv.draining = true;
+			srv.drain_deadline = now + SG_DRAIN_TIMEOUT;
+			for (i = 0; i < srv.nlst; i++)
+				srv.lst[i].state = SG_LST_DRAINING;
+			sg_listen_close_all(&srv);
+			sg_conn_drain(&srv);
+			sg_upstream_close_all(&srv);
+		}
+		if (srv.draining) {
+			if (srv.nconns == 0)
+				break;
+			if (now >= srv.drain_deadline) {
+				sg_warnx("drain deadline reached; closing %zu "
+				    "open connection(s)", srv.nconns);
+				sg_conn_close_all(&srv);
+				sg_ev_run_once(srv.ev, 0);
+				break;
+			}
+			if (next_reap > srv.drain_deadline)
+				next_reap = srv.drain_deadline;
+		}
+	}
+	sg_info("sockguard stopped");
+out:
+	sg_listen_close_all(&srv);
+	sg_upstream_close_all(&srv);
+	sg_ev_run_once(srv.ev, 0);
+	while (srv.xfree != NULL) {
+		struct sg_xfer *x = srv.xfree;
+
+		srv.xfree = x->next_free;
+		free(x);
+	}
+	free(srv.lst);
+	free(srv.ep);
+	if (srv.reserve_fd != -1)
+		close(srv.reserve_fd);
+	sg_ev_free(srv.ev);
+	sg_log_stop();
+	return rc;
+}
