@@ -1204,11 +1204,16 @@ conn_log(struct sg_conn *c)
 {
 	static struct sg_logrec r;
 	struct sg_xfer *x = c->x;
-	bool deny = strcmp(x->decision, "deny") == 0;
+	bool deny;
 	int64_t lat = sg_ev_clock() - x->start_ns;
 	const struct sg_ir *ir = x->conf != NULL ? x->conf->ir :
 	    c->srv->conf->ir;
 
+	if (x->decision == NULL)
+		x->decision = "";
+	if (x->reason_code == NULL)
+		x->reason_code = "";
+	deny = strcmp(x->decision, "deny") == 0;
 	if (ir->log.access_log) {
 		sg_log_begin(&r, deny ? SG_LOG_WARN : SG_LOG_INFO,
 		    deny ? "request_denied" : "request");

@@ -76,6 +76,7 @@ sg_respond_json(struct sg_conn *c, int status, const char *body, size_t blen,
 		o += blen;
 	}
 	x->h_len = (uint32_t)o;
+	x->resp_bytes = respond_is_head(x) ? 0 : blen;
 	x->status = status;
 	x->local = true;
 	if (close)

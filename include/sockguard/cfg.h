@@ -41,7 +41,9 @@ struct sg_node {
 /*
  * Strict YAML: one document, no anchors/aliases/tags, no duplicate keys,
  * only string keys, nesting at most SG_CFG_MAX_DEPTH. Returns the root
- * (a map, or NULL with diagnostics).
+ * map (an empty one for an empty file); a rejected node is reported in d
+ * and left out so the rest can still be checked. NULL (with diagnostics)
+ * after a syntax error, a second document or a non-mapping root.
  */
 struct sg_node *sg_cfg_yaml_parse(struct sg_arena *a, struct sg_diag *d,
     const char *file, const char *buf, size_t len);
@@ -49,12 +51,13 @@ struct sg_node *sg_cfg_yaml_parse(struct sg_arena *a, struct sg_diag *d,
 /* ---- rule DSL (cfg_dsl.c, grammar/dsl_lex.re, grammar/dsl_parse.y) ---- */
 
 /*
- * Text form of rules, one per line, '#' comments:
- *   allow GET,HEAD /_ping
- *   deny POST /containers/*/exec "exec is not allowed"
- *   deny * /**
+ * Text form of rules, one per line, '#' comments (examples below as line
+ * comments: a glob's "/" "*" would end or nest a block comment).
  * Returns 0, or -1 with every error (file:line:col) in d.
  */
+//   allow GET,HEAD /_ping
+//   deny POST /containers/*/exec "exec is not allowed"
+//   deny * /**
 int sg_cfg_dsl_parse(struct sg_arena *a, struct sg_diag *d, const char *file,
     const char *buf, size_t len, struct sg_ir_rule **rules, size_t *nrules);
 /* One rule in DSL form, no newline; snprintf semantics. */
@@ -75,7 +78,14 @@ struct sg_load_opts {
 	const char *log_level;
 	const char *log_format;
 	const char *deny_verbosity;
-	sg_getenv_fn getenv;      /* NULL: getenv(3) */
+	sg_getenv_fn getenv;      /* NULL: envp, else getenv(3) */
+	/*
+	 * Environment to overlay ("NAME=value" strings, NULL-terminated):
+	 * looked up when getenv is NULL and enumerated to find unknown
+	 * SOCKGUARD_* variables. NULL: the process environment (enumerated
+	 * only when getenv is NULL too).
+	 */
+	char *const *envp;
 };
 
 /*

@@ -3,7 +3,7 @@
  * glob.h: the rule path glob dialect (SPEC 2.6.4), compiled once at config
  * time, matched without allocation. Anchored, case-sensitive:
  *   *    any run of bytes except '/'
- *   /**  optional "/anything" group, at any position
+ *   "/" "**" (written together) optional "/anything" group, anywhere
  *   **   (not after '/') any run of bytes including '/'
  */
 #ifndef SOCKGUARD_GLOB_H

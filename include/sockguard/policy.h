@@ -32,6 +32,8 @@ struct sg_policy *sg_policy_compile(struct sg_arena *a,
 void sg_policy_eval(const struct sg_policy *p, const char *method,
     size_t mlen, const char *np, size_t nplen, struct sg_verdict *out);
 const char *sg_reason_code_str(enum sg_reason_code c);
+/* Number of compiled rules. */
+size_t sg_policy_nrules(const struct sg_policy *p);
 
 /* The built-in default rule set (SPEC 2.3). */
 extern const struct sg_ir_rule sg_policy_default_rules[];

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http_lex.re: the HTTP/1.1 head lexer (RFC 9112 line syntax), re2c with
+ * conditions. Owns the byte-level grammar of start lines and field lines
+ * and the recognition of the header names the proxy understands. It does
+ * not decide what a line means (versions, targets, duplicates, framing):
+ * that is http.c.
+ *
+ * The caller hands over a complete head that ends with CRLF CRLF (http.c
+ * checks that first). Every rule ends at a LF and none looks past one, so
+ * the lexer never reads beyond the head even when the byte after it is
+ * not a NUL sentinel; the eof rule is still there as a bounds check.
+ * One call returns one line; tags give the slices.
+ */
+#include <stddef.h>
+
+/*!include:re2c "../src/http_lex.h" */
+
+#include "sockguard/http.h"
+
+/*!conditions:re2c*/
+
+static int http_lex_scan(struct sg_http_lexer *lx);
+static struct sg_slice http_lex_slice(const struct sg_http_lexer *lx,
+    const unsigned char *a, const unsigned char *b);
+
+void
+sg_http_lex_init(struct sg_http_lexer *lx, const char *buf, size_t len,
+    bool response)
+{
+	lx->base = (const unsigned char *)buf;
+	lx->cur = lx->base;
+	lx->mar = lx->base;
+	lx->lim = lx->base + len;
+	lx->cond = response ? yycstatline : yycreqline;
+	lx->tok.off = lx->tok.len = 0;
+	lx->s0 = lx->s1 = lx->tok;
+	lx->major = lx->minor = 0;
+	lx->status = 0;
+}
+
+int
+sg_http_lex_next(struct sg_http_lexer *lx)
+{
+	const unsigned char *start = lx->cur;
+	int t;
+
+	t = http_lex_scan(lx);
+	lx->tok = http_lex_slice(lx, start, lx->cur);
+	return t;
+}
+
+int
+sg_http_lex_hdr_id(const char *buf, struct sg_slice name)
+{
+	struct sg_http_lexer lx;
+	int t;
+
+	/* The limit sits just after the ':' that ends every field name. */
+	sg_http_lex_init(&lx, buf, (size_t)name.off + name.len + 1, false);
+	lx.cur = lx.base + name.off;
+	lx.cond = yychname;
+	t = http_lex_scan(&lx);
+	return t >= 0 ? SG_HDR_OTHER : -t - 1;
+}
+
+/*
+ * Returns a token; in the <hname> condition, -(id + 1) for a known header
+ * name and SG_HL_BAD for any other name.
+ */
+static int
+http_lex_scan(struct sg_http_lexer *lx)
+{
+	const unsigned char *a, *b, *c, *d, *e, *s;
+	/*!stags:re2c format = 'const unsigned char *@@;\n'; */
+
+/*!re2c
+	re2c:api:style = free-form;
+	re2c:define:YYCTYPE = "unsigned char";
+	re2c:define:YYCURSOR = "lx->cur";
+	re2c:define:YYMARKER = "lx->mar";
+	re2c:define:YYLIMIT = "lx->lim";
+	re2c:define:YYGETCONDITION = "lx->cond";
+	re2c:define:YYSETCONDITION = "lx->cond = @@;";
+	re2c:yyfill:enable = 0;
+	re2c:eof = 0;
+	re2c:tags = 1;
+
+	crlf   = "\r\n";
+	digit  = [0-9];
+	tchar  = [!#$%&'*+.^_`|~0-9A-Za-z-];
+	vchar  = [\x21-\x7e];
+	fvchar = [\x21-\x7e\x80-\xff];
+	ows    = [ \t]*;
+	reason = [\t \x21-\x7e\x80-\xff];
+
+	<reqline> @a tchar+ @b " " @c vchar+ @d " HTTP/" @e digit "." digit crlf
+	    => field {
+		lx->s0 = http_lex_slice(lx, a, b);
+		lx->s1 = http_lex_slice(lx, c, d);
+		lx->major = (uint8_t)(e[0] - '0');
+		lx->minor = (uint8_t)(e[2] - '0');
+		return SG_HL_REQLINE;
+	}
+	<reqline> tchar+ " " vchar+ crlf { return SG_HL_HTTP09; }
+	<reqline> crlf { return SG_HL_EMPTY; }
+
+	<statline> "HTTP/" @e digit "." digit " " @s digit{3} @c crlf => field {
+		lx->major = (uint8_t)(e[0] - '0');
+		lx->minor = (uint8_t)(e[2] - '0');
+		lx->status = (uint16_t)((s[0] - '0') * 100 + (s[1] - '0') * 10 +
+		    (s[2] - '0'));
+		lx->s0 = http_lex_slice(lx, c, c);
+		return SG_HL_STATUS;
+	}
+	<statline> "HTTP/" @e digit "." digit " " @s digit{3} " " @c reason* @d
+	    crlf => field {
+		lx->major = (uint8_t)(e[0] - '0');
+		lx->minor = (uint8_t)(e[2] - '0');
+		lx->status = (uint16_t)((s[0] - '0') * 100 + (s[1] - '0') * 10 +
+		    (s[2] - '0'));
+		lx->s0 = http_lex_slice(lx, c, d);
+		return SG_HL_STATUS;
+	}
+
+	<field> @a tchar+ @b ":" ows @c fvchar ([ \t]* fvchar)* @d ows crlf {
+		lx->s0 = http_lex_slice(lx, a, b);
+		lx->s1 = http_lex_slice(lx, c, d);
+		return SG_HL_FIELD;
+	}
+	<field> @a tchar+ @b ":" ows @c crlf {
+		lx->s0 = http_lex_slice(lx, a, b);
+		lx->s1 = http_lex_slice(lx, c, c);
+		return SG_HL_FIELD;
+	}
+	<field> crlf { return SG_HL_EOH; }
+	<field> [ \t] { return SG_HL_FOLD; }
+	<field> tchar+ [ \t]+ ":" { return SG_HL_WSCOLON; }
+
+	<hname> 'content-length' ":" { return -1 - SG_HDR_CONTENT_LENGTH; }
+	<hname> 'transfer-encoding' ":" { return -1 - SG_HDR_TRANSFER_ENCODING; }
+	<hname> 'connection' ":" { return -1 - SG_HDR_CONNECTION; }
+	<hname> 'upgrade' ":" { return -1 - SG_HDR_UPGRADE; }
+	<hname> 'host' ":" { return -1 - SG_HDR_HOST; }
+	<hname> 'keep-alive' ":" { return -1 - SG_HDR_KEEP_ALIVE; }
+	<hname> 'proxy-' tchar* ":" { return -1 - SG_HDR_PROXY; }
+	<hname> 'te' ":" { return -1 - SG_HDR_TE; }
+	<hname> 'trailer' ":" { return -1 - SG_HDR_TRAILER; }
+	<hname> 'expect' ":" { return -1 - SG_HDR_EXPECT; }
+	<hname> 'x-request-id' ":" { return -1 - SG_HDR_X_REQUEST_ID; }
+	<hname> 'traceparent' ":" { return -1 - SG_HDR_TRACEPARENT; }
+	<hname> 'tracestate' ":" { return -1 - SG_HDR_TRACESTATE; }
+	<hname> 'forwarded' ":" { return -1 - SG_HDR_FORWARDED; }
+	<hname> 'x-forwarded-' tchar* ":" { return -1 - SG_HDR_FORWARDED; }
+	<hname> 'content-type' ":" { return -1 - SG_HDR_CONTENT_TYPE; }
+
+	<*> $ { return SG_HL_END; }
+	<*> * { return SG_HL_BAD; }
+*/
+}
+
+static struct sg_slice
+http_lex_slice(const struct sg_http_lexer *lx, const unsigned char *a,
+    const unsigned char *b)
+{
+	struct sg_slice s;
+
+	s.off = (uint32_t)(a - lx->base);
+	s.len = (uint32_t)(b - a);
+	return s;
+}

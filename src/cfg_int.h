@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cfg_int.h: private glue between the config front-end files (cfg_keys,
+ * cfg_env, cfg_lower, ir_check). Owns no state. Not installed, not used
+ * outside src/ except by the unit tests of these files.
+ */
+#ifndef SOCKGUARD_CFG_INT_H
+#define SOCKGUARD_CFG_INT_H
+
+#include "sockguard/cfg.h"
+
+/* Where a key's effective value came from (lowest precedence first). */
+enum sg_cfg_src {
+	SG_CFG_SRC_DEFAULT = 0,
+	SG_CFG_SRC_YAML,
+	SG_CFG_SRC_ENV,
+	SG_CFG_SRC_FLAG,
+};
+
+/* The effective source of one key table entry. */
+struct sg_cfg_val {
+	enum sg_cfg_src src;
+	struct sg_loc loc;
+	const struct sg_node *node; /* SG_CFG_SRC_YAML */
+	const char *text;           /* SG_CFG_SRC_ENV / SG_CFG_SRC_FLAG */
+};
+
+/* One load in progress. */
+struct sg_cfg_ctx {
+	struct sg_arena *a;
+	struct sg_diag *d;
+	const struct sg_load_opts *o;
+	const char *file;         /* config file name, NULL: defaults */
+	struct sg_cfg_val *vals;  /* indexed like sg_cfg_keys() */
+	size_t nkeys;
+};
+
+/*
+ * Typed values of every key that is in scope, before semantic checks.
+ * Strings that become enums or numbers in the IR stay text here so
+ * ir_check can validate them with their original spelling.
+ */
+struct sg_cfg_flat {
+	const char *listen_address;
+	const char *listen_socket;
+	const char *listen_socket_mode;
+	int64_t listen_socket_uid;   /* -1: unset */
+	int64_t listen_socket_gid;   /* -1: unset */
+	bool listen_insecure_allow_plain_tcp;
+	bool listen_insecure_allow_unauthenticated_clients;
+	int64_t listen_max_connections;
+	const char *upstream_socket;
+	const char *log_level;
+	const char *log_format;
+	const char *log_output;
+	bool log_access_log;
+	bool log_audit_enabled;
+	const char *log_audit_format;
+	const char *log_audit_output;
+	const char *deny_verbosity;
+	bool health_enabled;
+	const char *health_path;
+	bool insecure_allow_read_exfiltration;
+	const char *rules_file;
+	const char *min_api_version;
+	/* false: the rules had errors, skip the checks that evaluate them */
+	bool rules_ok;
+};
+
+/* ---- cfg_keys.c ---- */
+
+/* Index of k in the table returned by sg_cfg_keys(). */
+size_t sg_cfg_key_index(const struct sg_key *k);
+/*
+ * The nearest known key among the children of parent ("" for the top
+ * level) to the unknown last component name, as a full dotted path; NULL
+ * when nothing is close enough.
+ */
+const char *sg_cfg_key_suggest(const char *parent, const char *name);
+/* The nearest known SOCKGUARD_* name to name, or NULL. */
+const char *sg_cfg_env_suggest(const char *name);
+/* The nearest of n candidates to word, or NULL when none is close. */
+const char *sg_cfg_nearest(const char *word, const char *const *cands,
+    size_t n);
+/* True when the key has further keys below it in the table. */
+bool sg_cfg_key_has_children(const struct sg_key *k);
+
+/* ---- cfg_env.c ---- */
+
+/* SOCKGUARD_* overlay onto c->vals, and unknown-variable detection. */
+int sg_cfg_env_overlay(struct sg_cfg_ctx *c);
+/* Looks a variable up through o->getenv, o->envp or getenv(3). */
+const char *sg_cfg_getenv(const struct sg_load_opts *o, const char *name);
+/*
+ * Splits a comma-separated environment value (SPEC 2.2): items are not
+ * trimmed, empty items are kept. Returns the number of items.
+ */
+size_t sg_cfg_split_list(struct sg_arena *a, const char *s,
+    const char ***items);
+
+/* ---- ir_check.c ---- */
+
+/*
+ * Semantic checks over a lowered IR, every error at once, located with
+ * sg_ir_loc(). Also finishes the IR from the flat text values that need
+ * validation first (log level/format, deny verbosity, socket mode,
+ * minimum API version). Returns 0 or -1.
+ */
+int sg_ir_check(struct sg_ir *ir, const struct sg_cfg_flat *raw,
+    struct sg_diag *d);
+
+#endif

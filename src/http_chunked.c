@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http_chunked.c: the chunked transfer coding validator (RFC 9112 7.1).
+ * Owns the framing state of one chunked body: sizes, extensions, data
+ * lengths, trailers and where the body ends. Resumable at every byte.
+ * Does not own or copy the bytes (the caller relays them verbatim) and
+ * does not interpret extensions or trailer fields.
+ */
+#include <string.h>
+
+#include "sockguard/http.h"
+
+#define CHUNKED_MAX_DIGITS 16
+#define CHUNKED_MAX_EXT 4096         /* bytes after the size, per line */
+#define CHUNKED_MAX_TRAILERS 16384   /* whole trailer section */
+
+enum chunked_state {
+	CHUNKED_SIZE0 = 0,  /* first hex digit of a chunk size */
+	CHUNKED_SIZE,       /* more hex digits, BWS, ';' or CR */
+	CHUNKED_BWS,        /* BWS after the size: only ';' may follow */
+	CHUNKED_EXT,        /* extension bytes up to CR */
+	CHUNKED_SIZE_LF,    /* LF ending the size line */
+	CHUNKED_DATA,       /* chunk data, left bytes to go */
+	CHUNKED_DATA_CR,    /* CR after the data */
+	CHUNKED_DATA_LF,    /* LF after the data */
+	CHUNKED_TR_START,   /* a trailer field or the final CRLF */
+	CHUNKED_TR_NAME,    /* trailer field name up to ':' */
+	CHUNKED_TR_VALUE,   /* trailer field value up to CR */
+	CHUNKED_TR_LF,      /* LF ending a trailer line */
+	CHUNKED_LAST_LF,    /* LF ending the body */
+	CHUNKED_DONE,
+};
+
+static int chunked_hex(unsigned char);
+static bool chunked_tchar(unsigned char);
+static bool chunked_ctl(unsigned char);
+
+void
+sg_chunked_init(struct sg_chunked *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->state = CHUNKED_SIZE0;
+}
+
+int
+sg_chunked_scan(struct sg_chunked *c, const char *buf, size_t n,
+    size_t *used, bool *done, const char **why)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+	const char *dummy;
+	uint64_t take;
+	size_t i = 0;
+	unsigned char ch;
+	int d;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = NULL;
+	*done = false;
+	if (c->state == CHUNKED_DONE) {
+		*used = 0;
+		*done = true;
+		return 0;
+	}
+	while (i < n) {
+		if (c->state == CHUNKED_DATA) {
+			take = n - i < c->left ? n - i : c->left;
+			c->left -= take;
+			i += (size_t)take;
+			if (c->left == 0)
+				c->state = CHUNKED_DATA_CR;
+			continue;
+		}
+		ch = p[i];
+		if (ch == '\n' && c->state != CHUNKED_SIZE_LF &&
+		    c->state != CHUNKED_DATA_LF && c->state != CHUNKED_TR_LF &&
+		    c->state != CHUNKED_LAST_LF) {
+			*why = "bare LF in chunked body";
+			goto bad;
+		}
+		if (c->state >= CHUNKED_TR_START &&
+		    ++c->trailer_bytes > CHUNKED_MAX_TRAILERS) {
+			*why = "chunked trailers too large";
+			goto bad;
+		}
+		switch (c->state) {
+		case CHUNKED_SIZE0:
+			if ((d = chunked_hex(ch)) < 0) {
+				*why = "invalid chunk size";
+				goto bad;
+			}
+			c->left = (uint64_t)d;
+			c->ndigits = 1;
+			c->linelen = 0;
+			c->state = CHUNKED_SIZE;
+			break;
+		case CHUNKED_SIZE:
+			if ((d = chunked_hex(ch)) >= 0) {
+				/* 16 digits hold 2^64-1; cap at 2^63-1. */
+				if (++c->ndigits > CHUNKED_MAX_DIGITS ||
+				    (c->ndigits == CHUNKED_MAX_DIGITS &&
+				    c->left > 0x7ffffffffffffffULL)) {
+					*why = "chunk size too large";
+					goto bad;
+				}
+				c->left = c->left << 4 | (uint64_t)d;
+				break;
+			}
+			if (ch == '\r') {
+				c->state = CHUNKED_SIZE_LF;
+				break;
+			}
+			/* FALLTHROUGH */
+		case CHUNKED_BWS:
+			if (++c->linelen > CHUNKED_MAX_EXT) {
+				*why = "chunk extension too long";
+				goto bad;
+			}
+			if (ch == ' ' || ch == '\t') {
+				c->state = CHUNKED_BWS;
+			} else if (ch == ';') {
+				c->state = CHUNKED_EXT;
+			} else {
+				*why = "invalid chunk size line";
+				goto bad;
+			}
+			break;
+		case CHUNKED_EXT:
+			if (ch == '\r') {
+				c->state = CHUNKED_SIZE_LF;
+				break;
+			}
+			if (++c->linelen > CHUNKED_MAX_EXT) {
+				*why = "chunk extension too long";
+				goto bad;
+			}
+			if (chunked_ctl(ch)) {
+				*why = "control character in chunk extension";
+				goto bad;
+			}
+			break;
+		case CHUNKED_SIZE_LF:
+			if (ch != '\n') {
+				*why = "bare CR in chunked body";
+				goto bad;
+			}
+			c->state = c->left ? CHUNKED_DATA : CHUNKED_TR_START;
+			break;
+		case CHUNKED_DATA_CR:
+			if (ch != '\r') {
+				*why = "missing CRLF after chunk data";
+				goto bad;
+			}
+			c->state = CHUNKED_DATA_LF;
+			break;
+		case CHUNKED_DATA_LF:
+			if (ch != '\n') {
+				*why = "missing CRLF after chunk data";
+				goto bad;
+			}
+			c->state = CHUNKED_SIZE0;
+			break;
+		case CHUNKED_TR_START:
+			if (ch == '\r') {
+				c->state = CHUNKED_LAST_LF;
+			} else if (chunked_tchar(ch)) {
+				c->state = CHUNKED_TR_NAME;
+			} else {
+				*why = "malformed chunked trailer";
+				goto bad;
+			}
+			break;
+		case CHUNKED_TR_NAME:
+			if (ch == ':') {
+				c->state = CHUNKED_TR_VALUE;
+			} else if (!chunked_tchar(ch)) {
+				*why = "malformed chunked trailer";
+				goto bad;
+			}
+			break;
+		case CHUNKED_TR_VALUE:
+			if (ch == '\r') {
+				c->state = CHUNKED_TR_LF;
+			} else if (chunked_ctl(ch)) {
+				*why = "control character in chunked trailer";
+				goto bad;
+			}
+			break;
+		case CHUNKED_TR_LF:
+			if (ch != '\n') {
+				*why = "bare CR in chunked trailer";
+				goto bad;
+			}
+			c->state = CHUNKED_TR_START;
+			break;
+		case CHUNKED_LAST_LF:
+			if (ch != '\n') {
+				*why = "bare CR in chunked trailer";
+				goto bad;
+			}
+			c->state = CHUNKED_DONE;
+			*used = i + 1;
+			*done = true;
+			return 0;
+		default:
+			*why = "chunked validator in a bad state";
+			goto bad;
+		}
+		i++;
+	}
+	*used = i;
+	return 0;
+bad:
+	*used = i;
+	return 400;
+}
+
+static int
+chunked_hex(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static bool
+chunked_tchar(unsigned char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= 'A' && ch <= 'Z') ||
+	    (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* CTL other than HTAB; DEL included. CR and LF are handled by callers. */
+static bool
+chunked_ctl(unsigned char ch)
+{
+	return (ch < 0x20 && ch != '\t') || ch == 0x7f;
+}

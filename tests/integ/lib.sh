@@ -1,0 +1,152 @@
+# shellcheck shell=bash
+# Helpers for the integration suite: a private dockerd (the recipe in the
+# design notes), sockguard instances, assertions. Sourced by run.sh.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SG=$ROOT/sockguard
+SGRAW=$ROOT/build/tools/sgraw
+T=$(mktemp -d /tmp/sgt.XXXXXX)
+DK=$T/dk
+DOCKER_SOCK=$DK/docker.sock
+PASS=0
+FAIL=0
+SKIP=0
+SG_PIDS=()
+
+pass() { PASS=$((PASS + 1)); echo "ok - $*"; }
+fail() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
+skip() { SKIP=$((SKIP + 1)); echo "skip - $*"; }
+
+# check NAME CMD...: pass when CMD succeeds
+check() {
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# wait_for SECONDS CMD...: poll a condition (never a fixed sleep)
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+}
+
+# contains FILE PATTERN (fixed string)
+contains() { grep -qF -- "$2" "$1"; }
+lacks() { ! grep -qF -- "$2" "$1"; }
+
+dk() { docker -H "unix://$DOCKER_SOCK" "$@"; }
+
+dk_start() {
+	mkdir -p "$DK"
+	if ! command -v dockerd >/dev/null; then
+		echo "dockerd is not installed (apt-get install docker.io)" >&2
+		return 1
+	fi
+	dockerd --debug --host "unix://$DOCKER_SOCK" \
+		--data-root "$DK/data" --exec-root "$DK/exec" \
+		--pidfile "$DK/docker.pid" --iptables=false --ip6tables=false \
+		--bridge=none --storage-driver=vfs >"$DK/dockerd.log" 2>&1 &
+	echo $! >"$DK/dockerd.ppid"
+	if ! wait_for 60 curl -sf --unix-socket "$DOCKER_SOCK" \
+		http://docker/_ping -o /dev/null; then
+		echo "dockerd did not become ready; last log lines:" >&2
+		tail -20 "$DK/dockerd.log" >&2
+		return 1
+	fi
+	mkdir -p "$DK/rootfs/bin"
+	cp "$(command -v busybox)" "$DK/rootfs/bin/busybox"
+	for c in sh echo cat sleep ls head true; do
+		ln -sf busybox "$DK/rootfs/bin/$c"
+	done
+	tar -C "$DK/rootfs" -cf "$DK/bb.tar" . &&
+		dk import "$DK/bb.tar" bb:latest >/dev/null
+}
+
+dk_stop() {
+	local pid
+	[ -f "$DK/docker.pid" ] || return 0
+	pid=$(cat "$DK/docker.pid")
+	# containers first, quickly, so the daemon stops promptly
+	dk ps -aq 2>/dev/null | xargs -r docker -H "unix://$DOCKER_SOCK" \
+		rm -f >/dev/null 2>&1
+	kill "$pid" 2>/dev/null
+	wait_for 30 test ! -e "$DK/docker.pid" || kill -9 "$pid" 2>/dev/null
+	wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
+}
+
+# Marks the daemon log so later checks only look at what came after.
+dk_mark() { wc -l <"$DK/dockerd.log"; }
+# dk_saw_since MARK TEXT: the daemon logged an API call containing TEXT
+dk_saw_since() {
+	tail -n +"$(($1 + 1))" "$DK/dockerd.log" | grep "Calling" | grep -qF -- "$2"
+}
+
+# sg_start NAME CONFIG [ARGS...]: start sockguard, wait until it serves
+sg_start() {
+	local name=$1 cfg=$2
+	shift 2
+	"$SG" run -c "$cfg" "$@" >"$T/$name.log" 2>&1 &
+	local pid=$!
+	echo "$pid" >"$T/$name.pid"
+	SG_PIDS+=("$pid")
+	if ! wait_for 10 grep -q '"sockguard started"' "$T/$name.log"; then
+		echo "sockguard $name did not start:" >&2
+		cat "$T/$name.log" >&2
+		return 1
+	fi
+}
+
+sg_stop() {
+	local pid
+	pid=$(cat "$T/$1.pid" 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+sg_stop_all() {
+	local p
+	for p in "${SG_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${SG_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	SG_PIDS=()
+}
+
+# write_cfg NAME RULES_DSL [EXTRA_YAML]: config with a unix listener
+# $T/NAME.sock in front of the test daemon and rules from a DSL file.
+write_cfg() {
+	local name=$1 rules=$2 extra=${3:-}
+	printf '%s\n' "$rules" >"$T/$name.rules"
+	cat >"$T/$name.yaml" <<YAML
+listen:
+  socket: $T/$name.sock
+upstream:
+  socket: $DOCKER_SOCK
+rules_file: $name.rules
+$extra
+YAML
+	echo "$T/$name.yaml"
+}
+
+# raw NAME ARGS...: sgraw against instance NAME's socket
+raw() {
+	local name=$1
+	shift
+	"$SGRAW" -u "$T/$name.sock" "$@"
+}
+
+# sgd NAME ARGS...: docker CLI through instance NAME
+sgd() {
+	local name=$1
+	shift
+	DOCKER_HOST="unix://$T/$name.sock" docker "$@"
+}
+
+cleanup() {
+	sg_stop_all
+	dk_stop
+	rm -rf "$T"
+}

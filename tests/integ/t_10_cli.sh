@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# The stock docker CLI through sockguard to the real daemon.
+
+RULES_OPEN='# what the CLI tests need, then default deny
+allow GET,HEAD /_ping
+allow GET /version
+allow GET /info
+allow GET /events
+allow GET /images/json
+allow * /containers/**
+allow * /exec/**
+deny * /**'
+cfg=$(write_cfg cli "$RULES_OPEN" "insecure_allow_read_exfiltration: true")
+sg_start cli "$cfg" || { fail "cli: sockguard starts"; return; }
+
+check "cli: docker version reaches the daemon" \
+	sh -c "DOCKER_HOST=unix://$T/cli.sock docker version --format '{{.Server.Version}}' | grep -q ."
+check "cli: docker info" sh -c "DOCKER_HOST=unix://$T/cli.sock docker info --format '{{.ID}}' | grep -q ."
+check "cli: docker ps" sgd cli ps
+check "cli: docker images lists the test image" sh -c "DOCKER_HOST=unix://$T/cli.sock docker images | grep -q bb"
+check "cli: docker run --rm echo" sh -c "DOCKER_HOST=unix://$T/cli.sock docker run --rm --network none bb:latest echo hi-through-proxy | grep -qx hi-through-proxy"
+check "cli: docker run -i with stdin" sh -c "echo piped-in | DOCKER_HOST=unix://$T/cli.sock docker run -i --rm --network none bb:latest cat | grep -qx piped-in"
+
+# run -d + logs -f: lines arrive while the container is still running
+sgd cli run -d --name ticker --network none bb:latest \
+	sh -c 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done' >/dev/null
+DOCKER_HOST=unix://$T/cli.sock docker logs -f ticker >"$T/logs-f.out" 2>&1 &
+logs_pid=$!
+check "cli: logs -f streams lines while the container runs" \
+	wait_for 15 contains "$T/logs-f.out" "tick 5"
+check "cli: logs -f is still following" kill -0 "$logs_pid"
+n1=$(wc -l <"$T/logs-f.out")
+check "cli: logs -f keeps delivering" wait_for 10 sh -c "[ \$(wc -l <'$T/logs-f.out') -gt $((n1 + 2)) ]"
+kill "$logs_pid" 2>/dev/null
+wait "$logs_pid" 2>/dev/null
+
+check "cli: exec" sh -c "DOCKER_HOST=unix://$T/cli.sock docker exec ticker echo exec-ok | grep -qx exec-ok"
+check "cli: exec -i delivers stdin and EOF" sh -c "printf 'line1\nline2\n' | DOCKER_HOST=unix://$T/cli.sock docker exec -i ticker cat | tr '\n' , | grep -qx 'line1,line2,'"
+check "cli: exec -i output after stdin EOF still arrives (half-close)" \
+	sh -c "echo in | DOCKER_HOST=unix://$T/cli.sock docker exec -i ticker sh -c 'cat; echo after-eof' | grep -qx after-eof"
+
+# attach: output of a running container reaches the attached client
+sgd cli run -d --name att --network none bb:latest \
+	sh -c 'sleep 1; for i in 1 2 3 4 5; do echo att$i; sleep 0.2; done' >/dev/null
+check "cli: attach receives the container's output" \
+	sh -c "DOCKER_HOST=unix://$T/cli.sock timeout 20 docker attach att | grep -q att5"
+
+# events: an event arrives for a container created meanwhile
+mark=$(dk_mark)
+DOCKER_HOST=unix://$T/cli.sock docker events --filter type=container \
+	--format '{{.Action}} {{.Actor.Attributes.name}}' >"$T/events.out" 2>&1 &
+ev_pid=$!
+wait_for 10 dk_saw_since "$mark" "/events"
+sgd cli create --name evtarget --network none bb:latest true >/dev/null
+check "cli: events stream delivers an event for a new container" \
+	wait_for 15 contains "$T/events.out" "create evtarget"
+kill "$ev_pid" 2>/dev/null
+wait "$ev_pid" 2>/dev/null
+
+check "cli: rm -f" sgd cli rm -f ticker att evtarget
+check "cli: containers are gone" sh -c "! DOCKER_HOST=unix://$T/cli.sock docker ps -a --format '{{.Names}}' | grep -q ticker"
+
+# a denied operation: sockguard's message, and the daemon never sees it
+cfg=$(write_cfg strict 'deny POST /containers/*/exec "exec is not allowed"
+allow GET,HEAD /_ping
+allow GET /version
+allow * /containers/**
+deny * /**' "insecure_allow_read_exfiltration: true
+response:
+  deny_verbosity: verbose")
+sg_start strict "$cfg" || { fail "strict: sockguard starts"; return; }
+sgd strict run -d --name victim --network none bb:latest sleep 60 >/dev/null
+mark=$(dk_mark)
+out=$(sgd strict exec victim echo nope 2>&1)
+check "deny: docker exec prints sockguard's 403 message" \
+	sh -c "echo '$out' | grep -q 'request denied by sockguard policy'"
+r=$(raw strict -w 3000 "POST /v1.41/containers/victim/exec HTTP/1.1\r\nHost: d\r\nContent-Length: 2\r\n\r\n{}")
+check "deny: verbose deny body names method, path and reason" \
+	sh -c "printf '%s' '$r' | grep -qF '\"method\":\"POST\",\"path\":\"/v1.41/containers/victim/exec\",\"reason\":\"exec is not allowed\"'"
+check "deny: the daemon never saw the exec request" \
+	sh -c "! tail -n +$((mark + 1)) '$DK/dockerd.log' | grep Calling | grep -q '/exec'"
+check "deny: access log records the denial with its rule" \
+	sh -c "grep '\"msg\":\"request_denied\"' '$T/strict.log' | grep '/exec' | grep -q '\"rule\":0'"
+check "deny: images are denied by the default-deny tail" \
+	sh -c "! DOCKER_HOST=unix://$T/strict.sock docker images 2>&1 | grep -q REPOSITORY"
+sgd strict rm -f victim >/dev/null

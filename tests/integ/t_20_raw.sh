@@ -1,0 +1,102 @@
+# shellcheck shell=bash
+# Raw HTTP through sockguard: pipelining, deny then allow on one
+# connection, framing attacks that must never reach the daemon.
+
+cfg=$(write_cfg raw 'allow GET,HEAD /_ping
+allow GET /version
+allow GET /containers/json
+allow POST /containers/*/start
+deny * /**')
+sg_start raw "$cfg" || { fail "raw: sockguard starts"; return; }
+
+H='Host: docker\r\n'
+r=$(raw raw -w 3000 "GET /_ping HTTP/1.1\r\n${H}\r\nGET /v1.41/version HTTP/1.1\r\n${H}\r\n")
+check "raw: two pipelined requests get two answers" \
+	sh -c "[ \$(printf '%s' '$r' | grep -o 'HTTP/1.1 200 OK' | wc -l) -eq 2 ]"
+check "raw: X-Request-Id on every response" \
+	sh -c "[ \$(printf '%s' '$r' | grep -ci '^X-Request-Id: [0-9a-f]\{32\}') -eq 2 ]"
+
+r=$(raw raw -w 3000 "GET /secrets HTTP/1.1\r\n${H}\r\nGET /_ping HTTP/1.1\r\n${H}\r\n")
+check "raw: a denied request then an allowed one on the same connection" \
+	sh -c "printf '%s' '$r' | grep -o 'HTTP/1.1 [0-9]*' | tr '\n' , | grep -qx 'HTTP/1.1 403,HTTP/1.1 200,'"
+check "raw: deny body is the minimal JSON" \
+	sh -c "printf '%s' '$r' | grep -q '{\"message\":\"request denied by sockguard policy\"}'"
+
+r=$(raw raw -w 3000 "HEAD /_ping HTTP/1.1\r\n${H}\r\n")
+check "raw: HEAD /_ping" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+
+r=$(raw raw -w 3000 "GET /containers/json HTTP/1.1\r\n${H}\r\n")
+check "raw: unversioned path" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+r=$(raw raw -w 3000 "GET /v1.41/containers/json?all=1 HTTP/1.1\r\n${H}\r\n")
+check "raw: versioned path with a query" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+r=$(raw raw -w 3000 "GET /v1.41/containers/./json/ HTTP/1.1\r\n${H}\r\n")
+check "raw: dot segments and trailing slash are canonicalised" \
+	sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+mark=$(dk_mark)
+r=$(raw raw -w 3000 "GET /v1.41/containers/json/../../exec/x/json HTTP/1.1\r\n${H}\r\n")
+check "raw: .. climbing to another endpoint is judged where it lands" \
+	sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 403'"
+r=$(raw raw -w 3000 "GET /v1.23/version HTTP/1.1\r\n${H}\r\n")
+check "raw: API versions below the minimum get 400" \
+	sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 400' && printf '%s' '$r' | grep -q 'below the minimum'"
+r=$(raw raw -w 3000 "POST /v1.41/containers/abc/start HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 22\r\n\r\n{\"Binds\":[\"/:/host\"]}\n")
+check "raw: a body on container start is refused" \
+	sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 403'"
+check "raw: the refused start never reached the daemon" \
+	sh -c "! tail -n +$((mark + 1)) '$DK/dockerd.log' | grep Calling | grep -q '/start'"
+
+r=$(raw raw -w 3000 "GET /health HTTP/1.1\r\n${H}\r\n")
+check "raw: /health reports healthy with the listener" \
+	sh -c "printf '%s' '$r' | grep -q '\"status\":\"healthy\"' && printf '%s' '$r' | grep -q '\"state\":\"serving\"'"
+
+# smuggling and malformed heads: precise status, nothing reaches the daemon
+mark=$(dk_mark)
+smuggle() { # NAME EXPECTED_STATUS DATA
+	local name=$1 want=$2 data=$3 out
+	out=$(raw raw -w 3000 "$data")
+	check "smuggle: $name -> $want" sh -c "printf '%s' '$out' | head -1 | grep -q '^HTTP/1.1 $want '"
+}
+SM='GET /containers/smuggled1/json HTTP/1.1\r\nHost: docker\r\n\r\n'
+smuggle "CL.TE" 400 "POST /_ping HTTP/1.1\r\n${H}Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SM}"
+smuggle "TE.CL" 400 "POST /_ping HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n${SM}"
+smuggle "TE chunked, identity" 400 "POST /_ping HTTP/1.1\r\n${H}Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n${SM}"
+smuggle "space before colon" 400 "POST /_ping HTTP/1.1\r\n${H}Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n${SM}"
+smuggle "xchunked" 400 "POST /_ping HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${SM}"
+smuggle "duplicate Content-Length" 400 "POST /_ping HTTP/1.1\r\n${H}Content-Length: 0\r\nContent-Length: 0\r\n\r\n${SM}"
+smuggle "signed Content-Length" 400 "POST /_ping HTTP/1.1\r\n${H}Content-Length: +5\r\n\r\n${SM}"
+smuggle "overflowing Content-Length" 400 "POST /_ping HTTP/1.1\r\n${H}Content-Length: 99999999999999999999999\r\n\r\n${SM}"
+smuggle "obs-fold" 400 "GET /_ping HTTP/1.1\r\n${H}X-A: a\r\n b\r\n\r\n${SM}"
+smuggle "bare LF" 400 "GET /_ping HTTP/1.1\n${H}\r\n${SM}"
+smuggle "bare CR" 400 "GET /_ping HTTP/1.1\r\nX: a\rb\r\n${H}\r\n${SM}"
+smuggle "NUL in header" 400 "GET /_ping HTTP/1.1\r\nX: a\0b\r\n${H}\r\n${SM}"
+smuggle "absolute-form" 400 "GET http://docker/containers/smuggled1/json HTTP/1.1\r\n${H}\r\n"
+smuggle "authority-form" 400 "CONNECT docker:2375 HTTP/1.1\r\n${H}\r\n"
+smuggle "missing Host" 400 "GET /_ping HTTP/1.1\r\n\r\n${SM}"
+smuggle "duplicate Host" 400 "GET /_ping HTTP/1.1\r\n${H}${H}\r\n${SM}"
+smuggle "HTTP/1.0" 505 "GET /_ping HTTP/1.0\r\n\r\n"
+smuggle "malformed percent-escape" 400 "GET /containers/%zz/json HTTP/1.1\r\n${H}\r\n"
+smuggle "bad chunk size" 400 "POST /v1.41/containers/x/start HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\n${SM}"
+out=$(raw raw -w 3000 "GET /_ping HTTP/1.1\r\n${H}X-Big: " "@70000:a" "\r\n\r\n")
+check "smuggle: 70 KB head -> 431" sh -c "printf '%s' '$out' | head -1 | grep -q '^HTTP/1.1 431 '"
+check "smuggle: no smuggled request reached the daemon" \
+	sh -c "! tail -n +$((mark + 1)) '$DK/dockerd.log' | grep Calling | grep -q smuggled1"
+
+# a request body that hides a second request stays a body
+mark=$(dk_mark)
+body='GET /containers/smuggled2/json HTTP/1.1\r\nHost: docker\r\n\r\n'
+r=$(raw raw -w 3000 "POST /containers/abc/start HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\nGET /_ping HTTP/1.1\r\n${H}\r\n")
+check "raw: POST start without body is relayed, next pipelined request answered" \
+	sh -c "[ \$(printf '%s' '$r' | grep -o 'HTTP/1.1 [0-9]' | wc -l) -eq 2 ]"
+
+# slowloris: a head that trickles in is cut at the head timeout while
+# other clients are served
+raw raw -w 9000 "GET /_ping HTTP/1.1\r\n" >"$T/slow.out" &
+slow=$!
+r=$(raw raw -w 3000 "GET /_ping HTTP/1.1\r\n${H}\r\n")
+check "slowloris: other clients are served meanwhile" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+wait "$slow"
+check "slowloris: an incomplete head gets 408 and the connection closes" \
+	sh -c "head -1 '$T/slow.out' | grep -q '^HTTP/1.1 408'"
+
+check "raw: access log records are JSON with the canonical path" \
+	sh -c "grep '\"msg\":\"request\"' '$T/raw.log' | grep -q '\"normalized_path\":\"/containers/json\"'"

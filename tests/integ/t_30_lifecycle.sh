@@ -1,0 +1,63 @@
+# shellcheck shell=bash
+# Process lifecycle: startup checks, signals, socket files, config errors.
+
+cfg=$(write_cfg life 'allow GET /_ping
+deny * /**')
+sg_start life "$cfg" || { fail "life: sockguard starts"; return; }
+check "life: socket file has mode 0600" sh -c "[ \$(stat -c %a '$T/life.sock') = 600 ]"
+
+# a second instance must not steal the live socket
+"$SG" run -c "$cfg" >"$T/life2.log" 2>&1
+check "life: a live socket is not stolen" sh -c "grep -q 'actively serving another process' '$T/life2.log'"
+
+pid=$(cat "$T/life.pid")
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+check "life: SIGTERM exits 0" [ "$rc" -eq 0 ]
+check "life: the socket file is removed on exit" test ! -e "$T/life.sock"
+
+# stale socket file (a crashed instance left it; nothing listens)
+sg_start life "$cfg" || fail "life: restart"
+kill -KILL "$(cat "$T/life.pid")"
+wait "$(cat "$T/life.pid")" 2>/dev/null
+check "life: SIGKILL leaves a stale socket file" test -S "$T/life.sock"
+if sg_start life "$cfg"; then
+	r=$(raw life -w 3000 "GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n")
+	check "life: a stale socket file is replaced and serves" \
+		sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+else
+	fail "life: a stale socket file is replaced"
+fi
+sg_stop life
+
+# unreachable upstream at startup: clear error, exit 1
+cat >"$T/noup.yaml" <<YAML
+listen:
+  socket: $T/noup.sock
+upstream:
+  socket: $T/does-not-exist.sock
+YAML
+"$SG" run -c "$T/noup.yaml" >"$T/noup.log" 2>&1
+rc=$?
+check "life: missing upstream socket fails startup with exit 1" [ "$rc" -eq 1 ]
+check "life: ... naming the socket" contains "$T/noup.log" "upstream socket not found ($T/does-not-exist.sock)"
+
+# sockguard check reports every error with file:line:col
+cat >"$T/bad.yaml" <<'YAML'
+listen:
+  sokcet: /tmp/x.sock
+  socket_mode: "0644"
+log:
+  level: loud
+rules:
+  - match: { method: GET, path: "/containers/%2e" }
+    action: allow
+YAML
+"$SG" check -c "$T/bad.yaml" >"$T/bad.out" 2>&1
+rc=$?
+check "check: invalid config exits 1" [ "$rc" -eq 1 ]
+check "check: unknown key with suggestion and location" \
+	sh -c "grep -q 'bad.yaml:2:3: .*listen.sokcet.*listen.socket' '$T/bad.out'"
+check "check: every error at once" sh -c "[ \$(grep -c 'error' '$T/bad.out') -ge 4 ]"
+check "check: the shipped example config is valid" "$SG" check -q -c "$ROOT/examples/sockguard.yaml"
