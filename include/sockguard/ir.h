@@ -61,6 +61,13 @@ enum sg_ep_kind {
 	SG_EP_TCP,
 };
 
+/* Where the effective endpoint list came from (seed precedence). */
+enum sg_ep_source {
+	SG_EPSRC_SOCKET = 0,   /* upstream.socket (default) */
+	SG_EPSRC_ENDPOINTS,    /* upstream.endpoints in YAML */
+	SG_EPSRC_DOCKER_HOST,  /* DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH */
+};
+
 /* One upstream endpoint; upstream.socket becomes a single unix endpoint. */
 struct sg_ir_endpoint {
 	const char *address; /* as written */
@@ -71,6 +78,7 @@ struct sg_ir_endpoint {
 	const char *ca_file, *cert_file, *key_file, *server_name;
 	bool insecure_allow_plain_tcp;
 	bool insecure_skip_tls_verify;
+	bool tls;            /* TLS on this hop (any TLS material or skip-verify) */
 	struct sg_loc loc;
 };
 
@@ -79,6 +87,7 @@ struct sg_ir_upstream {
 	struct sg_ir_endpoint *endpoints;  /* effective list, >= 1 entry */
 	size_t nendpoints;
 	bool endpoints_configured;         /* upstream.endpoints was set */
+	enum sg_ep_source source;
 	int64_t request_timeout_ns;        /* 0: disabled */
 	int64_t health_interval_ns;        /* < 0: no recurring probes */
 	int64_t health_timeout_ns;
