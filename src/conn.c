@@ -21,12 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "sockguard/log.h"
 #include "sockguard/path.h"
 #include "sockguard/policy.h"
 #include "sockguard/runtime.h"
+#include "sockguard/tls.h"
 
 #define CONN_MAGIC 0x53474331u /* "SGC1" */
 #define XFREE_MAX 64
@@ -44,12 +46,15 @@ static void conn_free(void *arg);
 static void conn_do_head(struct sg_conn *c);
 static void conn_request(struct sg_conn *c);
 static void conn_do_dial(struct sg_conn *c);
+static void conn_dial_failed(struct sg_conn *c, const char *err);
+static void conn_arm_request_timeout(struct sg_conn *c);
 static void conn_do_exchange(struct sg_conn *c);
 static void conn_do_tunnel(struct sg_conn *c);
 static void conn_do_local(struct sg_conn *c);
 static void conn_finish(struct sg_conn *c);
 static void conn_log(struct sg_conn *c);
-static void conn_fail_upstream(struct sg_conn *c, const char *what, int err);
+static void conn_fail_upstream(struct sg_conn *c, const char *what,
+    const char *err);
 static int conn_resp_head(struct sg_conn *c);
 static int conn_resp_feed(struct sg_xfer *x, uint32_t from, uint32_t n);
 static int conn_req_feed(struct sg_xfer *x, uint32_t from, uint32_t n,
@@ -153,10 +158,20 @@ conn_on_upstream(struct sg_ev *ev, int fd, unsigned events, void *arg)
 
 	(void)ev;
 	(void)fd;
-	if (events & (SG_EV_READ | SG_EV_ERROR))
+	if (events & (SG_EV_READ | SG_EV_ERROR)) {
 		rd->ur = true;
-	if (events & (SG_EV_WRITE | SG_EV_ERROR))
+		if (c->up != NULL && c->up->wr_wants_r) {
+			c->up->wr_wants_r = false;
+			rd->uw = true;
+		}
+	}
+	if (events & (SG_EV_WRITE | SG_EV_ERROR)) {
 		rd->uw = true;
+		if (c->up != NULL && c->up->rd_wants_w) {
+			c->up->rd_wants_w = false;
+			rd->ur = true;
+		}
+	}
 	conn_step(c);
 }
 
@@ -222,7 +237,6 @@ conn_interest(struct sg_conn *c)
 		want_cr = x->in_len < SG_HEAD_MAX;
 		break;
 	case SG_CS_DIAL:
-		um |= SG_EV_WRITE;
 		break;
 	case SG_CS_EXCHANGE:
 		want_cr = !c->client_eof && x->in_len < sizeof(x->in);
@@ -247,6 +261,11 @@ conn_interest(struct sg_conn *c)
 			um |= SG_EV_READ;
 		if (conn_upstream_pending(x) && !rd->uw)
 			um |= SG_EV_WRITE;
+		/* TLS may wait for the other direction than the one we use */
+		if (c->up->rd_wants_w)
+			um |= SG_EV_WRITE;
+		if (c->up->wr_wants_r)
+			um |= SG_EV_READ;
 		sg_ev_set(c->srv->ev, c->up->fd, um, conn_on_upstream, c);
 	}
 	sg_ev_set(c->srv->ev, c->cfd, cm, conn_on_client, c);
@@ -551,22 +570,24 @@ conn_request(struct sg_conn *c)
 
 	c->up = sg_upstream_acquire(srv, &connecting);
 	if (c->up == NULL) {
-		conn_fail_upstream(c, "dial", errno);
+		conn_dial_failed(c, sg_upstream_active(srv)->error);
 		return;
 	}
 	conn_rd(c)->ur = false;
-	conn_rd(c)->uw = !connecting;
+	conn_rd(c)->uw = c->up->connected;
+	c->up->rd_wants_w = !c->up->connected;
 	x->upstream_reusable = true;
 	if (connecting) {
 		c->st = SG_CS_DIAL;
 		tl_set(c, SG_TL_HEAD);
 	} else {
+		conn_arm_request_timeout(c);
 		c->st = SG_CS_EXCHANGE;
 	}
 }
 
 static void
-conn_fail_upstream(struct sg_conn *c, const char *what, int err)
+conn_fail_upstream(struct sg_conn *c, const char *what, const char *err)
 {
 	struct sg_xfer *x = c->x;
 	static struct sg_logrec r;
@@ -576,7 +597,7 @@ conn_fail_upstream(struct sg_conn *c, const char *what, int err)
 	sg_log_str(&r, "upstream", c->up != NULL ? c->up->ep->label :
 	    sg_upstream_active(c->srv)->label);
 	sg_log_str(&r, "stage", what);
-	sg_log_str(&r, "error", strerror(err));
+	sg_log_str(&r, "error", err);
 	sg_log_end(&r);
 	if (c->up != NULL) {
 		sg_ev_del(c->srv->ev, c->up->fd);
@@ -599,15 +620,162 @@ static void
 conn_do_dial(struct sg_conn *c)
 {
 	struct conn_ready *rd = conn_rd(c);
+	struct sg_upc *u = c->up;
+	unsigned want = 0;
+	char err[512];
+	enum sg_rc rc;
 
-	if (!rd->uw)
+	if (!rd->uw && !rd->ur)
 		return;
-	if (sg_upstream_connect_result(c->up) == -1) {
-		conn_fail_upstream(c, "connect", errno);
+	rc = sg_upc_advance(u, &want, err, sizeof(err));
+	if (rc == SG_AGAIN) {
+		/* wait for the direction the connect or handshake needs */
+		rd->ur = rd->uw = false;
+		u->rd_wants_w = want == SG_TLS_WANT_WRITE;
+		u->wr_wants_r = want == SG_TLS_WANT_READ;
 		return;
 	}
+	if (rc == SG_ERR) {
+		conn_dial_failed(c, err);
+		return;
+	}
+	u->rd_wants_w = u->wr_wants_r = false;
 	tl_set(c, SG_TL_NONE);
+	conn_arm_request_timeout(c);
+	rd->ur = false;
+	rd->uw = true;
 	c->st = SG_CS_EXCHANGE;
+}
+
+/* The active endpoint could not be dialed: demote it, answer 502. */
+static void
+conn_dial_failed(struct sg_conn *c, const char *err)
+{
+	struct sg_server *srv = c->srv;
+	struct sg_endpoint *ep = c->up != NULL ? c->up->ep :
+	    sg_upstream_active(srv);
+
+	snprintf(ep->error, sizeof(ep->error), "%s", err);
+	conn_fail_upstream(c, "dial", err);
+	sg_failover_demote(srv, ep, ep->error);
+}
+
+/* Docker's query booleans: false only for "", 0, no, false, none. */
+static int
+query_bool(const struct sg_xfer *x, const char *key)
+{
+	const char *q = x->in + x->req.query.off, *end = q + x->req.query.len;
+	size_t kl = strlen(key);
+
+	if (!x->req.has_query)
+		return -1;
+	while (q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		const char *e = amp != NULL ? amp : end;
+		const char *eq = memchr(q, '=', (size_t)(e - q));
+		const char *v = eq != NULL ? eq + 1 : e;
+		size_t vl = (size_t)(e - v);
+
+		if ((size_t)((eq != NULL ? eq : e) - q) == kl &&
+		    memcmp(q, key, kl) == 0) {
+			static const char *const no[] = {"0", "no", "false",
+			    "none"};
+			size_t i;
+
+			if (vl == 0)
+				return 0;
+			for (i = 0; i < SG_ARRAY_LEN(no); i++)
+				if (vl == strlen(no[i]) &&
+				    strncasecmp(v, no[i], vl) == 0)
+					return 0;
+			return 1;
+		}
+		q = e + 1;
+	}
+	return -1;
+}
+
+static bool
+np_is(const char *np, size_t n, const char *lit)
+{
+	return n == strlen(lit) && memcmp(np, lit, n) == 0;
+}
+
+/* prefix + anything (at least one byte) + suffix */
+static bool
+np_around(const char *np, size_t n, const char *pre, const char *suf)
+{
+	size_t a = strlen(pre), b = strlen(suf);
+
+	return n > a + b && memcmp(np, pre, a) == 0 &&
+	    memcmp(np + n - b, suf, b) == 0;
+}
+
+/* Streaming endpoints never get the request deadline (SPEC 2.5.7). */
+static bool
+conn_timeout_exempt(const struct sg_xfer *x)
+{
+	const char *np = x->np + x->np_off;
+	size_t n = x->np_len;
+
+	if (x->hijack)
+		return true;
+	if (n > 7 && memcmp(np, "/libpod/", 8) == 0) {
+		np += 7;
+		n -= 7;
+	}
+	if (method_is(x, "GET"))
+		return np_is(np, n, "/events") ||
+		    (path_is(np, n, "/containers/", "/logs") &&
+		    query_bool(x, "follow") == 1) ||
+		    (path_is(np, n, "/containers/", "/stats") &&
+		    query_bool(x, "stream") != 0) ||
+		    path_is(np, n, "/containers/", "/export") ||
+		    path_is(np, n, "/containers/", "/archive") ||
+		    np_is(np, n, "/images/get") ||
+		    np_around(np, n, "/images/", "/get") ||
+		    np_around(np, n, "/containers/", "/attach/ws");
+	if (method_is(x, "PUT"))
+		return path_is(np, n, "/containers/", "/archive");
+	if (method_is(x, "POST"))
+		return np_is(np, n, "/build") || np_is(np, n, "/images/create") ||
+		    np_is(np, n, "/images/load") ||
+		    np_is(np, n, "/plugins/create") ||
+		    np_is(np, n, "/plugins/pull") ||
+		    np_around(np, n, "/images/", "/push") ||
+		    np_around(np, n, "/plugins/", "/push") ||
+		    np_around(np, n, "/plugins/", "/upgrade") ||
+		    path_is(np, n, "/containers/", "/wait");
+	return false;
+}
+
+/* Arms upstream.request_timeout for this request unless it streams. */
+static void
+conn_arm_request_timeout(struct sg_conn *c)
+{
+	struct sg_xfer *x = c->x;
+	int64_t to = x->conf->ir->upstream.request_timeout_ns;
+	struct sg_tlist_head *h = &c->srv->tl[SG_TL_REQ];
+	struct sg_conn *p;
+
+	if (to <= 0 || conn_timeout_exempt(x))
+		return;
+	tl_set(c, SG_TL_NONE);
+	/* sorted insert from the tail: the timeout can change on reload */
+	c->tl = SG_TL_REQ;
+	c->deadline = x->start_ns + to;
+	for (p = h->last; p != NULL && p->deadline > c->deadline; p = p->tprev)
+		;
+	c->tprev = p;
+	c->tnext = p != NULL ? p->tnext : h->first;
+	if (c->tprev != NULL)
+		c->tprev->tnext = c;
+	else
+		h->first = c;
+	if (c->tnext != NULL)
+		c->tnext->tprev = c;
+	else
+		h->last = c;
 }
 
 /* ---- body framing ---- */
@@ -820,9 +988,9 @@ conn_do_exchange(struct sg_conn *c)
 			iov[0].iov_len = x->o_len - x->o_off;
 			iov[1].iov_base = x->in + x->b_off;
 			iov[1].iov_len = x->b_end - x->b_off;
-			n = io_writev(c->up->fd, iov, 2, &rd->uw);
+			n = sg_upc_writev(c->up, iov, 2, &rd->ur, &rd->uw);
 			if (n < -1) {
-				conn_fail_upstream(c, "write", errno);
+				conn_fail_upstream(c, "write", strerror(errno));
 				return;
 			}
 			if (n > 0) {
@@ -874,7 +1042,7 @@ conn_do_exchange(struct sg_conn *c)
 					if (st != 0) {
 						x->upstream_reusable = false;
 						conn_fail_upstream(c, "request body",
-						    EPROTO);
+						    "malformed chunked request body");
 						return;
 					}
 					x->b_end = from + used;
@@ -891,8 +1059,8 @@ conn_do_exchange(struct sg_conn *c)
 			if (x->r_len < sizeof(x->r)) {
 				uint32_t from = x->r_len;
 
-				n = io_read(c->up->fd, x->r + x->r_len,
-				    sizeof(x->r) - x->r_len, &rd->ur);
+				n = sg_upc_read(c->up, x->r + x->r_len,
+				    sizeof(x->r) - x->r_len, &rd->ur, &rd->uw);
 				if (n == 0 || n < -1) {
 					c->up_eof = true;
 					x->upstream_reusable = false;
@@ -902,7 +1070,8 @@ conn_do_exchange(struct sg_conn *c)
 					} else if (!x->resp_head_done) {
 						conn_fail_upstream(c,
 						    "response head", n == 0 ?
-						    ECONNRESET : errno);
+						    "connection closed before a "
+						    "response" : strerror(errno));
 						return;
 					} else {
 						/* truncated body: cut the client */
@@ -924,7 +1093,8 @@ conn_do_exchange(struct sg_conn *c)
 						if (r < 0) {
 							conn_fail_upstream(c,
 							    "response head",
-							    EPROTO);
+							    "malformed response "
+							    "head");
 							return;
 						}
 					} else if (conn_resp_feed(x, from,
@@ -1021,7 +1191,7 @@ conn_do_tunnel(struct sg_conn *c)
 		if (x->b_off < x->b_end && rd->uw) {
 			iov[0].iov_base = x->in + x->b_off;
 			iov[0].iov_len = x->b_end - x->b_off;
-			n = io_writev(c->up->fd, iov, 1, &rd->uw);
+			n = sg_upc_writev(c->up, iov, 1, &rd->ur, &rd->uw);
 			if (n < -1)
 				goto done;
 			if (n > 0) {
@@ -1031,7 +1201,7 @@ conn_do_tunnel(struct sg_conn *c)
 		}
 		if (c->client_eof && x->b_off == x->b_end && !c->up_wr_shut) {
 			/* stdin EOF reaches the container */
-			shutdown(c->up->fd, SHUT_WR);
+			sg_upc_shutdown_write(c->up);
 			c->up_wr_shut = true;
 		}
 
@@ -1039,8 +1209,8 @@ conn_do_tunnel(struct sg_conn *c)
 		if (x->r_off == x->r_end)
 			x->r_off = x->r_end = x->r_len = 0;
 		if (rd->ur && !c->up_eof && x->r_len < sizeof(x->r)) {
-			n = io_read(c->up->fd, x->r + x->r_len,
-			    sizeof(x->r) - x->r_len, &rd->ur);
+			n = sg_upc_read(c->up, x->r + x->r_len,
+			    sizeof(x->r) - x->r_len, &rd->ur, &rd->uw);
 			if (n == 0) {
 				c->up_eof = true;
 				progress = true;
@@ -1160,6 +1330,7 @@ conn_finish(struct sg_conn *c)
 	uint32_t left;
 	bool reuse;
 
+	tl_set(c, SG_TL_NONE);
 	conn_log(c);
 	if (c->up != NULL) {
 		reuse = x->upstream_reusable && x->req_done && x->resp_done &&
@@ -1345,12 +1516,37 @@ sg_conn_expire(struct sg_server *srv)
 	int64_t now = sg_ev_now(srv->ev);
 	struct sg_conn *c;
 
+	while ((c = srv->tl[SG_TL_REQ].first) != NULL && c->deadline <= now) {
+		struct sg_xfer *x = c->x;
+
+		tl_set(c, SG_TL_NONE);
+		x->reason_code = "upstream_request_timeout";
+		x->reason = "upstream request timed out";
+		if (!x->resp_head_done && x->h_off == 0) {
+			/* no response head yet: 504, the upstream is dropped */
+			if (c->up != NULL) {
+				sg_ev_del(srv->ev, c->up->fd);
+				sg_upstream_release(srv, c->up, false);
+				c->up = NULL;
+			}
+			x->h_off = x->h_len = 0;
+			x->r_off = x->r_end = x->r_len = 0;
+			sg_respond_error(c, 504, "upstream request timed out",
+			    true);
+			conn_step(c);
+		} else {
+			/* the body was already streaming: cut the connection */
+			conn_log(c);
+			conn_close(c);
+		}
+	}
+
 	while ((c = srv->tl[SG_TL_IDLE].first) != NULL && c->deadline <= now)
 		conn_close(c);
 	while ((c = srv->tl[SG_TL_HEAD].first) != NULL && c->deadline <= now) {
 		tl_set(c, SG_TL_NONE);
 		if (c->st == SG_CS_DIAL) {
-			conn_fail_upstream(c, "connect", ETIMEDOUT);
+			conn_dial_failed(c, "connect timed out");
 			conn_step(c);
 		} else if (c->st == SG_CS_HEAD && c->x != NULL) {
 			c->x->start_ns = now;

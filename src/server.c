@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sockguard/cfg.h"
 #include "sockguard/log.h"
 #include "sockguard/runtime.h"
 
@@ -92,7 +93,15 @@ server_log_started(struct sg_server *srv)
 	sg_log_str(&r, "upstream", sg_upstream_active(srv)->label);
 	sg_log_int(&r, "rules", (long long)srv->conf->ir->nrules);
 	sg_log_str(&r, "event_backend", sg_evb_name());
-	sg_log_str(&r, "upstream_request_timeout", "off");
+	if (srv->conf->ir->upstream.request_timeout_ns > 0) {
+		char d[64];
+
+		sg_duration_format(srv->conf->ir->upstream.request_timeout_ns,
+		    d, sizeof(d));
+		sg_log_str(&r, "upstream_request_timeout", d);
+	} else {
+		sg_log_str(&r, "upstream_request_timeout", "off");
+	}
 	sg_log_end(&r);
 }
 
@@ -110,6 +119,7 @@ sg_server_run(struct sg_conf *conf)
 	srv.max_conns = conf->ir->listeners[0].max_connections;
 	srv.tl[SG_TL_HEAD].timeout = SG_HEAD_TIMEOUT;
 	srv.tl[SG_TL_IDLE].timeout = SG_IDLE_TIMEOUT;
+	srv.tl[SG_TL_REQ].timeout = conf->ir->upstream.request_timeout_ns;
 	server_raise_nofile();
 	if (sg_log_start(&conf->ir->log, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sockguard: %s\n", err);
@@ -124,7 +134,7 @@ sg_server_run(struct sg_conf *conf)
 	srv.started_ns = sg_ev_now(srv.ev);
 	srv.started_wall = time(NULL);
 	if (sg_upstream_init(&srv, err, sizeof(err)) == -1 ||
-	    sg_upstream_startup_probe(&srv, err, sizeof(err)) == -1 ||
+	    sg_failover_startup(&srv, err, sizeof(err)) == -1 ||
 	    sg_listen_open_all(&srv, err, sizeof(err)) == -1) {
 		sg_errx("startup failed: %s", err);
 		fprintf(stderr, "sockguard: %s\n", err);
@@ -133,6 +143,7 @@ sg_server_run(struct sg_conf *conf)
 	}
 	sg_ev_set(srv.ev, server_pipe[0], SG_EV_READ, server_on_pipe, NULL);
 	sg_listen_start(&srv);
+	sg_failover_arm(&srv);
 	server_log_started(&srv);
 	next_reap = sg_ev_now(srv.ev) + SG_NS_PER_SEC;
 
@@ -163,6 +174,7 @@ sg_server_run(struct sg_conf *conf)
 			for (i = 0; i < srv.nlst; i++)
 				srv.lst[i].state = SG_LST_DRAINING;
 			sg_listen_close_all(&srv);
+			sg_failover_stop(&srv);
 			sg_conn_drain(&srv);
 			sg_upstream_close_all(&srv);
 		}
@@ -183,6 +195,7 @@ sg_server_run(struct sg_conf *conf)
 	sg_info("sockguard stopped");
 out:
 	sg_listen_close_all(&srv);
+	sg_failover_stop(&srv);
 	sg_upstream_close_all(&srv);
 	sg_ev_run_once(srv.ev, 0);
 	while (srv.xfree != NULL) {
@@ -191,6 +204,7 @@ out:
 		srv.xfree = x->next_free;
 		free(x);
 	}
+	sg_upstream_fini(&srv);
 	free(srv.lst);
 	free(srv.ep);
 	if (srv.reserve_fd != -1)

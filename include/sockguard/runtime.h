@@ -9,7 +9,12 @@
 #define SOCKGUARD_RUNTIME_H
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/types.h>
+
+#include <netdb.h>
+
+#include <openssl/ssl.h>
 
 #include "sockguard/conf.h"
 #include "sockguard/ev.h"
@@ -60,25 +65,42 @@ enum sg_ep_health {
 };
 
 struct sg_upc;
+struct sg_probe;
 
 struct sg_endpoint {
 	struct sg_server *srv;
 	const struct sg_ir_endpoint *ir;
+	size_t idx;
 	struct sockaddr_storage sa;
 	socklen_t salen;
+	bool have_addr;
+	SSL_CTX *tls;             /* TLS client context, NULL for plaintext */
 	enum sg_ep_health health;
-	struct sg_upc *idle;  /* pooled connections, most recent first */
+	int64_t health_at;        /* when health was last decided */
+	char error[512];          /* last probe/dial error */
+	struct sg_probe *probe;   /* probe in flight */
+	struct gaicb gai;         /* async re-resolution of a host name */
+	struct addrinfo gai_hints;
+	bool gai_busy;
+	struct sg_upc *idle;      /* pooled connections, most recent first */
 	unsigned nidle;
-	char label[256];      /* "unix:///var/run/docker.sock" */
+	char label[256];          /* the address as configured */
+	char engine_id[128];      /* from GET /info at startup */
+	char cluster_id[128];
 };
 
 /* One upstream connection: pooled (idle) or owned by a client conn. */
 struct sg_upc {
 	int fd;
+	SSL *ssl;
 	struct sg_endpoint *ep;
 	struct sg_upc *next, *prev;
 	int64_t idle_since;
 	bool reused;          /* served an earlier request */
+	bool connected;       /* TCP connect finished */
+	bool hs_done;         /* TLS handshake finished (or no TLS) */
+	bool rd_wants_w;      /* TLS read waits for writability */
+	bool wr_wants_r;      /* TLS write waits for readability */
 };
 
 /* Buffers for one request/response exchange; idle connections hold none. */
@@ -154,8 +176,9 @@ enum sg_conn_state {
 
 enum sg_tlist {
 	SG_TL_NONE = 0,
-	SG_TL_HEAD,
-	SG_TL_IDLE,
+	SG_TL_HEAD,      /* head timeout, also upstream dial */
+	SG_TL_IDLE,      /* keep-alive idle */
+	SG_TL_REQ,       /* upstream.request_timeout (sorted by deadline) */
 	SG_TL__COUNT,
 };
 
@@ -206,6 +229,7 @@ struct sg_server {
 	int64_t started_ns;
 	time_t started_wall;
 	bool stop;
+	uint64_t probe_timer;          /* recurring health probes */
 	/* /health upstream check cache */
 	int64_t health_until;
 	bool health_ok;
@@ -221,20 +245,45 @@ const char *sg_listen_state_name(enum sg_lst_state s);
 
 /* upstream.c */
 int sg_upstream_init(struct sg_server *srv, char *err, size_t errlen);
-int sg_upstream_startup_probe(struct sg_server *srv, char *err, size_t errlen);
+void sg_upstream_fini(struct sg_server *srv);
 struct sg_endpoint *sg_upstream_active(struct sg_server *srv);
 /*
  * Returns a connection to the active endpoint: a pooled one that is still
- * alive, or a new non-blocking one (*connecting set when the connect is
- * in progress). NULL with errno on failure.
+ * alive, or a new non-blocking one (*connecting set when the TCP connect
+ * or the TLS handshake is still to finish: see sg_upc_advance). NULL with
+ * errno (and ep->error) on failure.
  */
 struct sg_upc *sg_upstream_acquire(struct sg_server *srv, bool *connecting);
-/* 0 when a pending connect finished, else -1 with errno. */
-int sg_upstream_connect_result(struct sg_upc *u);
+/* A new connection to ep (never pooled yet); NULL with ep->error set. */
+struct sg_upc *sg_upstream_open(struct sg_endpoint *ep, bool *connecting);
+/* Drives connect + handshake: SG_OK ready, SG_AGAIN (*want), SG_ERR. */
+enum sg_rc sg_upc_advance(struct sg_upc *u, unsigned *want, char *err,
+    size_t errlen);
+/* n > 0, 0 EOF, -1 would block (ready flags cleared), -2 error. */
+ssize_t sg_upc_read(struct sg_upc *u, char *p, size_t n, bool *rd, bool *wr);
+ssize_t sg_upc_writev(struct sg_upc *u, struct iovec *iov, int cnt,
+    bool *rd, bool *wr);
+void sg_upc_shutdown_write(struct sg_upc *u);
 void sg_upstream_release(struct sg_server *srv, struct sg_upc *u, bool reuse);
+void sg_upstream_drop_pool(struct sg_server *srv, struct sg_endpoint *ep);
 void sg_upstream_reap(struct sg_server *srv);
 void sg_upstream_close_all(struct sg_server *srv);
 bool sg_upstream_check(struct sg_server *srv);
+/* Opens a connection and finishes connect + TLS, blocking up to ms. */
+int sg_upstream_dial_blocking(struct sg_endpoint *ep, int ms, int *fd,
+    SSL **ssl, char *err, size_t errlen);
+
+/* failover.c */
+/* Startup probe of every endpoint; -1 when none is reachable (err). */
+int sg_failover_startup(struct sg_server *srv, char *err, size_t errlen);
+void sg_failover_arm(struct sg_server *srv);
+void sg_failover_set(struct sg_endpoint *ep, enum sg_ep_health h,
+    const char *error);
+/* A request could not dial the active endpoint: demote it now. */
+void sg_failover_demote(struct sg_server *srv, struct sg_endpoint *ep,
+    const char *error);
+void sg_failover_probe(struct sg_endpoint *ep);
+void sg_failover_stop(struct sg_server *srv);
 
 /* conn.c */
 void sg_conn_accept(struct sg_server *srv, struct sg_listener *l, int fd,
