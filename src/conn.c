@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sockguard/log.h"
@@ -53,6 +54,7 @@ static void conn_do_tunnel(struct sg_conn *c);
 static void conn_do_local(struct sg_conn *c);
 static void conn_finish(struct sg_conn *c);
 static void conn_log(struct sg_conn *c);
+static void conn_audit(struct sg_conn *c, const struct sg_ir *ir);
 static void conn_fail_upstream(struct sg_conn *c, const char *what,
     const char *err);
 static int conn_resp_head(struct sg_conn *c);
@@ -1431,6 +1433,68 @@ conn_log(struct sg_conn *c)
 			    sg_upstream_active(c->srv)->label);
 		sg_log_end(&r);
 	}
+	if (ir->log.audit_enabled)
+		conn_audit(c, ir);
+}
+
+/* One audit event per request (SPEC 2.9.4): a stable JSON field set. */
+static void
+conn_audit(struct sg_conn *c, const struct sg_ir *ir)
+{
+	static struct sg_logrec r;
+	struct sg_xfer *x = c->x;
+	struct timespec ts;
+	struct tm tm;
+	char t[64];
+	const char *ip = c->peer;
+	size_t iplen = strlen(c->peer);
+	const struct sg_http_hdr *h = NULL;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(t + strlen(t), sizeof(t) - strlen(t), ".%09ldZ", ts.tv_nsec);
+	sg_log_begin_audit(&r);
+	sg_log_str(&r, "timestamp", t);
+	sg_log_str(&r, "request_id", x->reqid);
+	if (x->head_len > 0 && x->req.first[SG_HDR_X_REQUEST_ID] >= 0)
+		h = &x->req.hdr[x->req.first[SG_HDR_X_REQUEST_ID]];
+	sg_log_ustr(&r, "client_request_id", h != NULL ? x->in + h->value.off :
+	    "", h != NULL ? h->value.len : 0);
+	sg_log_str(&r, "trace_id", x->trace_id);
+	sg_log_str(&r, "trace_parent_id", x->parent_id);
+	sg_log_str(&r, "trace_span_id", x->span_id);
+	sg_log_bool(&r, "trace_sampled", x->flags[1] != '\0' &&
+	    ((x->flags[1] >= '0' && x->flags[1] <= '9' ? x->flags[1] - '0' :
+	    x->flags[1] - 'a' + 10) & 1));
+	sg_log_ustr(&r, "method", x->in + x->req.method.off, x->req.method.len);
+	sg_log_ustr(&r, "raw_path", x->in + x->dpath_off, x->dpath_len);
+	sg_log_ustr(&r, "normalized_path", x->np + x->np_off, x->np_len);
+	sg_log_str(&r, "decision", x->decision);
+	sg_log_str(&r, "reason_code", x->reason_code);
+	sg_log_ustr(&r, "reason", x->reason != NULL ? x->reason : "",
+	    x->reason != NULL ? strlen(x->reason) : 0);
+	sg_log_int(&r, "matched_rule", x->rule);
+	sg_log_str(&r, "selected_profile", "");
+	sg_log_int(&r, "status", x->status);
+	sg_log_ustr(&r, "actor_remote_addr", c->peer, strlen(c->peer));
+	if (c->lst->is_unix) {
+		ip = "";
+		iplen = 0;
+	} else if (ip[0] == '[') {
+		ip++;
+		iplen = (size_t)(strchr(ip, ']') - ip);
+	} else {
+		iplen = strcspn(ip, ":");
+	}
+	sg_log_ustr(&r, "actor_source_ip", ip, iplen);
+	sg_log_str(&r, "transport_listener", c->lst->is_unix ? "unix" : "tcp");
+	sg_log_str(&r, "transport_scheme", "http");
+	sg_log_str(&r, "transport_protocol", "HTTP/1.1");
+	sg_log_raw(&r, "ownership", "{\"enabled\":false,\"owner\":\"\","
+	    "\"label_key\":\"com.sockguard.owner\"}");
+	sg_log_str(&r, "listener_name", c->lst->ir->name);
+	sg_log_end(&r);
 	(void)ir;
 }
 

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +34,16 @@ struct sg_probe {
 	struct sg_endpoint *ep;
 	struct sg_upc u;
 	uint64_t timer;
+	bool ping;        /* startup: also a GET /_ping round trip */
+	uint8_t phase;    /* 0 connect/handshake, 1 send, 2 receive */
+	size_t off;
+	char resp[128];
 };
 
+static const char probe_ping[] = "GET /_ping HTTP/1.0\r\nHost: docker\r\n"
+    "User-Agent: sockguard-probe\r\n\r\n";
+
+static void probe_start(struct sg_endpoint *ep, bool ping);
 static void probe_cb(struct sg_ev *ev, int fd, unsigned events, void *arg);
 static void probe_timeout(struct sg_ev *ev, void *arg);
 static void probe_done(struct sg_probe *p, bool ok, const char *err);
@@ -165,6 +174,12 @@ failover_resolve(struct sg_endpoint *ep)
 void
 sg_failover_probe(struct sg_endpoint *ep)
 {
+	probe_start(ep, false);
+}
+
+static void
+probe_start(struct sg_endpoint *ep, bool ping)
+{
 	struct sg_server *srv = ep->srv;
 	struct sg_probe *p;
 	bool connecting = false;
@@ -177,6 +192,7 @@ sg_failover_probe(struct sg_endpoint *ep)
 	if (p == NULL)
 		return;
 	p->ep = ep;
+	p->ping = ping;
 	ep->probe = p;
 	{
 		/* a connection of its own, never pooled */
@@ -203,22 +219,83 @@ static void
 probe_cb(struct sg_ev *ev, int fd, unsigned events, void *arg)
 {
 	struct sg_probe *p = arg;
-	unsigned want = 0;
+	unsigned want = 0, mask;
 	char err[512];
+	bool rd = true, wr = true;
 	enum sg_rc rc;
+	ssize_t n;
 
 	(void)events;
-	rc = sg_upc_advance(&p->u, &want, err, sizeof(err));
-	if (rc == SG_OK) {
+	if (p->phase == 0) {
+		rc = sg_upc_advance(&p->u, &want, err, sizeof(err));
+		if (rc == SG_ERR) {
+			probe_done(p, false, err);
+			return;
+		}
+		if (rc == SG_AGAIN) {
+			sg_ev_set(ev, fd, want == SG_TLS_WANT_READ ?
+			    SG_EV_READ : SG_EV_WRITE, probe_cb, p);
+			return;
+		}
+		if (!p->ping) {
+			probe_done(p, true, NULL);
+			return;
+		}
+		p->phase = 1;
+	}
+	if (p->phase == 1) {
+		struct iovec iov = {(void *)(uintptr_t)(probe_ping + p->off),
+		    sizeof(probe_ping) - 1 - p->off};
+
+		n = sg_upc_writev(&p->u, &iov, 1, &rd, &wr);
+		if (n == -2) {
+			sg_tls_errstr(p->u.ssl, err, sizeof(err));
+			probe_done(p, false, err);
+			return;
+		}
+		if (n > 0)
+			p->off += (size_t)n;
+		if (p->off < sizeof(probe_ping) - 1) {
+			mask = p->u.wr_wants_r ? SG_EV_READ : SG_EV_WRITE;
+			p->u.wr_wants_r = false;
+			sg_ev_set(ev, fd, mask, probe_cb, p);
+			return;
+		}
+		p->phase = 2;
+		p->off = 0;
+	}
+	for (;;) {
+		n = sg_upc_read(&p->u, p->resp + p->off,
+		    sizeof(p->resp) - 1 - p->off, &rd, &wr);
+		if (n == -1) {
+			mask = p->u.rd_wants_w ? SG_EV_WRITE : SG_EV_READ;
+			p->u.rd_wants_w = false;
+			sg_ev_set(ev, fd, mask, probe_cb, p);
+			return;
+		}
+		if (n <= 0 || p->off + (size_t)n >= sizeof(p->resp) - 1 ||
+		    memchr(p->resp, '\n', p->off + (size_t)n) != NULL) {
+			if (n > 0)
+				p->off += (size_t)n;
+			break;
+		}
+		p->off += (size_t)n;
+	}
+	p->resp[p->off] = '\0';
+	if (strncmp(p->resp, "HTTP/1.", 7) == 0 &&
+	    strncmp(p->resp + 8, " 200", 4) == 0) {
 		probe_done(p, true, NULL);
 		return;
 	}
-	if (rc == SG_ERR) {
-		probe_done(p, false, err);
+	if (p->off == 0) {
+		sg_tls_errstr(p->u.ssl, err, sizeof(err));
+		probe_done(p, false, err[0] ? err : "connection closed before "
+		    "answering GET /_ping");
 		return;
 	}
-	sg_ev_set(ev, fd, want == SG_TLS_WANT_READ ? SG_EV_READ : SG_EV_WRITE,
-	    probe_cb, p);
+	p->resp[strcspn(p->resp, "\r\n")] = '\0';
+	snprintf(err, sizeof(err), "GET /_ping answered \"%s\"", p->resp);
+	probe_done(p, false, err);
 }
 
 static void
@@ -471,9 +548,14 @@ sg_failover_startup(struct sg_server *srv, char *err, size_t errlen)
 	if (up->source == SG_EPSRC_DOCKER_HOST)
 		sg_info("using remote upstream from DOCKER_HOST environment: %s",
 		    srv->ep[0].label);
-	/* every endpoint in parallel, within an overall 10 s budget */
+	/*
+	 * Every endpoint in parallel, within an overall 10 s budget. The
+	 * startup probe also makes one GET /_ping round trip, so a daemon
+	 * that rejects our client certificate (TLS 1.3 reports that only
+	 * after the handshake) fails here, naming the cause.
+	 */
 	for (i = 0; i < srv->nep; i++)
-		sg_failover_probe(&srv->ep[i]);
+		probe_start(&srv->ep[i], true);
 	while (busy && sg_ev_now(srv->ev) < deadline) {
 		busy = false;
 		for (i = 0; i < srv->nep; i++)

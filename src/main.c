@@ -160,6 +160,67 @@ main_methods(const struct sg_ir_rule *r, char *buf, size_t cap)
 		    r->methods[i]);
 }
 
+static void
+main_print_upstream(const struct sg_ir *ir)
+{
+	const struct sg_ir_upstream *up = &ir->upstream;
+	static const char *const src[] = {"upstream.socket",
+	    "upstream.endpoints", "DOCKER_HOST environment"};
+	char d1[64], d2[64];
+	size_t i;
+
+	for (i = 0; i < up->nendpoints; i++) {
+		const struct sg_ir_endpoint *e = &up->endpoints[i];
+
+		printf("upstream %zu: %s", i + 1, e->address);
+		if (e->kind == SG_EP_TCP && !e->tls)
+			printf(" (plaintext TCP: INSECURE)");
+		else if (e->kind == SG_EP_TCP) {
+			printf(" (TLS");
+			if (e->insecure_skip_tls_verify)
+				printf(", server certificate NOT verified");
+			else
+				printf(", verify %s as %s",
+				    e->ca_file != NULL && e->ca_file[0] ?
+				    e->ca_file : "system roots",
+				    e->server_name != NULL && e->server_name[0] ?
+				    e->server_name : e->host);
+			if (e->cert_file != NULL && e->cert_file[0])
+				printf(", client certificate %s", e->cert_file);
+			printf(")");
+		}
+		printf("\n");
+	}
+	printf("upstream from: %s\n", src[up->source]);
+	if (up->request_timeout_ns > 0) {
+		sg_duration_format(up->request_timeout_ns, d1, sizeof(d1));
+		printf("request timeout: %s (streams exempt)\n", d1);
+	} else {
+		printf("request timeout: off\n");
+	}
+	if (up->nendpoints >= 2) {
+		sg_duration_format(up->health_timeout_ns, d2, sizeof(d2));
+		if (up->health_interval_ns > 0) {
+			sg_duration_format(up->health_interval_ns, d1,
+			    sizeof(d1));
+			printf("failover: active/passive in list order, probes "
+			    "every %s (timeout %s)\n", d1, d2);
+		} else {
+			printf("failover: active/passive in list order, startup "
+			    "probe only (timeout %s); demotion on request "
+			    "dial failure\n", d2);
+		}
+		printf("note: all %zu endpoints must front the same Docker "
+		    "daemon or Swarm cluster. This is failover, not load "
+		    "balancing: container IDs, exec sessions and volumes are "
+		    "daemon-local, so a standby that is a different daemon "
+		    "would hand clients dangling IDs. At startup sockguard "
+		    "compares each endpoint's GET /info and warns when they "
+		    "front different daemons; use one sockguard per daemon "
+		    "otherwise.\n", up->nendpoints);
+	}
+}
+
 static int
 main_check(struct main_args *a)
 {
@@ -194,8 +255,7 @@ main_check(struct main_args *a)
 		else
 			printf("listener %s: tcp %s\n", l->name, l->address);
 	}
-	for (i = 0; i < ir->upstream.nendpoints; i++)
-		printf("upstream: %s\n", ir->upstream.endpoints[i].address);
+	main_print_upstream(ir);
 	printf("minimum API version: %u.%u\n", ir->min_api_major,
 	    ir->min_api_minor);
 	printf("rules (%zu)%s%s:\n", ir->nrules,

@@ -40,13 +40,66 @@ lacks() { ! grep -qF -- "$2" "$1"; }
 
 dk() { docker -H "unix://$DOCKER_SOCK" "$@"; }
 
+# free_port: a TCP port on 127.0.0.1 nothing listens on
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# mk_certs DIR: a CA, a daemon certificate for dockerd.internal and
+# 127.0.0.1, a client certificate, and a second CA with its own client
+# certificate. DIR/client holds ca.pem cert.pem key.pem (DOCKER_CERT_PATH).
+mk_certs() {
+	local d=$1 o="-days 2 -sha256"
+	mkdir -p "$d/client" "$d/other" "$d/otherclient"
+	(
+		cd "$d" || exit 1
+		newkey() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+		newkey ca-key.pem
+		openssl req -x509 -new -key ca-key.pem -out ca.pem $o -subj /CN=sockguard-test-ca 2>/dev/null
+		newkey server-key.pem
+		openssl req -new -key server-key.pem -out server.csr -subj /CN=dockerd.internal 2>/dev/null
+		printf 'subjectAltName=DNS:dockerd.internal,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+			-out server-cert.pem $o -extfile server.ext 2>/dev/null
+		newkey client/key.pem
+		openssl req -new -key client/key.pem -out client.csr -subj /CN=sockguard 2>/dev/null
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+			-out client/cert.pem $o -extfile client.ext 2>/dev/null
+		cp ca.pem client/ca.pem
+		# a second, unrelated CA and a client certificate it signed
+		newkey other/ca-key.pem
+		openssl req -x509 -new -key other/ca-key.pem -out other/ca.pem $o -subj /CN=other-ca 2>/dev/null
+		newkey otherclient/key.pem
+		openssl req -new -key otherclient/key.pem -out other.csr -subj /CN=intruder 2>/dev/null
+		openssl x509 -req -in other.csr -CA other/ca.pem -CAkey other/ca-key.pem -CAcreateserial \
+			-out otherclient/cert.pem $o -extfile client.ext 2>/dev/null
+		cp other/ca.pem otherclient/ca.pem
+	)
+	[ -s "$d/client/cert.pem" ] && [ -s "$d/server-cert.pem" ]
+}
+
 dk_start() {
 	mkdir -p "$DK"
 	if ! command -v dockerd >/dev/null; then
 		echo "dockerd is not installed (apt-get install docker.io)" >&2
 		return 1
 	fi
+	CERTS=$T/certs
+	mk_certs "$CERTS" || { echo "could not make test certificates" >&2; return 1; }
+	DK_TLS_PORT=$(free_port)
 	dockerd --debug --host "unix://$DOCKER_SOCK" \
+		--host "tcp://127.0.0.1:$DK_TLS_PORT" --tlsverify \
+		--tlscacert "$CERTS/ca.pem" --tlscert "$CERTS/server-cert.pem" \
+		--tlskey "$CERTS/server-key.pem" \
 		--data-root "$DK/data" --exec-root "$DK/exec" \
 		--pidfile "$DK/docker.pid" --iptables=false --ip6tables=false \
 		--bridge=none --storage-driver=vfs >"$DK/dockerd.log" 2>&1 &
