@@ -1407,6 +1407,9 @@ conn_log(struct sg_conn *c)
 			    h->value.off, h->value.len);
 		}
 		sg_log_str(&r, "listener_name", c->lst->ir->name);
+		sg_log_int(&r, "generation", x->conf != NULL ?
+		    (long long)x->conf->generation :
+		    (long long)c->srv->conf->generation);
 		sg_log_ustr(&r, "normalized_path", x->np + x->np_off,
 		    x->np_len);
 		sg_log_str(&r, "decision", x->decision);

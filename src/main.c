@@ -15,6 +15,7 @@
 #include "sockguard/log.h"
 #include "sockguard/path.h"
 #include "sockguard/policy.h"
+#include "sockguard/reload.h"
 #include "sockguard/runtime.h"
 
 #ifndef SG_COMMIT
@@ -45,6 +46,7 @@ static const char main_usage[] =
     "  check      load, validate and compile the config, print it "
     "(alias: validate)\n"
     "  match      show which rule decides a request\n"
+    "  diff       what a reload from one config to another changes\n"
     "  version    print version information\n"
     "\n"
     "Global options:\n"
@@ -98,6 +100,14 @@ static const char match_usage[] =
     "  -o, --output FORMAT  text (default) or json\n"
     "  -h, --help           this help\n";
 
+static const char diff_usage[] =
+    "usage: sockguard diff OLD NEW\n"
+    "\n"
+    "Print what a reload from config OLD to config NEW would change: keys\n"
+    "with old -> new values (those that need a restart are marked) and\n"
+    "rules added (+), removed (-) and moved (>), in DSL form.\n"
+    "Exit 0: identical, 1: different, 2: a config is invalid.\n";
+
 static const char version_usage[] =
     "usage: sockguard version [-o text|json]\n";
 
@@ -109,12 +119,15 @@ struct main_args {
 	const char *method;
 	const char *path;
 	const char *output;
+	const char *files[2];
+	int nfiles;
 };
 
 static int main_run(struct main_args *a);
 static int main_check(struct main_args *a);
 static int main_match(struct main_args *a);
 static int main_version(struct main_args *a);
+static int main_diff(struct main_args *a);
 
 static void
 main_json_str(FILE *fp, const char *s)
@@ -421,6 +434,50 @@ main_version(struct main_args *a)
 }
 
 static int
+main_diff(struct main_args *a)
+{
+	struct sg_conf *c[2] = {NULL, NULL};
+	struct sg_ir_diff d;
+	int i, rc;
+
+	if (a->nfiles != 2) {
+		fputs(diff_usage, stderr);
+		return 2;
+	}
+	for (i = 0; i < 2; i++) {
+		struct sg_diag dg;
+
+		a->lo.config_path = a->files[i];
+		a->lo.config_explicit = true;
+		sg_diag_init(&dg);
+		c[i] = sg_conf_load(&a->lo, &dg);
+		if (c[i] == NULL) {
+			fprintf(stderr, "sockguard diff: %s is invalid:\n",
+			    a->files[i]);
+			sg_diag_print(&dg, stderr);
+		}
+		sg_diag_free(&dg);
+	}
+	if (c[0] == NULL || c[1] == NULL) {
+		for (i = 0; i < 2; i++)
+			if (c[i] != NULL)
+				sg_conf_unref(c[i]);
+		return 2;
+	}
+	rc = sg_ir_diff(c[0]->ir, c[1]->ir, &d) > 0 ? 1 : 0;
+	sg_ir_diff_print(&d, stdout);
+	if (rc == 0)
+		printf("no differences\n");
+	else if (d.nimmutable > 0)
+		printf("%zu change(s) need a restart; a reload would be "
+		    "refused\n", d.nimmutable);
+	sg_ir_diff_free(&d);
+	sg_conf_unref(c[0]);
+	sg_conf_unref(c[1]);
+	return rc;
+}
+
+static int
 main_run(struct main_args *a)
 {
 	struct sg_conf *c;
@@ -430,8 +487,7 @@ main_run(struct main_args *a)
 	c = main_load(a);
 	if (c == NULL)
 		return 1;
-	rc = sg_server_run(c);
-	sg_conf_unref(c);
+	rc = sg_server_run(c, &a->lo);
 	return rc;
 }
 
@@ -465,6 +521,7 @@ main(int argc, char **argv)
 		{"validate", "check", check_usage},
 		{"match", "match", match_usage},
 		{"version", "version", version_usage},
+		{"diff", "diff", diff_usage},
 	};
 	struct main_args a;
 	const char *usage = main_usage;
@@ -555,6 +612,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	while (strcmp(a.cmd, "diff") == 0 && optind < argc && a.nfiles < 2)
+		a.files[a.nfiles++] = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "sockguard: unexpected argument \"%s\"\n\n%s",
 		    argv[optind], usage);
@@ -592,5 +651,7 @@ main(int argc, char **argv)
 		return main_match(&a);
 	if (strcmp(a.cmd, "version") == 0)
 		return main_version(&a);
+	if (strcmp(a.cmd, "diff") == 0)
+		return main_diff(&a);
 	return main_run(&a);
 }

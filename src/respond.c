@@ -178,8 +178,18 @@ sg_respond_health(struct sg_conn *c)
 		    "\"error\":\"listener not serving\",");
 	o += (size_t)snprintf(body + o, sizeof(body) - o,
 	    "\"version\":\"%s\",\"uptime_seconds\":%lld,"
-	    "\"generation\":%llu,\"listeners\":[", sg_version, uptime,
-	    (unsigned long long)srv->conf->generation);
+	    "\"generation\":%llu,\"loaded_at\":%lld,"
+	    "\"config_sha256\":\"%s\",\"reloads\":{\"applied\":%llu,"
+	    "\"unchanged\":%llu,\"rejected_invalid\":%llu,"
+	    "\"rejected_immutable\":%llu,\"rejected_unreadable\":%llu},"
+	    "\"listeners\":[", sg_version, uptime,
+	    (unsigned long long)srv->conf->generation,
+	    (long long)srv->conf->loaded_at, srv->conf->sha256,
+	    (unsigned long long)srv->reloads[0],
+	    (unsigned long long)srv->reloads[1],
+	    (unsigned long long)srv->reloads[2],
+	    (unsigned long long)srv->reloads[3],
+	    (unsigned long long)srv->reloads[4]);
 	for (i = 0; i < srv->nlst && o < sizeof(body) - 256; i++) {
 		char name[128];
 

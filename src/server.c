@@ -21,6 +21,7 @@
 #include "sockguard/runtime.h"
 
 static volatile sig_atomic_t server_sig;
+static volatile sig_atomic_t server_hup;
 static int server_pipe[2] = {-1, -1};
 
 static void
@@ -29,7 +30,10 @@ server_on_signal(int sig)
 	int e = errno;
 	char b = (char)sig;
 
-	server_sig = sig;
+	if (sig == SIGHUP)
+		server_hup = 1;
+	else
+		server_sig = sig;
 	if (server_pipe[1] != -1)
 		(void)!write(server_pipe[1], &b, 1);
 	errno = e;
@@ -61,7 +65,7 @@ server_raise_nofile(void)
 }
 
 static int
-server_signals(void)
+server_signals(bool hup)
 {
 	struct sigaction sa;
 
@@ -74,6 +78,9 @@ server_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* without reload, SIGHUP keeps its default action (terminate) */
+	if (hup)
+		sigaction(SIGHUP, &sa, NULL);
 	return 0;
 }
 
@@ -106,7 +113,7 @@ server_log_started(struct sg_server *srv)
 }
 
 int
-sg_server_run(struct sg_conf *conf)
+sg_server_run(struct sg_conf *conf, const struct sg_load_opts *lo)
 {
 	struct sg_server srv;
 	char err[1024];
@@ -115,6 +122,8 @@ sg_server_run(struct sg_conf *conf)
 
 	memset(&srv, 0, sizeof(srv));
 	srv.conf = conf;
+	/* listeners and endpoints point into the startup generation */
+	srv.boot = sg_conf_ref(conf);
 	srv.reserve_fd = -1;
 	srv.max_conns = conf->ir->listeners[0].max_connections;
 	srv.tl[SG_TL_HEAD].timeout = SG_HEAD_TIMEOUT;
@@ -126,13 +135,16 @@ sg_server_run(struct sg_conf *conf)
 		return 1;
 	}
 	srv.ev = sg_ev_new();
-	if (srv.ev == NULL || server_signals() == -1) {
+	if (srv.ev == NULL || server_signals(conf->ir->reload_enabled) == -1) {
 		sg_errx("cannot set up the event loop: %s", strerror(errno));
 		sg_log_stop();
 		return 1;
 	}
 	srv.started_ns = sg_ev_now(srv.ev);
 	srv.started_wall = time(NULL);
+	conf->generation = 1;
+	conf->loaded_at = (int64_t)srv.started_wall;
+	sg_sha256_file(conf->ir->config_path, conf->sha256);
 	if (sg_upstream_init(&srv, err, sizeof(err)) == -1 ||
 	    sg_failover_startup(&srv, err, sizeof(err)) == -1 ||
 	    sg_listen_open_all(&srv, err, sizeof(err)) == -1) {
@@ -144,6 +156,7 @@ sg_server_run(struct sg_conf *conf)
 	sg_ev_set(srv.ev, server_pipe[0], SG_EV_READ, server_on_pipe, NULL);
 	sg_listen_start(&srv);
 	sg_failover_arm(&srv);
+	sg_reload_start(&srv, lo);
 	server_log_started(&srv);
 	next_reap = sg_ev_now(srv.ev) + SG_NS_PER_SEC;
 
@@ -163,6 +176,10 @@ sg_server_run(struct sg_conf *conf)
 			sg_upstream_reap(&srv);
 			next_reap = now + SG_NS_PER_SEC;
 		}
+		if (server_hup) {
+			server_hup = 0;
+			sg_reload_trigger(&srv, "SIGHUP");
+		}
 		if (server_sig != 0 && !srv.draining) {
 			size_t i;
 
@@ -175,6 +192,7 @@ sg_server_run(struct sg_conf *conf)
 				srv.lst[i].state = SG_LST_DRAINING;
 			sg_listen_close_all(&srv);
 			sg_failover_stop(&srv);
+			sg_reload_stop(&srv);
 			sg_conn_drain(&srv);
 			sg_upstream_close_all(&srv);
 		}
@@ -196,6 +214,7 @@ sg_server_run(struct sg_conf *conf)
 out:
 	sg_listen_close_all(&srv);
 	sg_failover_stop(&srv);
+	sg_reload_stop(&srv);
 	sg_upstream_close_all(&srv);
 	sg_ev_run_once(srv.ev, 0);
 	while (srv.xfree != NULL) {
@@ -207,6 +226,8 @@ out:
 	sg_upstream_fini(&srv);
 	free(srv.lst);
 	free(srv.ep);
+	sg_conf_unref(srv.conf);
+	sg_conf_unref(srv.boot);
 	if (srv.reserve_fd != -1)
 		close(srv.reserve_fd);
 	sg_ev_free(srv.ev);

@@ -19,6 +19,8 @@ struct sg_conf {
 	const struct sg_ir *ir;
 	const struct sg_policy *policy;
 	uint64_t generation;       /* policy generation, 1 at startup */
+	int64_t loaded_at;         /* wall clock, seconds */
+	char sha256[65];           /* of the config file bytes, "" if none */
 };
 
 /* Load, check and compile. NULL with every error in d. */

@@ -123,6 +123,9 @@ struct sg_ir {
 	bool insecure_allow_read_exfiltration;
 	unsigned min_api_major, min_api_minor; /* default 1.24 */
 
+	bool reload_enabled;
+	int64_t reload_debounce_ns;
+
 	struct sg_ir_rule *rules;
 	size_t nrules;
 	bool rules_are_default;

@@ -212,6 +212,7 @@ struct sg_tlist_head {
 struct sg_server {
 	struct sg_ev *ev;
 	struct sg_conf *conf;          /* current generation */
+	struct sg_conf *boot;          /* startup generation (listeners, endpoints) */
 	struct sg_listener *lst;
 	size_t nlst;
 	struct sg_endpoint *ep;
@@ -230,6 +231,8 @@ struct sg_server {
 	time_t started_wall;
 	bool stop;
 	uint64_t probe_timer;          /* recurring health probes */
+	struct sg_reload *reload;      /* hot reload state, NULL: disabled */
+	uint64_t reloads[5];           /* outcomes, enum sg_reload_outcome */
 	/* /health upstream check cache */
 	int64_t health_until;
 	bool health_ok;
@@ -308,8 +311,26 @@ void sg_random_hex(char *out, size_t nbytes);
 /* Parses an inbound traceparent and fills the exchange's trace fields. */
 void sg_trace_begin(struct sg_xfer *x, const char *tp, size_t len);
 
-/* server.c */
-int sg_server_run(struct sg_conf *conf);
+/* reload.c */
+enum sg_reload_outcome {
+	SG_RELOAD_APPLIED = 0,
+	SG_RELOAD_UNCHANGED,
+	SG_RELOAD_REJECTED_INVALID,
+	SG_RELOAD_REJECTED_IMMUTABLE,
+	SG_RELOAD_REJECTED_UNREADABLE,
+};
+struct sg_reload;
+const char *sg_reload_outcome_name(enum sg_reload_outcome o);
+/* Starts the file watcher when reload.enabled; -1 only on hard errors. */
+int sg_reload_start(struct sg_server *srv, const struct sg_load_opts *o);
+/* SIGHUP or a file change: (re)arms the debounce timer. */
+void sg_reload_trigger(struct sg_server *srv, const char *why);
+void sg_reload_stop(struct sg_server *srv);
+/* SHA-256 of a file's bytes as hex ("" when unreadable). */
+void sg_sha256_file(const char *path, char out[65]);
+
+/* server.c: takes over the reference to conf */
+int sg_server_run(struct sg_conf *conf, const struct sg_load_opts *o);
 extern const char sg_version[];
 
 #endif
