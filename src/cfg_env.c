@@ -3,9 +3,11 @@
  * cfg_env.c: the SOCKGUARD_* environment overlay (SPEC 2.2, 2.12). For
  * each key table entry with an environment name, a non-empty value
  * overrides the file; every other SOCKGUARD_* variable is an error
- * (unknown, not supported yet, or YAML-only). Owns nothing; reads the
- * environment through the load options so tests can inject one. Does
- * not convert values (cfg_lower does, with the same rules as YAML).
+ * (unknown, not supported yet, or YAML-only). Also the DOCKER_HOST /
+ * DOCKER_TLS_VERIFY / DOCKER_CERT_PATH drop-in endpoint (SPEC 2.5.4).
+ * Owns nothing; reads the environment through the load options so tests
+ * can inject one. Does not convert SOCKGUARD_* values (cfg_lower does,
+ * with the same rules as YAML).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -21,6 +23,9 @@ extern char **environ;
 static void env_check_unknown(struct sg_cfg_ctx *c, const char *name,
     size_t nlen);
 static char *env_mechanical(struct sg_arena *a, const char *path);
+static const char *env_trim(struct sg_arena *a, const char *s);
+static const char *env_join(struct sg_arena *a, const char *dir,
+    const char *name);
 
 int
 sg_cfg_env_overlay(struct sg_cfg_ctx *c)
@@ -110,6 +115,71 @@ sg_cfg_split_list(struct sg_arena *a, const char *s, const char ***items)
 	return i;
 }
 
+bool
+sg_cfg_env_docker(struct sg_cfg_ctx *c, struct sg_ir_endpoint *ep,
+    struct sg_cfg_ep_src *src)
+{
+	const struct sg_loc hloc = {"env:DOCKER_HOST", 0, 0};
+	const struct sg_loc cloc = {"env:DOCKER_CERT_PATH", 0, 0};
+	const char *host = env_trim(c->a, sg_cfg_getenv(c->o, "DOCKER_HOST"));
+	const char *verify = sg_cfg_getenv(c->o, "DOCKER_TLS_VERIFY");
+	const char *certs = env_trim(c->a,
+	    sg_cfg_getenv(c->o, "DOCKER_CERT_PATH"));
+	bool v = verify != NULL && verify[0] != '\0'; /* even "0" */
+	const char *why;
+
+	if (host[0] == '\0')
+		return false;
+	memset(ep, 0, sizeof(*ep));
+	memset(src, 0, sizeof(*src));
+	if (sg_cfg_ep_address(c->a, host, ep, &why) == -1) {
+		sg_diag_warn(c->d, &hloc, NULL, "DOCKER_HOST \"%s\" is "
+		    "ignored (%s); using upstream.socket", host, why);
+		return false;
+	}
+	if (ep->kind != SG_EP_TCP)
+		return false; /* unix: the local-socket default stays */
+
+	ep->address = host;
+	ep->loc = hloc;
+	src->address = hloc;
+	src->addr_ok = true;
+	if (certs[0] != '\0') {
+		ep->cert_file = env_join(c->a, certs, "cert.pem");
+		ep->key_file = env_join(c->a, certs, "key.pem");
+		src->cert_file = src->key_file = cloc;
+		if (v) {
+			ep->ca_file = env_join(c->a, certs, "ca.pem");
+			src->ca_file = cloc;
+		} else {
+			/* The CLI does not read ca.pem when not verifying. */
+			ep->insecure_skip_tls_verify = true;
+			src->skip_verify = hloc;
+			sg_diag_warn(c->d, &hloc, NULL, "DOCKER_HOST %s: TLS "
+			    "with the client certificate from "
+			    "DOCKER_CERT_PATH, but the daemon's server "
+			    "certificate is not verified because "
+			    "DOCKER_TLS_VERIFY is not set (same as "
+			    "insecure_skip_tls_verify); set DOCKER_TLS_VERIFY=1 "
+			    "to verify it against %s", host,
+			    env_join(c->a, certs, "ca.pem"));
+		}
+		ep->tls = true;
+	} else if (v) {
+		/* Server-auth-only TLS against the system roots. */
+		ep->tls = true;
+	} else {
+		ep->insecure_allow_plain_tcp = true;
+		src->plain_tcp = hloc;
+		sg_diag_warn(c->d, &hloc, NULL, "DOCKER_HOST %s: plaintext TCP "
+		    "because neither DOCKER_TLS_VERIFY nor DOCKER_CERT_PATH is "
+		    "set (same as insecure_allow_plain_tcp): the Docker API "
+		    "crosses the network unencrypted and unauthenticated",
+		    host);
+	}
+	return true;
+}
+
 static void
 env_check_unknown(struct sg_cfg_ctx *c, const char *var, size_t nlen)
 {
@@ -166,4 +236,28 @@ env_mechanical(struct sg_arena *a, const char *path)
 	for (p = s; *p != '\0'; p++)
 		*p = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
 	return s;
+}
+
+/* s without leading and trailing white space; "" for NULL. */
+static const char *
+env_trim(struct sg_arena *a, const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return "";
+	s += strspn(s, " \t\r\n");
+	n = strlen(s);
+	while (n > 0 && strchr(" \t\r\n", s[n - 1]) != NULL)
+		n--;
+	return sg_arena_strndup(a, s, n);
+}
+
+static const char *
+env_join(struct sg_arena *a, const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+
+	return sg_arena_printf(a, "%s%s%s", dir, n > 0 && dir[n - 1] == '/' ?
+	    "" : "/", name);
 }

@@ -35,6 +35,20 @@ struct sg_cfg_ctx {
 	size_t nkeys;
 };
 
+/* Where the parts of one upstream endpoint were written. */
+struct sg_cfg_ep_src {
+	/* key path prefix for errors, "upstream.endpoints[0]"; NULL for the
+	 * endpoint made from DOCKER_HOST (its locations name the variable) */
+	const char *key;
+	struct sg_loc address;      /* the address value, else the item */
+	struct sg_loc tls;          /* the tls: key; file NULL: not written */
+	struct sg_loc ca_file, cert_file, key_file, server_name;
+	struct sg_loc plain_tcp;    /* insecure_allow_plain_tcp value */
+	struct sg_loc skip_verify;  /* insecure_skip_tls_verify value */
+	bool addr_ok;               /* kind/path/host/port are valid */
+	bool partial;               /* the item had schema errors already */
+};
+
 /*
  * Typed values of every key that is in scope, before semantic checks.
  * Strings that become enums or numbers in the IR stay text here so
@@ -50,6 +64,16 @@ struct sg_cfg_flat {
 	bool listen_insecure_allow_unauthenticated_clients;
 	int64_t listen_max_connections;
 	const char *upstream_socket;
+	/* durations as written; NULL or "" = the default (checked later) */
+	const char *upstream_request_timeout;
+	const char *upstream_health_interval;
+	const char *upstream_health_timeout;
+	/*
+	 * Where each effective endpoint's parts came from, parallel to
+	 * ir->upstream.endpoints when the source is not upstream.socket;
+	 * NULL: only the endpoint's own loc is known (hand-built IR).
+	 */
+	const struct sg_cfg_ep_src *ep_src;
 	const char *log_level;
 	const char *log_format;
 	const char *log_output;
@@ -97,6 +121,26 @@ const char *sg_cfg_getenv(const struct sg_load_opts *o, const char *name);
  */
 size_t sg_cfg_split_list(struct sg_arena *a, const char *s,
     const char ***items);
+/*
+ * The DOCKER_* drop-in (SPEC 2.5.4), for when upstream.endpoints is not
+ * configured: a DOCKER_HOST (trimmed) naming a TCP daemon fills ep and
+ * src from DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (warning
+ * for the skip-verify and plaintext rows) and returns true. False when
+ * it does not apply: unset, unix, or unusable (with a warning).
+ */
+bool sg_cfg_env_docker(struct sg_cfg_ctx *c, struct sg_ir_endpoint *ep,
+    struct sg_cfg_ep_src *src);
+
+/* ---- cfg_lower.c ---- */
+
+/*
+ * Parses an upstream endpoint address (SPEC 2.5.2) into ep->kind, path
+ * (unix) or host and port (TCP; IPv6 without brackets, port normalised
+ * to decimal). ep->address is not touched. Returns 0, or -1 with *why
+ * set to the message (arena text, no key prefix).
+ */
+int sg_cfg_ep_address(struct sg_arena *a, const char *s,
+    struct sg_ir_endpoint *ep, const char **why);
 
 /* ---- ir_check.c ---- */
 

@@ -63,24 +63,23 @@ static const struct sg_key keys_table[] = {
 	/* OBJLIST [] of {name, listen.* keys, allowed_profiles}; YAML only */
 	{"listeners", UNS, NULL, NULL, Y},
 
-	/* upstream (SPEC 2.5) */
+	/* upstream (SPEC 2.5; seed: request_timeout "" = disabled). The
+	 * transport (socket, endpoints, failover) is pinned at startup. */
 	{"upstream", SG_KEY_SECTION, NULL, NULL, 0},
 	{"upstream.socket", SG_KEY_STR, "/var/run/docker.sock",
 	    ENV("UPSTREAM_SOCKET"), 0},
-	/* DURATION "60s" ("off" or "" disables), reload-mutable */
-	{"upstream.request_timeout", UNS, "60s",
+	/* "" or "off": disabled; else a positive Go duration */
+	{"upstream.request_timeout", SG_KEY_DURATION, "",
 	    ENV("UPSTREAM_REQUEST_TIMEOUT"), M},
-	/* OBJLIST [] of {address, tls:{ca_file, cert_file, key_file,
-	 * server_name}, insecure_allow_plain_tcp, insecure_skip_tls_verify};
-	 * YAML only */
-	{"upstream.endpoints", UNS, NULL, NULL, Y},
-	/* SECTION */
-	{"upstream.failover", UNS, NULL, NULL, 0},
-	/* DURATION "" (-> 5s; negative: no recurring probes; 0 invalid) */
-	{"upstream.failover.health_interval", UNS, "",
+	/* [{address, tls:{ca_file, cert_file, key_file, server_name},
+	 * insecure_allow_plain_tcp, insecure_skip_tls_verify}] */
+	{"upstream.endpoints", SG_KEY_OBJLIST, NULL, NULL, Y},
+	{"upstream.failover", SG_KEY_SECTION, NULL, NULL, 0},
+	/* "" -> 5s; negative: no recurring probes; 0 invalid */
+	{"upstream.failover.health_interval", SG_KEY_DURATION, "",
 	    ENV("UPSTREAM_FAILOVER_HEALTH_INTERVAL"), 0},
-	/* DURATION "" (-> 2s) */
-	{"upstream.failover.health_timeout", UNS, "",
+	/* "" -> 2s; positive */
+	{"upstream.failover.health_timeout", SG_KEY_DURATION, "",
 	    ENV("UPSTREAM_FAILOVER_HEALTH_TIMEOUT"), 0},
 
 	/* log (SPEC 2.9) */

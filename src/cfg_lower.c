@@ -10,6 +10,7 @@
  */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cfg_int.h"
@@ -49,6 +51,19 @@ static void lower_value(struct sg_cfg_ctx *c, const struct sg_key *k,
     const struct sg_cfg_val *v, void *dst);
 static void lower_build(struct sg_cfg_ctx *c, const struct sg_cfg_flat *f,
     struct sg_ir *ir);
+static void lower_upstream(struct sg_cfg_ctx *c, struct sg_cfg_flat *f,
+    struct sg_ir *ir);
+static void lower_endpoint(struct sg_cfg_ctx *c, const struct sg_node *item,
+    size_t i, struct sg_ir_endpoint *ep, struct sg_cfg_ep_src *src);
+static void lower_endpoint_tls(struct sg_cfg_ctx *c,
+    const struct sg_node *item, const struct sg_node *m, const char *mkey,
+    struct sg_ir_endpoint *ep, struct sg_cfg_ep_src *src);
+static void lower_endpoint_bool(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *key, bool *out, struct sg_loc *loc);
+static const struct sg_node *lower_member(const struct sg_node *map,
+    const char *key);
+static int lower_tcp_address(struct sg_arena *a, const char *s,
+    const char *auth, struct sg_ir_endpoint *ep, const char **why);
 static void lower_rules(struct sg_cfg_ctx *c, struct sg_cfg_flat *f,
     struct sg_ir *ir);
 static bool lower_yaml_rule(struct sg_cfg_ctx *c, const struct sg_node *item,
@@ -82,6 +97,9 @@ static const struct lower_field lower_fields[] = {
 	    listen_insecure_allow_unauthenticated_clients),
 	F("listen.max_connections", listen_max_connections),
 	F("upstream.socket", upstream_socket),
+	F("upstream.request_timeout", upstream_request_timeout),
+	F("upstream.failover.health_interval", upstream_health_interval),
+	F("upstream.failover.health_timeout", upstream_health_timeout),
 	F("log.level", log_level),
 	F("log.format", log_format),
 	F("log.output", log_output),
@@ -115,6 +133,10 @@ static const char *const lower_false[] = {"0", "f", "F", "FALSE", "false",
     "False"};
 
 static const char *const lower_rule_keys[] = {"match", "action", "reason"};
+static const char *const lower_ep_keys[] = {"address", "tls",
+    "insecure_allow_plain_tcp", "insecure_skip_tls_verify"};
+static const char *const lower_ep_tls_keys[] = {"ca_file", "cert_file",
+    "key_file", "server_name"};
 static const char *const lower_match_keys[] = {"method", "path"};
 
 struct sg_ir *
@@ -190,6 +212,7 @@ lower_run(struct sg_arena *a, const struct sg_load_opts *o, const char *name,
 	ir = sg_arena_alloc(a, sizeof(*ir));
 	ir->config_path = c.file;
 	lower_build(&c, &flat, ir);
+	lower_upstream(&c, &flat, ir);
 	lower_rules(&c, &flat, ir);
 	lower_keylocs(&c, ir);
 	/* Values that failed to convert kept their defaults: go on and
@@ -303,7 +326,9 @@ lower_value(struct sg_cfg_ctx *c, const struct sg_key *k,
 		if (n->kind != SG_NODE_SCALAR) {
 			const char *want = k->type == SG_KEY_STR ?
 			    "a string" : k->type == SG_KEY_BOOL ?
-			    "a boolean (true or false)" : "an integer";
+			    "a boolean (true or false)" :
+			    k->type == SG_KEY_DURATION ?
+			    "a duration string (e.g. \"30s\")" : "an integer";
 
 			sg_diag_error(c->d, &n->loc, k->path,
 			    "expected %s, got %s", want, lower_kind(n));
@@ -314,7 +339,9 @@ lower_value(struct sg_cfg_ctx *c, const struct sg_key *k,
 		s = n->null ? "" : n->str;
 	}
 	switch (k->type) {
-	case SG_KEY_STR: {
+	case SG_KEY_STR:
+	case SG_KEY_DURATION: {
+		/* durations stay text: ir_check knows their special values */
 		const char *p = sg_arena_strdup(c->a, s);
 
 		memcpy(dst, &p, sizeof(p));
@@ -383,6 +410,7 @@ lower_build(struct sg_cfg_ctx *c, const struct sg_cfg_flat *f,
 	ir->upstream.endpoints = ep;
 	ir->upstream.nendpoints = 1;
 	ir->upstream.endpoints_configured = false;
+	ir->upstream.source = SG_EPSRC_SOCKET;
 	ir->upstream.request_timeout_ns = 0;
 	ir->upstream.health_interval_ns = 5 * SG_NS_PER_SEC;
 	ir->upstream.health_timeout_ns = 2 * SG_NS_PER_SEC;
@@ -402,6 +430,387 @@ lower_build(struct sg_cfg_ctx *c, const struct sg_cfg_flat *f,
 	ir->min_api_major = 1;
 	ir->min_api_minor = 24;
 	ir->rules_file = "";
+}
+
+/* ---- upstream endpoints (SPEC 2.5.1-2.5.4) ---- */
+
+/*
+ * Precedence: a non-empty upstream.endpoints list, else a TCP
+ * DOCKER_HOST, else the single upstream.socket endpoint lower_build made.
+ * Only structure and addresses here; ir_check does the TLS rules, the
+ * certificate files and the warnings.
+ */
+static void
+lower_upstream(struct sg_cfg_ctx *c, struct sg_cfg_flat *f, struct sg_ir *ir)
+{
+	const struct sg_cfg_val *v = lower_val(c, "upstream.endpoints");
+	struct sg_ir_upstream *up = &ir->upstream;
+	const struct sg_node *item;
+	struct sg_ir_endpoint *ep;
+	struct sg_cfg_ep_src *src;
+	size_t i;
+
+	if (v->src == SG_CFG_SRC_YAML && !v->node->null) {
+		const struct sg_node *seq = v->node;
+
+		if (seq->kind != SG_NODE_SEQ) {
+			sg_diag_error(c->d, &seq->loc, "upstream.endpoints",
+			    "expected a sequence of endpoints, got %s",
+			    lower_kind(seq));
+			return;
+		}
+		if (seq->nchild > 0) {
+			ep = sg_arena_alloc(c->a, seq->nchild * sizeof(*ep));
+			src = sg_arena_alloc(c->a, seq->nchild * sizeof(*src));
+			for (item = seq->child, i = 0; item != NULL;
+			    item = item->next, i++)
+				lower_endpoint(c, item, i, &ep[i], &src[i]);
+			up->endpoints = ep;
+			up->nendpoints = seq->nchild;
+			up->endpoints_configured = true;
+			up->source = SG_EPSRC_ENDPOINTS;
+			f->ep_src = src;
+			return;
+		}
+		/* endpoints: [] is "not configured" */
+	}
+	ep = sg_arena_alloc(c->a, sizeof(*ep));
+	src = sg_arena_alloc(c->a, sizeof(*src));
+	if (sg_cfg_env_docker(c, ep, src)) {
+		up->endpoints = ep;
+		up->nendpoints = 1;
+		up->source = SG_EPSRC_DOCKER_HOST;
+		f->ep_src = src;
+	}
+}
+
+static void
+lower_endpoint(struct sg_cfg_ctx *c, const struct sg_node *item, size_t i,
+    struct sg_ir_endpoint *ep, struct sg_cfg_ep_src *src)
+{
+	const char *label = sg_arena_printf(c->a, "upstream.endpoints[%zu]", i);
+	const struct sg_node *m, *an = NULL;
+	const char *addr = NULL, *why;
+	size_t nerr = c->d->nerr;
+
+	ep->loc = item->loc;
+	ep->address = "";
+	src->key = label;
+	src->address = item->loc;
+	if (item->kind != SG_NODE_MAP) {
+		if (item->kind == SG_NODE_SCALAR && !item->null)
+			sg_diag_error(c->d, &item->loc, label, "expected a "
+			    "mapping with address, tls, "
+			    "insecure_allow_plain_tcp and "
+			    "insecure_skip_tls_verify, got a scalar; write it "
+			    "as \"- address: %s\"", item->str);
+		else
+			sg_diag_error(c->d, &item->loc, label, "expected a "
+			    "mapping with address, tls, "
+			    "insecure_allow_plain_tcp and "
+			    "insecure_skip_tls_verify, got %s",
+			    item->null ? "null" : lower_kind(item));
+		src->partial = true;
+		return;
+	}
+	for (m = item->child; m != NULL; m = m->next) {
+		const char *mkey = sg_arena_printf(c->a, "%s.%s", label,
+		    m->key);
+
+		if (strcmp(m->key, "address") == 0) {
+			an = m;
+			addr = lower_rule_str(c, m, mkey);
+			src->address = m->kind == SG_NODE_SCALAR && !m->null ?
+			    m->loc : m->key_loc;
+		} else if (strcmp(m->key, "tls") == 0) {
+			lower_endpoint_tls(c, item, m, mkey, ep, src);
+		} else if (strcmp(m->key, "insecure_allow_plain_tcp") == 0) {
+			lower_endpoint_bool(c, m, mkey,
+			    &ep->insecure_allow_plain_tcp, &src->plain_tcp);
+		} else if (strcmp(m->key, "insecure_skip_tls_verify") == 0) {
+			lower_endpoint_bool(c, m, mkey,
+			    &ep->insecure_skip_tls_verify, &src->skip_verify);
+		} else {
+			lower_rule_unknown(c, label, m, lower_ep_keys,
+			    SG_ARRAY_LEN(lower_ep_keys));
+		}
+	}
+	src->partial = c->d->nerr > nerr;
+	ep->tls = ep->ca_file != NULL || ep->cert_file != NULL ||
+	    ep->key_file != NULL || ep->insecure_skip_tls_verify;
+
+	if (an == NULL) {
+		sg_diag_error(c->d, &item->loc, label, "address is required "
+		    "(e.g. tcp://dockerd:2376 or unix:///var/run/docker.sock)");
+		return;
+	}
+	if (an->kind != SG_NODE_SCALAR)
+		return; /* reported by lower_rule_str */
+	if (addr == NULL || addr[0] == '\0') {
+		sg_diag_error(c->d, &src->address, label, "address is empty "
+		    "(e.g. tcp://dockerd:2376 or unix:///var/run/docker.sock)");
+		return;
+	}
+	ep->address = addr;
+	if (sg_cfg_ep_address(c->a, addr, ep, &why) == -1) {
+		sg_diag_error(c->d, &src->address, label, "%s", why);
+		return;
+	}
+	src->addr_ok = true;
+}
+
+static void
+lower_endpoint_tls(struct sg_cfg_ctx *c, const struct sg_node *item,
+    const struct sg_node *m, const char *mkey, struct sg_ir_endpoint *ep,
+    struct sg_cfg_ep_src *src)
+{
+	const struct sg_node *t;
+
+	if (m->kind != SG_NODE_MAP) {
+		if (!m->null)
+			sg_diag_error(c->d, &m->loc, mkey, "expected a mapping "
+			    "with ca_file, cert_file, key_file and "
+			    "server_name, got %s", lower_kind(m));
+		return;
+	}
+	src->tls = m->key_loc;
+	for (t = m->child; t != NULL; t = t->next) {
+		const char *tkey = sg_arena_printf(c->a, "%s.%s", mkey,
+		    t->key);
+		const char **dst;
+		struct sg_loc *dl;
+		const char *v;
+
+		if (strcmp(t->key, "ca_file") == 0) {
+			dst = &ep->ca_file;
+			dl = &src->ca_file;
+		} else if (strcmp(t->key, "cert_file") == 0) {
+			dst = &ep->cert_file;
+			dl = &src->cert_file;
+		} else if (strcmp(t->key, "key_file") == 0) {
+			dst = &ep->key_file;
+			dl = &src->key_file;
+		} else if (strcmp(t->key, "server_name") == 0) {
+			dst = &ep->server_name;
+			dl = &src->server_name;
+		} else if (strcmp(t->key, "insecure_skip_tls_verify") == 0) {
+			/* A common slip: show where it belongs. */
+			const struct sg_node *an = lower_member(item,
+			    "address"), *o;
+			const char *shown = "", *addr = "tcp://dockerd:2376";
+
+			if (an != NULL && an->kind == SG_NODE_SCALAR &&
+			    !an->null)
+				addr = an->str;
+			for (o = m->child; o != NULL; o = o->next)
+				if (o != t && o->kind == SG_NODE_SCALAR &&
+				    !o->null)
+					shown = sg_arena_printf(c->a, "%s%s%s: "
+					    "%s", shown, shown[0] ? ", " : "",
+					    o->key, o->str);
+			sg_diag_error(c->d, &t->key_loc, tkey,
+			    "insecure_skip_tls_verify is an endpoint-level "
+			    "field, a sibling of tls (next to address and "
+			    "insecure_allow_plain_tcp), not a key inside the "
+			    "tls block; write the endpoint as {address: %s, "
+			    "tls: {%s}, insecure_skip_tls_verify: %s}", addr,
+			    shown, t->kind == SG_NODE_SCALAR && !t->null ?
+			    t->str : "true");
+			continue;
+		} else {
+			lower_rule_unknown(c, mkey, t, lower_ep_tls_keys,
+			    SG_ARRAY_LEN(lower_ep_tls_keys));
+			continue;
+		}
+		v = lower_rule_str(c, t, tkey);
+		if (v != NULL && v[0] != '\0') {
+			*dst = v;
+			*dl = t->loc;
+		}
+	}
+}
+
+static void
+lower_endpoint_bool(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *key, bool *out, struct sg_loc *loc)
+{
+	if (m->kind != SG_NODE_SCALAR)
+		sg_diag_error(c->d, &m->loc, key, "expected a boolean (true "
+		    "or false), got %s", lower_kind(m));
+	else if (m->null)
+		return; /* the default, false */
+	else if (lower_bool(m->str, out) == -1)
+		sg_diag_error(c->d, &m->loc, key, "expected a boolean (true "
+		    "or false), got \"%s\"", m->str);
+	else
+		*loc = m->loc;
+}
+
+static const struct sg_node *
+lower_member(const struct sg_node *map, const char *key)
+{
+	const struct sg_node *m;
+
+	for (m = map->child; m != NULL; m = m->next)
+		if (strcmp(m->key, key) == 0)
+			return m;
+	return NULL;
+}
+
+#define LOWER_EG_ADDR "(e.g. tcp://host:2376 or unix:///var/run/docker.sock)"
+
+int
+sg_cfg_ep_address(struct sg_arena *a, const char *s, struct sg_ir_endpoint *ep,
+    const char **why)
+{
+	const char *sep;
+	size_t sl, i;
+
+	/* Bare paths are unix sockets (SPEC 2.5.2). */
+	if (s[0] == '/' || strncmp(s, "./", 2) == 0 ||
+	    strncmp(s, "../", 3) == 0) {
+		ep->kind = SG_EP_UNIX;
+		ep->path = sg_arena_strdup(a, s);
+		return 0;
+	}
+	sep = strstr(s, "://");
+	sl = sep != NULL ? (size_t)(sep - s) : 0;
+	for (i = 0; i < sl; i++)
+		if (!isalpha((unsigned char)s[i]) && (i == 0 ||
+		    (!isdigit((unsigned char)s[i]) &&
+		    strchr("+-.", s[i]) == NULL)))
+			break;
+	if (sep == NULL || sl == 0 || i < sl) {
+		*why = s[0] == '\0' ? "address is empty " LOWER_EG_ADDR :
+		    sg_arena_printf(a, "address must be a unix path or a "
+		    "unix://, tcp:// URL " LOWER_EG_ADDR ", got \"%s\"", s);
+		return -1;
+	}
+	if (sl == 4 && strncasecmp(s, "unix", 4) == 0) {
+		const char *p = sep + 3;
+
+		if (p[0] == '\0') {
+			*why = "unix:// address needs a socket path (e.g. "
+			    "unix:///var/run/docker.sock)";
+			return -1;
+		}
+		if (p[0] != '/') {
+			*why = sg_arena_printf(a, "unix:// address must have "
+			    "an empty host and an absolute path (three "
+			    "slashes, e.g. unix:///var/run/docker.sock), got "
+			    "\"%s\"", s);
+			return -1;
+		}
+		ep->kind = SG_EP_UNIX;
+		ep->path = sg_arena_strdup(a, p);
+		return 0;
+	}
+	if ((sl == 3 && strncasecmp(s, "tcp", 3) == 0) ||
+	    (sl == 4 && strncasecmp(s, "http", 4) == 0) ||
+	    (sl == 5 && strncasecmp(s, "https", 5) == 0))
+		return lower_tcp_address(a, s, sep + 3, ep, why);
+	*why = sg_arena_printf(a, "unsupported scheme \"%.*s\" (use unix:// or "
+	    "tcp://)", (int)sl, s);
+	return -1;
+}
+
+#define LOWER_NEED_PORT "TCP address must include a port (e.g. tcp://host:2376)"
+
+/* host:port after "tcp://"; IPv6 literals in brackets (SPEC 2.5.2). */
+static int
+lower_tcp_address(struct sg_arena *a, const char *s, const char *auth,
+    struct sg_ir_endpoint *ep, const char **why)
+{
+	size_t alen = strcspn(auth, "/?#");
+	const char *end = auth + alen, *host, *hend, *port, *p;
+	long pn = 0;
+
+	if (*end != '\0' && strcmp(end, "/") != 0) {
+		*why = sg_arena_printf(a, "TCP address must be "
+		    "tcp://host:port with no path, query or fragment, got "
+		    "\"%s\"", s);
+		return -1;
+	}
+	if (memchr(auth, '@', alen) != NULL) {
+		*why = sg_arena_printf(a, "TCP address must not contain user "
+		    "information, got \"%s\"", s);
+		return -1;
+	}
+	if (auth[0] == '[') {
+		const char *rb = memchr(auth, ']', alen);
+		char buf[INET6_ADDRSTRLEN + 64];
+		struct in6_addr a6;
+		size_t hl;
+
+		host = auth + 1;
+		hend = rb;
+		hl = rb != NULL ? (size_t)(rb - host) : 0;
+		if (rb != NULL && hl < sizeof(buf)) {
+			memcpy(buf, host, hl);
+			buf[hl] = '\0';
+			buf[strcspn(buf, "%")] = '\0'; /* zone: fe80::1%eth0 */
+		}
+		if (rb == NULL || hl == 0 || hl >= sizeof(buf) ||
+		    inet_pton(AF_INET6, buf, &a6) != 1) {
+			*why = sg_arena_printf(a, "invalid IPv6 address in "
+			    "TCP address \"%s\" (write it as "
+			    "tcp://[::1]:2376)", s);
+			return -1;
+		}
+		if (rb + 1 != end && rb[1] != ':') {
+			*why = sg_arena_printf(a, "invalid TCP address \"%s\": "
+			    "expected :port after ]", s);
+			return -1;
+		}
+		port = rb + 1 == end ? end : rb + 2;
+	} else {
+		const char *colon = NULL;
+
+		for (p = auth; p < end; p++)
+			if (*p == ':')
+				colon = p;
+		host = auth;
+		hend = colon != NULL ? colon : end;
+		if (hend == host) {
+			*why = "TCP address must include a host (e.g. "
+			    "tcp://host:2376)";
+			return -1;
+		}
+		if (memchr(host, ':', (size_t)(hend - host)) != NULL) {
+			*why = sg_arena_printf(a, "IPv6 addresses must be in "
+			    "brackets (e.g. tcp://[::1]:2376), got \"%s\"", s);
+			return -1;
+		}
+		for (p = host; p < hend; p++)
+			if (!isalnum((unsigned char)*p) &&
+			    strchr("-._", *p) == NULL) {
+				*why = sg_arena_printf(a, "invalid host "
+				    "\"%.*s\" in TCP address \"%s\"",
+				    (int)(hend - host), host, s);
+				return -1;
+			}
+		port = colon != NULL ? colon + 1 : end;
+	}
+	if (port == end) {
+		*why = LOWER_NEED_PORT;
+		return -1;
+	}
+	for (p = port; p < end; p++) {
+		if (*p < '0' || *p > '9' || pn > 65535) {
+			pn = 0;
+			break;
+		}
+		pn = pn * 10 + (*p - '0');
+	}
+	if (pn < 1 || pn > 65535) {
+		*why = sg_arena_printf(a, LOWER_NEED_PORT "; \"%.*s\" is not a "
+		    "port number 1-65535", (int)(end - port), port);
+		return -1;
+	}
+	ep->kind = SG_EP_TCP;
+	ep->host = sg_arena_strndup(a, host, (size_t)(hend - host));
+	ep->port = sg_arena_printf(a, "%ld", pn);
+	return 0;
 }
 
 /* ---- rules ---- */

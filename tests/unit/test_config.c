@@ -468,14 +468,15 @@ START_TEST(key_table_is_consistent)
 	    "listen.socket", "listen.socket_mode", "listen.socket_uid",
 	    "listen.socket_gid", "listen.insecure_allow_plain_tcp",
 	    "listen.insecure_allow_unauthenticated_clients",
-	    "listen.max_connections", "upstream.socket", "log.level",
+	    "listen.max_connections", "upstream.socket",
+	    "upstream.request_timeout", "upstream.endpoints",
+	    "upstream.failover", "upstream.failover.health_interval",
+	    "upstream.failover.health_timeout", "log.level",
 	    "log.format", "log.output", "log.access_log", "log.audit.enabled",
 	    "log.audit.format", "log.audit.output", "response.deny_verbosity",
 	    "health.enabled", "health.path", "insecure_allow_read_exfiltration",
 	    "rules", "rules_file", "min_api_version"};
 	static const char *const unsupported[] = {"listen.tls", "listeners",
-	    "upstream.endpoints", "upstream.failover",
-	    "upstream.failover.health_interval", "upstream.request_timeout",
 	    "response.redact_container_env", "insecure_allow_body_blind_writes",
 	    "insecure_accept_opaque_buildkit_tunnels", "request_body",
 	    "clients",
@@ -526,6 +527,29 @@ START_TEST(key_table_is_consistent)
 	}
 	ck_assert_str_eq(sg_cfg_key_find("upstream.request_timeout")->env,
 	    "SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT");
+	/* Seed: the transport is pinned, the request deadline is not. */
+	ck_assert(sg_cfg_key_find("upstream.request_timeout")->flags &
+	    SG_KEYF_MUTABLE);
+	ck_assert_str_eq(sg_cfg_key_find("upstream.request_timeout")->def, "");
+	ck_assert_int_eq(sg_cfg_key_find("upstream.request_timeout")->type,
+	    SG_KEY_DURATION);
+	ck_assert(!(sg_cfg_key_find("upstream.socket")->flags &
+	    SG_KEYF_MUTABLE));
+	ck_assert(!(sg_cfg_key_find("upstream.endpoints")->flags &
+	    SG_KEYF_MUTABLE));
+	ck_assert(sg_cfg_key_find("upstream.endpoints")->flags &
+	    SG_KEYF_YAML_ONLY);
+	ck_assert_int_eq(sg_cfg_key_find("upstream.endpoints")->type,
+	    SG_KEY_OBJLIST);
+	ck_assert_ptr_null(sg_cfg_key_find("upstream.endpoints")->env);
+	ck_assert(!(sg_cfg_key_find("upstream.failover")->flags &
+	    SG_KEYF_MUTABLE));
+	ck_assert(!(sg_cfg_key_find("upstream.failover.health_interval")->flags
+	    & SG_KEYF_MUTABLE));
+	ck_assert(!(sg_cfg_key_find("upstream.failover.health_timeout")->flags
+	    & SG_KEYF_MUTABLE));
+	ck_assert_str_eq(sg_cfg_key_find("upstream.failover.health_timeout")->env,
+	    "SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_TIMEOUT");
 	ck_assert(sg_cfg_key_find("rules")->flags & SG_KEYF_MUTABLE);
 	ck_assert(sg_cfg_key_find("rules")->flags & SG_KEYF_YAML_ONLY);
 	ck_assert(sg_cfg_key_find("min_api_version")->flags & SG_KEYF_MUTABLE);
@@ -602,15 +626,14 @@ START_TEST(not_supported_keys)
 	struct ld l;
 
 	ld_run(&l, "metrics:\n  enabled: true\n  path: /m\n"
-	    "upstream:\n  request_timeout: 30s\n  socket: /d.sock\n"
+	    "reload:\n  enabled: true\n  debounce: 1s\n"
 	    "listen:\n  tls:\n    cert_file: /c\n    key_file: /k\n"
 	    "listeners: []\n", NULL);
 	ck_fail(&l);
 	ck_diag(&l, "t.yaml:1:1: error: metrics: metrics is not supported yet "
 	    "by this version of sockguard");
-	ck_diag(&l, "t.yaml:5:3: error: upstream.request_timeout: "
-	    "upstream.request_timeout is not supported yet by this version of "
-	    "sockguard");
+	ck_diag(&l, "t.yaml:4:1: error: reload: reload is not supported yet by "
+	    "this version of sockguard");
 	ck_diag(&l, "t.yaml:8:3: error: listen.tls: listen.tls is not "
 	    "supported yet");
 	ck_diag(&l, "t.yaml:11:1: error: listeners: listeners is not "
@@ -1307,7 +1330,7 @@ START_TEST(env_errors)
 	    "SOCKGUARD_LISTEN_SOKET=/x",
 	    "SOCKGUARD_TOTALLY_UNRELATED_THING=1",
 	    "SOCKGUARD_METRICS_ENABLED=true",
-	    "SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT=30s",
+	    "SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT=soon",
 	    "SOCKGUARD_REQUEST_BODY_EXEC_ALLOW_PRIVILEGED=true",
 	    "SOCKGUARD_LISTEN_SOCKET_UID=5",
 	    "SOCKGUARD_HEALTH_ENABLED=yes",
@@ -1327,8 +1350,8 @@ START_TEST(env_errors)
 	    "metrics.enabled is not supported yet by this version of "
 	    "sockguard");
 	ck_diag(&l, "env:SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT: error: "
-	    "upstream.request_timeout: upstream.request_timeout is not "
-	    "supported yet");
+	    "upstream.request_timeout: upstream.request_timeout must be a "
+	    "positive duration or \"off\" to disable, got \"soon\"");
 	ck_diag(&l, "env:SOCKGUARD_REQUEST_BODY_EXEC_ALLOW_PRIVILEGED: error: "
 	    "request_body: request_body is not supported yet");
 	ck_diag(&l, "env:SOCKGUARD_LISTEN_SOCKET_UID: error: "

@@ -1,0 +1,1573 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_upstream_cfg.c: the upstream part of config loading (seed
+ * "Remote Upstreams & Failover", SPEC 2.5): upstream.endpoints schema
+ * and address grammar, TLS rules and certificate files (PEM, generated
+ * here with OpenSSL), failover and request durations with their
+ * environment variables, and the DOCKER_* drop-in with its precedence.
+ * Every load goes through sg_cfg_load_bytes with an injected environment.
+ */
+#include <sys/stat.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "../../src/cfg_int.h"
+#include "sockguard/cfg.h"
+
+static char *const up_no_env[] = {NULL};
+
+struct upl {
+	struct sg_arena *a;
+	struct sg_diag d;
+	struct sg_ir *ir;
+	struct sg_load_opts o;
+};
+
+static char up_dump_buf[16384];
+
+static const char *
+up_dump(const struct sg_diag *d)
+{
+	size_t i, n = 0;
+
+	up_dump_buf[0] = '\0';
+	for (i = 0; i < d->n && n < sizeof(up_dump_buf) - 1; i++) {
+		n += sg_diag_format(&d->v[i], up_dump_buf + n,
+		    sizeof(up_dump_buf) - n);
+		if (n < sizeof(up_dump_buf) - 1)
+			up_dump_buf[n++] = '\n';
+		up_dump_buf[n] = '\0';
+	}
+	return up_dump_buf;
+}
+
+/* Some entry formats exactly as want. */
+static bool
+up_has_exact(const struct sg_diag *d, const char *want)
+{
+	char buf[4096];
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		sg_diag_format(&d->v[i], buf, sizeof(buf));
+		if (strcmp(buf, want) == 0)
+			return true;
+	}
+	return false;
+}
+
+#define ck_diag(l, needle)                                              \
+	ck_assert_msg(sg_diag_has(&(l)->d, needle),                     \
+	    "missing diagnostic:\n  %s\ngot:\n%s", needle,              \
+	    up_dump(&(l)->d))
+#define ck_exact(l, want)                                               \
+	ck_assert_msg(up_has_exact(&(l)->d, want),                      \
+	    "missing diagnostic (exact):\n  %s\ngot:\n%s", want,        \
+	    up_dump(&(l)->d))
+#define ck_no_diag(l, needle)                                           \
+	ck_assert_msg(!sg_diag_has(&(l)->d, needle),                    \
+	    "unexpected diagnostic:\n  %s\ngot:\n%s", needle,           \
+	    up_dump(&(l)->d))
+#define ck_ok(l)                                                        \
+	ck_assert_msg((l)->ir != NULL && (l)->d.nerr == 0,              \
+	    "load failed:\n%s", up_dump(&(l)->d))
+#define ck_clean(l)                                                     \
+	ck_assert_msg((l)->ir != NULL && (l)->d.n == 0,                 \
+	    "expected no diagnostics:\n%s", up_dump(&(l)->d))
+#define ck_fail(l)                                                      \
+	ck_assert_msg((l)->ir == NULL && (l)->d.nerr > 0,               \
+	    "load did not fail:\n%s", up_dump(&(l)->d))
+#define ck_nerr(l, n)                                                   \
+	ck_assert_msg((l)->d.nerr == (n), "want %d errors, got:\n%s",   \
+	    (int)(n), up_dump(&(l)->d))
+#define ck_nwarn(l, n)                                                  \
+	ck_assert_msg((l)->d.nwarn == (n), "want %d warnings, got:\n%s", \
+	    (int)(n), up_dump(&(l)->d))
+
+static void
+up_init(struct upl *l, char *const *env)
+{
+	memset(l, 0, sizeof(*l));
+	l->a = sg_arena_new();
+	sg_diag_init(&l->d);
+	l->o.envp = env != NULL ? env : up_no_env;
+}
+
+static struct sg_ir *
+up_yaml(struct upl *l, const char *yaml)
+{
+	l->ir = sg_cfg_load_bytes(l->a, &l->o, "t.yaml", yaml, strlen(yaml),
+	    &l->d);
+	return l->ir;
+}
+
+static struct sg_ir *
+up_run(struct upl *l, const char *yaml, char *const *env)
+{
+	up_init(l, env);
+	return up_yaml(l, yaml);
+}
+
+static void
+up_free(struct upl *l)
+{
+	sg_diag_free(&l->d);
+	sg_arena_free(l->a);
+}
+
+/* printf into a static ring of buffers (YAML texts and paths). */
+static char *
+fmt(const char *f, ...) SG_PRINTF(1, 2);
+
+static char *
+fmt(const char *f, ...)
+{
+	static char ring[8][4096];
+	static unsigned k;
+	char *p = ring[k++ % 8];
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(p, 4096, f, ap);
+	va_end(ap);
+	return p;
+}
+
+/* ---- PEM fixtures: a self-signed EC certificate and friends ---- */
+
+static char pem_dir[64];
+static char p_ca[256], p_cert[256], p_key[256], p_key2[256];
+static char p_text[256], p_badcert[256], p_enc[256], p_certdir[256];
+
+static X509 *
+pem_selfsigned(EVP_PKEY *k, const char *cn)
+{
+	X509 *x = X509_new();
+	X509_NAME *n;
+
+	ck_assert_ptr_nonnull(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, k);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	ck_assert_int_gt(X509_sign(x, k, EVP_sha256()), 0);
+	return x;
+}
+
+static FILE *
+pem_open(char *path, const char *name)
+{
+	FILE *fp;
+
+	snprintf(path, 256, "%s/%s", pem_dir, name);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	return fp;
+}
+
+static void
+pem_text(char *path, const char *name, const char *text)
+{
+	FILE *fp = pem_open(path, name);
+
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void
+pem_setup(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256"), *k2 = EVP_EC_gen("P-256");
+	X509 *x;
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(k);
+	ck_assert_ptr_nonnull(k2);
+	strcpy(pem_dir, "/tmp/sg_test_upXXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(pem_dir));
+	x = pem_selfsigned(k, "dockerd.internal");
+
+	/* The DOCKER_CERT_PATH names: ca.pem, cert.pem, key.pem. */
+	fp = pem_open(p_ca, "ca.pem");
+	ck_assert_int_eq(PEM_write_X509(fp, x), 1);
+	fclose(fp);
+	fp = pem_open(p_cert, "cert.pem");
+	ck_assert_int_eq(PEM_write_X509(fp, x), 1);
+	fclose(fp);
+	fp = pem_open(p_key, "key.pem");
+	ck_assert_int_eq(PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL,
+	    NULL), 1);
+	fclose(fp);
+	fp = pem_open(p_key2, "other-key.pem");
+	ck_assert_int_eq(PEM_write_PrivateKey(fp, k2, NULL, NULL, 0, NULL,
+	    NULL), 1);
+	fclose(fp);
+	fp = pem_open(p_enc, "encrypted-key.pem");
+	ck_assert_int_eq(PEM_write_PrivateKey(fp, k, EVP_aes_128_cbc(),
+	    (const unsigned char *)"secret", 6, NULL, NULL), 1);
+	fclose(fp);
+	pem_text(p_text, "notpem.txt", "this is not a certificate\n");
+	pem_text(p_badcert, "bad.pem", "-----BEGIN CERTIFICATE-----\n"
+	    "AAAAbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n");
+	snprintf(p_certdir, sizeof(p_certdir), "%s/sub", pem_dir);
+	ck_assert_int_eq(mkdir(p_certdir, 0700), 0);
+
+	X509_free(x);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(k2);
+}
+
+static void
+pem_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pem_dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* An mTLS endpoint item with the fixture files, at indentation 4. */
+static const char *
+mtls_item(const char *addr)
+{
+	return fmt("    - address: %s\n"
+	    "      tls:\n"
+	    "        ca_file: %s\n"
+	    "        cert_file: %s\n"
+	    "        key_file: %s\n", addr, p_ca, p_cert, p_key);
+}
+
+/* ---- defaults, schema, lowering ---- */
+
+START_TEST(defaults_single_socket)
+{
+	struct upl l;
+	const struct sg_ir_upstream *up;
+
+	up_run(&l, "", NULL);
+	ck_clean(&l);
+	up = &l.ir->upstream;
+	ck_assert_int_eq(up->source, SG_EPSRC_SOCKET);
+	ck_assert(!up->endpoints_configured);
+	ck_assert_uint_eq(up->nendpoints, 1);
+	ck_assert_int_eq(up->endpoints[0].kind, SG_EP_UNIX);
+	ck_assert_str_eq(up->endpoints[0].path, "/var/run/docker.sock");
+	ck_assert(!up->endpoints[0].tls);
+	/* Seed: request_timeout "" = disabled; 5s / 2s failover. */
+	ck_assert(up->request_timeout_ns == 0);
+	ck_assert(up->health_interval_ns == 5 * SG_NS_PER_SEC);
+	ck_assert(up->health_timeout_ns == 2 * SG_NS_PER_SEC);
+	up_free(&l);
+
+	/* endpoints: [] (or null) is "not configured". */
+	up_run(&l, "upstream:\n  endpoints: []\n  socket: /run/d.sock\n", NULL);
+	ck_clean(&l);
+	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_SOCKET);
+	ck_assert(!l.ir->upstream.endpoints_configured);
+	ck_assert_str_eq(l.ir->upstream.endpoints[0].path, "/run/d.sock");
+	up_free(&l);
+	up_run(&l, "upstream:\n  endpoints:\n  failover:\n", NULL);
+	ck_clean(&l);
+	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_SOCKET);
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(endpoints_lowered)
+{
+	struct upl l;
+	const struct sg_ir_upstream *up;
+	const struct sg_ir_endpoint *e;
+
+	up_run(&l, fmt("upstream:\n"
+	    "  endpoints:\n"
+	    "%s"
+	    "        server_name: dockerd.internal\n"
+	    "    - address: unix:///var/run/docker.sock\n"
+	    "    - address: /var/run/docker-secondary.sock\n"
+	    "    - address: tcp://[::1]:2376\n"
+	    "      insecure_allow_plain_tcp: true\n"
+	    "  failover:\n"
+	    "    health_interval: \"-1s\"\n"
+	    "    health_timeout: 750ms\n"
+	    "  request_timeout: 1m30s\n",
+	    mtls_item("tcp://10.0.1.5:2376")), NULL);
+	ck_ok(&l);
+	/* The plaintext endpoint is warned about, nothing else. */
+	ck_nwarn(&l, 1);
+	ck_exact(&l, "t.yaml:12:33: warning: upstream.endpoints[3]: "
+	    "tcp://[::1]:2376 uses plaintext TCP (insecure_allow_plain_tcp): "
+	    "the Docker API crosses the network unencrypted and "
+	    "unauthenticated; use it only on a private, trusted network");
+	up = &l.ir->upstream;
+	ck_assert_int_eq(up->source, SG_EPSRC_ENDPOINTS);
+	ck_assert(up->endpoints_configured);
+	ck_assert_uint_eq(up->nendpoints, 4);
+	ck_assert(up->health_interval_ns == -SG_NS_PER_SEC);
+	ck_assert(up->health_timeout_ns == 750 * SG_NS_PER_MS);
+	ck_assert(up->request_timeout_ns == 90 * SG_NS_PER_SEC);
+	/* upstream.socket keeps its (default) value but is not used. */
+	ck_assert_str_eq(up->socket, "/var/run/docker.sock");
+
+	e = &up->endpoints[0];
+	ck_assert_int_eq(e->kind, SG_EP_TCP);
+	ck_assert_str_eq(e->address, "tcp://10.0.1.5:2376");
+	ck_assert_str_eq(e->host, "10.0.1.5");
+	ck_assert_str_eq(e->port, "2376");
+	ck_assert_ptr_null(e->path);
+	ck_assert_str_eq(e->ca_file, p_ca);
+	ck_assert_str_eq(e->cert_file, p_cert);
+	ck_assert_str_eq(e->key_file, p_key);
+	ck_assert_str_eq(e->server_name, "dockerd.internal");
+	ck_assert(e->tls);
+	ck_assert(!e->insecure_allow_plain_tcp);
+	ck_assert(!e->insecure_skip_tls_verify);
+	ck_assert_str_eq(e->loc.file, "t.yaml");
+	ck_assert_uint_eq(e->loc.line, 3);
+	ck_assert_uint_eq(e->loc.col, 7);
+
+	e = &up->endpoints[1];
+	ck_assert_int_eq(e->kind, SG_EP_UNIX);
+	ck_assert_str_eq(e->address, "unix:///var/run/docker.sock");
+	ck_assert_str_eq(e->path, "/var/run/docker.sock");
+	ck_assert_ptr_null(e->host);
+	ck_assert_ptr_null(e->ca_file);
+	ck_assert_ptr_null(e->server_name);
+	ck_assert(!e->tls);
+	ck_assert_uint_eq(e->loc.line, 9);
+
+	e = &up->endpoints[2];
+	ck_assert_int_eq(e->kind, SG_EP_UNIX);
+	ck_assert_str_eq(e->address, "/var/run/docker-secondary.sock");
+	ck_assert_str_eq(e->path, "/var/run/docker-secondary.sock");
+
+	e = &up->endpoints[3];
+	ck_assert_int_eq(e->kind, SG_EP_TCP);
+	ck_assert_str_eq(e->host, "::1");
+	ck_assert_str_eq(e->port, "2376");
+	ck_assert(e->insecure_allow_plain_tcp);
+	ck_assert(!e->tls);
+	ck_assert_uint_eq(e->loc.line, 11);
+
+	ck_assert_str_eq(sg_ir_loc(l.ir, "upstream.endpoints")->file,
+	    "t.yaml");
+	ck_assert_uint_eq(sg_ir_loc(l.ir, "upstream.endpoints")->line, 2);
+	up_free(&l);
+
+	/* Flow style works the same; skip-verify alone is TLS. */
+	up_run(&l, "upstream:\n  endpoints: [{address: \"tcp://d:2376\", "
+	    "insecure_skip_tls_verify: true}]\n", NULL);
+	ck_ok(&l);
+	e = &l.ir->upstream.endpoints[0];
+	ck_assert(e->tls);
+	ck_assert(e->insecure_skip_tls_verify);
+	ck_assert_ptr_null(e->ca_file);
+	ck_exact(&l, "t.yaml:2:67: warning: upstream.endpoints[0]: "
+	    "tcp://d:2376: insecure_skip_tls_verify: the daemon's server "
+	    "certificate is not verified, so anyone on the path can "
+	    "impersonate it; prefer tls.ca_file");
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(endpoint_schema_errors)
+{
+	struct upl l;
+
+	up_run(&l, "upstream:\n"
+	    "  endpoints:\n"
+	    "    - adress: tcp://a:2376\n"
+	    "      tls:\n"
+	    "        ca_flie: /x\n"
+	    "        zzzzzzzzzz: 1\n"
+	    "      insecure_skip_tls_verfy: true\n"
+	    "    - tcp://b:2376\n"
+	    "    - address: [tcp://c:2376]\n"
+	    "      tls: /certs\n"
+	    "      insecure_allow_plain_tcp: yes\n"
+	    "    - address: tcp://d:2376\n"
+	    "      insecure_skip_tls_verify: {a: 1}\n", NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:3:7: error: upstream.endpoints[0].adress: "
+	    "unknown key \"upstream.endpoints[0].adress\"; did you mean "
+	    "\"upstream.endpoints[0].address\"?");
+	ck_exact(&l, "t.yaml:5:9: error: upstream.endpoints[0].tls.ca_flie: "
+	    "unknown key \"upstream.endpoints[0].tls.ca_flie\"; did you mean "
+	    "\"upstream.endpoints[0].tls.ca_file\"?");
+	ck_exact(&l, "t.yaml:6:9: error: "
+	    "upstream.endpoints[0].tls.zzzzzzzzzz: unknown key "
+	    "\"upstream.endpoints[0].tls.zzzzzzzzzz\"");
+	ck_exact(&l, "t.yaml:7:7: error: "
+	    "upstream.endpoints[0].insecure_skip_tls_verfy: unknown key "
+	    "\"upstream.endpoints[0].insecure_skip_tls_verfy\"; did you mean "
+	    "\"upstream.endpoints[0].insecure_skip_tls_verify\"?");
+	ck_exact(&l, "t.yaml:3:7: error: upstream.endpoints[0]: address is "
+	    "required (e.g. tcp://dockerd:2376 or "
+	    "unix:///var/run/docker.sock)");
+	ck_exact(&l, "t.yaml:8:7: error: upstream.endpoints[1]: expected a "
+	    "mapping with address, tls, insecure_allow_plain_tcp and "
+	    "insecure_skip_tls_verify, got a scalar; write it as \"- address: "
+	    "tcp://b:2376\"");
+	ck_exact(&l, "t.yaml:9:16: error: upstream.endpoints[2].address: "
+	    "expected a string, got a sequence");
+	ck_exact(&l, "t.yaml:10:12: error: upstream.endpoints[2].tls: "
+	    "expected a mapping with ca_file, cert_file, key_file and "
+	    "server_name, got a scalar");
+	ck_exact(&l, "t.yaml:11:33: error: "
+	    "upstream.endpoints[2].insecure_allow_plain_tcp: expected a "
+	    "boolean (true or false), got \"yes\"");
+	ck_exact(&l, "t.yaml:13:33: error: "
+	    "upstream.endpoints[3].insecure_skip_tls_verify: expected a "
+	    "boolean (true or false), got a mapping");
+	/* No cascade: broken items do not also fail "TCP requires TLS". */
+	ck_no_diag(&l, "TCP requires TLS");
+	ck_nerr(&l, 10);
+	up_free(&l);
+
+	up_run(&l, "upstream:\n  endpoints: {address: tcp://a:1}\n", NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:2:14: error: upstream.endpoints: expected a "
+	    "sequence of endpoints, got a mapping");
+	ck_nerr(&l, 1);
+	up_free(&l);
+
+	up_run(&l, "upstream:\n  endpoints:\n    - address:\n"
+	    "    - address: \"\"\n", NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:3:7: error: upstream.endpoints[0]: address is "
+	    "empty (e.g. tcp://dockerd:2376 or unix:///var/run/docker.sock)");
+	ck_exact(&l, "t.yaml:4:16: error: upstream.endpoints[1]: address is "
+	    "empty (e.g. tcp://dockerd:2376 or unix:///var/run/docker.sock)");
+	ck_nerr(&l, 2);
+	up_free(&l);
+
+	/* Per-endpoint fields are YAML-only. */
+	{
+		char *env[] = {"SOCKGUARD_UPSTREAM_ENDPOINTS=tcp://a:2376",
+		    "SOCKGUARD_UPSTREAM_FAILOVER=x", NULL};
+
+		up_run(&l, "", env);
+		ck_fail(&l);
+		ck_exact(&l, "env:SOCKGUARD_UPSTREAM_ENDPOINTS: error: "
+		    "upstream.endpoints: upstream.endpoints can only be set "
+		    "in the YAML config file, not from the environment");
+		ck_diag(&l, "env:SOCKGUARD_UPSTREAM_FAILOVER: error: unknown "
+		    "environment variable SOCKGUARD_UPSTREAM_FAILOVER");
+		up_free(&l);
+	}
+}
+END_TEST
+
+START_TEST(skip_verify_inside_tls)
+{
+	struct upl l;
+
+	up_run(&l, fmt("upstream:\n"
+	    "  endpoints:\n"
+	    "    - address: tcp://dockerd.internal:2376\n"
+	    "      tls:\n"
+	    "        cert_file: %s\n"
+	    "        key_file: %s\n"
+	    "        insecure_skip_tls_verify: true\n", p_cert, p_key), NULL);
+	ck_fail(&l);
+	ck_exact(&l, fmt("t.yaml:7:9: error: "
+	    "upstream.endpoints[0].tls.insecure_skip_tls_verify: "
+	    "insecure_skip_tls_verify is an endpoint-level field, a sibling "
+	    "of tls (next to address and insecure_allow_plain_tcp), not a key "
+	    "inside the tls block; write the endpoint as {address: "
+	    "tcp://dockerd.internal:2376, tls: {cert_file: %s, key_file: %s}, "
+	    "insecure_skip_tls_verify: true}", p_cert, p_key));
+	ck_nerr(&l, 1);
+	up_free(&l);
+
+	/* Misplaced and nothing else: still only the one error. */
+	up_run(&l, "upstream:\n  endpoints:\n    - tls:\n"
+	    "        insecure_skip_tls_verify: false\n"
+	    "      address: tcp://d:2376\n", NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:4:9: error: "
+	    "upstream.endpoints[0].tls.insecure_skip_tls_verify: "
+	    "insecure_skip_tls_verify is an endpoint-level field, a sibling "
+	    "of tls (next to address and insecure_allow_plain_tcp), not a key "
+	    "inside the tls block; write the endpoint as {address: "
+	    "tcp://d:2376, tls: {}, insecure_skip_tls_verify: false}");
+	ck_nerr(&l, 1);
+	up_free(&l);
+}
+END_TEST
+
+/* ---- address grammar (SPEC 2.5.2) ---- */
+
+struct addr_case {
+	const char *addr;
+	int kind;          /* -1: invalid */
+	const char *host;  /* tcp host, or unix path */
+	const char *port;
+	const char *err;   /* exact message after "upstream.endpoints[0]: " */
+};
+
+static const struct addr_case addr_cases[] = {
+	{"tcp://dockerd.internal:2376", SG_EP_TCP, "dockerd.internal", "2376",
+	    NULL},
+	{"tcp://10.0.1.5:2376", SG_EP_TCP, "10.0.1.5", "2376", NULL},
+	{"tcp://[::1]:2376", SG_EP_TCP, "::1", "2376", NULL},
+	{"tcp://[fe80::1%eth0]:2376", SG_EP_TCP, "fe80::1%eth0", "2376", NULL},
+	{"tcp://[2001:db8::5]:1", SG_EP_TCP, "2001:db8::5", "1", NULL},
+	{"http://dockerd:2375", SG_EP_TCP, "dockerd", "2375", NULL},
+	{"https://dockerd:2376", SG_EP_TCP, "dockerd", "2376", NULL},
+	{"TCP://Dockerd:65535", SG_EP_TCP, "Dockerd", "65535", NULL},
+	{"tcp://d-1.example_x.org:02376", SG_EP_TCP, "d-1.example_x.org",
+	    "2376", NULL},
+	{"tcp://dockerd:2376/", SG_EP_TCP, "dockerd", "2376", NULL},
+	{"unix:///var/run/docker.sock", SG_EP_UNIX, "/var/run/docker.sock",
+	    NULL, NULL},
+	{"/var/run/docker.sock", SG_EP_UNIX, "/var/run/docker.sock", NULL,
+	    NULL},
+	{"./docker.sock", SG_EP_UNIX, "./docker.sock", NULL, NULL},
+	{"../run/docker.sock", SG_EP_UNIX, "../run/docker.sock", NULL, NULL},
+	{"ftp://files:21", -1, NULL, NULL,
+	    "unsupported scheme \"ftp\" (use unix:// or tcp://)"},
+	{"ssh://me@dockerd", -1, NULL, NULL,
+	    "unsupported scheme \"ssh\" (use unix:// or tcp://)"},
+	{"npipe:////./pipe/docker_engine", -1, NULL, NULL,
+	    "unsupported scheme \"npipe\" (use unix:// or tcp://)"},
+	{"tcp://dockerd", -1, NULL, NULL,
+	    "TCP address must include a port (e.g. tcp://host:2376)"},
+	{"tcp://dockerd:", -1, NULL, NULL,
+	    "TCP address must include a port (e.g. tcp://host:2376)"},
+	{"tcp://[::1]", -1, NULL, NULL,
+	    "TCP address must include a port (e.g. tcp://host:2376)"},
+	{"tcp://dockerd:0", -1, NULL, NULL,
+	    "TCP address must include a port (e.g. tcp://host:2376); \"0\" is "
+	    "not a port number 1-65535"},
+	{"tcp://dockerd:65536", -1, NULL, NULL,
+	    "TCP address must include a port (e.g. tcp://host:2376); "
+	    "\"65536\" is not a port number 1-65535"},
+	{"tcp://dockerd:23a", -1, NULL, NULL,
+	    "TCP address must include a port (e.g. tcp://host:2376); \"23a\" "
+	    "is not a port number 1-65535"},
+	{"tcp://:2376", -1, NULL, NULL,
+	    "TCP address must include a host (e.g. tcp://host:2376)"},
+	{"tcp://", -1, NULL, NULL,
+	    "TCP address must include a host (e.g. tcp://host:2376)"},
+	{"tcp://::1:2376", -1, NULL, NULL,
+	    "IPv6 addresses must be in brackets (e.g. tcp://[::1]:2376), got "
+	    "\"tcp://::1:2376\""},
+	{"tcp://[dockerd]:2376", -1, NULL, NULL,
+	    "invalid IPv6 address in TCP address \"tcp://[dockerd]:2376\" "
+	    "(write it as tcp://[::1]:2376)"},
+	{"tcp://[::1]x:2376", -1, NULL, NULL,
+	    "invalid TCP address \"tcp://[::1]x:2376\": expected :port after ]"},
+	{"tcp://dockerd:2376/v1.41", -1, NULL, NULL,
+	    "TCP address must be tcp://host:port with no path, query or "
+	    "fragment, got \"tcp://dockerd:2376/v1.41\""},
+	{"tcp://me@dockerd:2376", -1, NULL, NULL,
+	    "TCP address must not contain user information, got "
+	    "\"tcp://me@dockerd:2376\""},
+	{"tcp://dock erd:2376", -1, NULL, NULL,
+	    "invalid host \"dock erd\" in TCP address \"tcp://dock erd:2376\""},
+	{"unix://var/run/docker.sock", -1, NULL, NULL,
+	    "unix:// address must have an empty host and an absolute path "
+	    "(three slashes, e.g. unix:///var/run/docker.sock), got "
+	    "\"unix://var/run/docker.sock\""},
+	{"unix://", -1, NULL, NULL,
+	    "unix:// address needs a socket path (e.g. "
+	    "unix:///var/run/docker.sock)"},
+	{"docker.sock", -1, NULL, NULL,
+	    "address must be a unix path or a unix://, tcp:// URL (e.g. "
+	    "tcp://host:2376 or unix:///var/run/docker.sock), got "
+	    "\"docker.sock\""},
+	{"dockerd:2376", -1, NULL, NULL,
+	    "address must be a unix path or a unix://, tcp:// URL (e.g. "
+	    "tcp://host:2376 or unix:///var/run/docker.sock), got "
+	    "\"dockerd:2376\""},
+	{"://x", -1, NULL, NULL,
+	    "address must be a unix path or a unix://, tcp:// URL (e.g. "
+	    "tcp://host:2376 or unix:///var/run/docker.sock), got \"://x\""},
+};
+
+START_TEST(address_grammar)
+{
+	const struct addr_case *t = &addr_cases[_i];
+	struct upl l;
+	const struct sg_ir_endpoint *e;
+	bool tcp = t->kind == SG_EP_TCP;
+
+	/* Quoted, so the value starts at column 16 on line 3. */
+	up_run(&l, fmt("upstream:\n  endpoints:\n    - address: \"%s\"\n%s",
+	    t->addr, tcp ? "      insecure_allow_plain_tcp: true\n" : ""),
+	    NULL);
+	if (t->kind < 0) {
+		ck_fail(&l);
+		ck_exact(&l, fmt("t.yaml:3:16: error: upstream.endpoints[0]: "
+		    "%s", t->err));
+		ck_nerr(&l, 1);
+		up_free(&l);
+		return;
+	}
+	ck_ok(&l);
+	e = &l.ir->upstream.endpoints[0];
+	ck_assert_int_eq(e->kind, t->kind);
+	ck_assert_str_eq(e->address, t->addr);
+	if (tcp) {
+		ck_assert_str_eq(e->host, t->host);
+		ck_assert_str_eq(e->port, t->port);
+		ck_assert_ptr_null(e->path);
+	} else {
+		ck_assert_str_eq(e->path, t->host);
+		ck_assert_ptr_null(e->host);
+	}
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(address_parser_direct)
+{
+	struct sg_arena *a = sg_arena_new();
+	struct sg_ir_endpoint ep;
+	const char *why = NULL;
+
+	memset(&ep, 0, sizeof(ep));
+	ck_assert_int_eq(sg_cfg_ep_address(a, "tcp://h:2376", &ep, &why), 0);
+	ck_assert_int_eq(ep.kind, SG_EP_TCP);
+	ck_assert_ptr_null(ep.address); /* not touched */
+	memset(&ep, 0, sizeof(ep));
+	ck_assert_int_eq(sg_cfg_ep_address(a, "", &ep, &why), -1);
+	ck_assert_str_eq(why, "address is empty (e.g. tcp://host:2376 or "
+	    "unix:///var/run/docker.sock)");
+	sg_arena_free(a);
+}
+END_TEST
+
+/* ---- TLS rules (SPEC 2.5.3) ---- */
+
+START_TEST(tcp_requires_tls)
+{
+	struct upl l;
+
+	up_run(&l, "upstream:\n  endpoints:\n"
+	    "    - address: tcp://dockerd:2376\n"
+	    "    - address: tcp://dockerd-b:2376\n"
+	    "      tls:\n        server_name: dockerd\n", NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:3:7: error: upstream.endpoints[0]: TCP requires "
+	    "TLS (set tls.ca_file/cert_file/key_file) or "
+	    "insecure_allow_plain_tcp: true");
+	/* server_name alone is not TLS material. */
+	ck_exact(&l, "t.yaml:4:7: error: upstream.endpoints[1]: TCP requires "
+	    "TLS (set tls.ca_file/cert_file/key_file) or "
+	    "insecure_allow_plain_tcp: true");
+	ck_nerr(&l, 2);
+	up_free(&l);
+
+	/* Each kind of TLS material is enough. */
+	up_run(&l, fmt("upstream:\n  endpoints:\n"
+	    "    - address: tcp://a:2376\n      tls: {ca_file: %s}\n"
+	    "    - address: tcp://b:2376\n"
+	    "      tls: {cert_file: %s, key_file: %s}\n",
+	    p_ca, p_cert, p_key), NULL);
+	ck_clean(&l);
+	ck_assert(l.ir->upstream.endpoints[0].tls);
+	ck_assert(l.ir->upstream.endpoints[1].tls);
+	ck_assert_ptr_null(l.ir->upstream.endpoints[1].ca_file);
+	up_free(&l);
+
+	/* Empty strings are "not set". */
+	up_run(&l, "upstream:\n  endpoints:\n    - address: tcp://a:2376\n"
+	    "      tls: {ca_file: \"\", cert_file: ~}\n", NULL);
+	ck_fail(&l);
+	ck_diag(&l, "upstream.endpoints[0]: TCP requires TLS");
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(cert_key_pairing)
+{
+	struct upl l;
+
+	up_run(&l, fmt("upstream:\n  endpoints:\n"
+	    "    - address: tcp://a:2376\n"
+	    "      tls:\n        cert_file: %s\n"
+	    "    - address: tcp://b:2376\n"
+	    "      tls:\n        key_file: %s\n", p_cert, p_key), NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:5:20: error: upstream.endpoints[0]: "
+	    "tls.cert_file is set without tls.key_file: the client "
+	    "certificate and its private key must be set together");
+	ck_exact(&l, "t.yaml:8:19: error: upstream.endpoints[1]: "
+	    "tls.key_file is set without tls.cert_file: the client "
+	    "certificate and its private key must be set together");
+	ck_nerr(&l, 2);
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(unix_rejects_tls)
+{
+	struct upl l;
+
+	up_run(&l, fmt("upstream:\n  endpoints:\n"
+	    "    - address: /var/run/docker.sock\n"
+	    "      tls:\n        ca_file: %s\n"
+	    "    - address: unix:///run/d.sock\n"
+	    "      insecure_skip_tls_verify: true\n"
+	    "      insecure_allow_plain_tcp: true\n"
+	    "    - address: ./d.sock\n"
+	    "      tls: {server_name: x}\n"
+	    "    - address: /ok.sock\n"
+	    "      tls: {}\n"
+	    "      insecure_allow_plain_tcp: false\n", p_ca), NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:4:7: error: upstream.endpoints[0]: TLS settings "
+	    "are not valid for a unix socket (remove tls from this endpoint)");
+	ck_exact(&l, "t.yaml:7:33: error: upstream.endpoints[1]: TLS settings "
+	    "are not valid for a unix socket: insecure_skip_tls_verify only "
+	    "applies to TCP endpoints");
+	ck_exact(&l, "t.yaml:8:33: error: upstream.endpoints[1]: "
+	    "insecure_allow_plain_tcp is not valid for a unix socket: it only "
+	    "applies to tcp:// endpoints");
+	ck_exact(&l, "t.yaml:10:7: error: upstream.endpoints[2]: TLS settings "
+	    "are not valid for a unix socket (remove tls from this endpoint)");
+	ck_nerr(&l, 4);
+	ck_nwarn(&l, 0);
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(insecure_warnings)
+{
+	struct upl l;
+
+	up_run(&l, fmt("upstream:\n  endpoints:\n"
+	    "    - address: tcp://plain:2375\n"
+	    "      insecure_allow_plain_tcp: true\n"
+	    "    - address: tcp://skip:2376\n"
+	    "      tls: {ca_file: %s, cert_file: %s, key_file: %s}\n"
+	    "      insecure_skip_tls_verify: true\n"
+	    "    - address: tcp://both:2376\n"
+	    "      tls: {ca_file: %s}\n"
+	    "      insecure_allow_plain_tcp: true\n"
+	    "    - address: tcp://sni:2375\n"
+	    "      tls: {server_name: x}\n"
+	    "      insecure_allow_plain_tcp: true\n",
+	    p_ca, p_cert, p_key, p_ca), NULL);
+	ck_ok(&l);
+	ck_exact(&l, "t.yaml:4:33: warning: upstream.endpoints[0]: "
+	    "tcp://plain:2375 uses plaintext TCP (insecure_allow_plain_tcp): "
+	    "the Docker API crosses the network unencrypted and "
+	    "unauthenticated; use it only on a private, trusted network");
+	ck_exact(&l, "t.yaml:7:33: warning: upstream.endpoints[1]: "
+	    "tcp://skip:2376: insecure_skip_tls_verify: the daemon's server "
+	    "certificate is not verified, so anyone on the path can "
+	    "impersonate it; prefer tls.ca_file");
+	ck_exact(&l, "t.yaml:6:22: warning: upstream.endpoints[1]: "
+	    "tls.ca_file is not used because insecure_skip_tls_verify is "
+	    "true");
+	ck_exact(&l, "t.yaml:10:33: warning: upstream.endpoints[2]: "
+	    "insecure_allow_plain_tcp has no effect: TLS is configured for "
+	    "tcp://both:2376");
+	ck_exact(&l, "t.yaml:12:26: warning: upstream.endpoints[3]: "
+	    "tls.server_name has no effect on a plaintext endpoint");
+	ck_diag(&l, "warning: upstream.endpoints[3]: tcp://sni:2375 uses "
+	    "plaintext TCP");
+	ck_nwarn(&l, 6);
+	ck_assert(!l.ir->upstream.endpoints[2].insecure_skip_tls_verify);
+	ck_assert(l.ir->upstream.endpoints[2].tls);
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(duplicate_endpoint_warns)
+{
+	struct upl l;
+
+	up_run(&l, "upstream:\n  endpoints:\n"
+	    "    - address: /var/run/docker.sock\n"
+	    "    - address: unix:///var/run/docker.sock\n"
+	    "    - address: /other.sock\n", NULL);
+	ck_ok(&l);
+	ck_exact(&l, "t.yaml:4:16: warning: upstream.endpoints[1]: "
+	    "unix:///var/run/docker.sock is the same endpoint as "
+	    "upstream.endpoints[0]; failing over to it gains nothing");
+	ck_nwarn(&l, 1);
+	up_free(&l);
+}
+END_TEST
+
+/* ---- certificate files (checked at config time) ---- */
+
+START_TEST(pem_file_errors)
+{
+	struct upl l;
+
+	up_run(&l, fmt("upstream:\n  endpoints:\n"
+	    "    - address: tcp://a:2376\n"
+	    "      tls:\n"
+	    "        ca_file: %s/missing.pem\n"
+	    "        cert_file: %s\n"
+	    "        key_file: %s\n"
+	    "    - address: tcp://b:2376\n"
+	    "      tls:\n"
+	    "        ca_file: %s\n"
+	    "        cert_file: %s\n"
+	    "        key_file: %s\n"
+	    "    - address: tcp://c:2376\n"
+	    "      tls:\n"
+	    "        ca_file: %s\n"
+	    "        cert_file: %s\n"
+	    "        key_file: %s\n",
+	    pem_dir, p_text, p_text,
+	    p_key, p_badcert, p_ca,
+	    p_certdir, p_cert, p_enc), NULL);
+	ck_fail(&l);
+	ck_exact(&l, fmt("t.yaml:5:18: error: upstream.endpoints[0]: cannot "
+	    "read tls.ca_file \"%s/missing.pem\": No such file or directory",
+	    pem_dir));
+	ck_exact(&l, fmt("t.yaml:6:20: error: upstream.endpoints[0]: "
+	    "tls.cert_file \"%s\" contains no PEM certificate (expected at "
+	    "least one -----BEGIN CERTIFICATE----- block)", p_text));
+	ck_exact(&l, fmt("t.yaml:7:19: error: upstream.endpoints[0]: "
+	    "tls.key_file \"%s\" contains no PEM private key (expected a "
+	    "-----BEGIN PRIVATE KEY----- block)", p_text));
+	/* A key where a CA bundle belongs has no certificate in it. */
+	ck_exact(&l, fmt("t.yaml:10:18: error: upstream.endpoints[1]: "
+	    "tls.ca_file \"%s\" contains no PEM certificate (expected at "
+	    "least one -----BEGIN CERTIFICATE----- block)", p_key));
+	ck_diag(&l, fmt("t.yaml:11:20: error: upstream.endpoints[1]: "
+	    "tls.cert_file \"%s\": invalid PEM certificate: ", p_badcert));
+	ck_exact(&l, fmt("t.yaml:12:19: error: upstream.endpoints[1]: "
+	    "tls.key_file \"%s\" contains no PEM private key (expected a "
+	    "-----BEGIN PRIVATE KEY----- block)", p_ca));
+	ck_exact(&l, fmt("t.yaml:15:18: error: upstream.endpoints[2]: cannot "
+	    "read tls.ca_file \"%s\": Is a directory", p_certdir));
+	ck_exact(&l, fmt("t.yaml:17:19: error: upstream.endpoints[2]: "
+	    "tls.key_file \"%s\" is an encrypted private key; sockguard "
+	    "cannot ask for a passphrase, so store it unencrypted (openssl "
+	    "pkey -in KEY -out PLAIN)", p_enc));
+	ck_nerr(&l, 8);
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(pem_key_mismatch)
+{
+	struct upl l;
+
+	up_run(&l, fmt("upstream:\n  endpoints:\n"
+	    "    - address: tcp://a:2376\n"
+	    "      tls:\n"
+	    "        cert_file: %s\n"
+	    "        key_file: %s\n", p_cert, p_key2), NULL);
+	ck_fail(&l);
+	ck_exact(&l, fmt("t.yaml:6:19: error: upstream.endpoints[0]: "
+	    "tls.key_file \"%s\" does not match tls.cert_file \"%s\": the "
+	    "private key is not the certificate's key", p_key2, p_cert));
+	ck_nerr(&l, 1);
+	up_free(&l);
+
+	/* The matching pair is accepted, CA bundles may hold several. */
+	{
+		char bundle[300];
+		FILE *out, *in;
+		int ch, k;
+
+		snprintf(bundle, sizeof(bundle), "%s/bundle.pem", pem_dir);
+		out = fopen(bundle, "w");
+		ck_assert_ptr_nonnull(out);
+		for (k = 0; k < 3; k++) {
+			in = fopen(p_ca, "r");
+			ck_assert_ptr_nonnull(in);
+			while ((ch = fgetc(in)) != EOF)
+				fputc(ch, out);
+			fclose(in);
+			fputs("# comment between blocks\n", out);
+		}
+		fclose(out);
+		up_run(&l, fmt("upstream:\n  endpoints:\n"
+		    "    - address: tcp://a:2376\n"
+		    "      tls: {ca_file: %s, cert_file: %s, key_file: %s}\n",
+		    bundle, p_cert, p_key), NULL);
+		ck_clean(&l);
+		up_free(&l);
+	}
+}
+END_TEST
+
+START_TEST(many_errors_at_once)
+{
+	struct upl l;
+
+	up_run(&l, fmt("upstream:\n"
+	    "  socket: /var/run/docker.sock\n"
+	    "  request_timeout: 0\n"
+	    "  endpoints:\n"
+	    "    - address: ftp://a:21\n"
+	    "    - address: tcp://b:2376\n"
+	    "    - address: tcp://c:2376\n"
+	    "      tls:\n"
+	    "        cert_file: %s\n"
+	    "    - address: /run/d.sock\n"
+	    "      tls:\n"
+	    "        ca_file: %s\n"
+	    "    - address: tcp://e:2376\n"
+	    "      tls:\n"
+	    "        ca_file: /nonexistent/ca.pem\n"
+	    "  failover:\n"
+	    "    health_interval: 0s\n"
+	    "    health_timeout: -1s\n", p_cert, p_ca), NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:3:20: error: upstream.request_timeout: "
+	    "upstream.request_timeout must be a positive duration or \"off\" "
+	    "to disable, got \"0\"");
+	ck_exact(&l, "t.yaml:5:16: error: upstream.endpoints[0]: "
+	    "unsupported scheme \"ftp\" (use unix:// or tcp://)");
+	ck_exact(&l, "t.yaml:6:7: error: upstream.endpoints[1]: TCP requires "
+	    "TLS (set tls.ca_file/cert_file/key_file) or "
+	    "insecure_allow_plain_tcp: true");
+	ck_exact(&l, "t.yaml:9:20: error: upstream.endpoints[2]: "
+	    "tls.cert_file is set without tls.key_file: the client "
+	    "certificate and its private key must be set together");
+	ck_exact(&l, "t.yaml:11:7: error: upstream.endpoints[3]: TLS settings "
+	    "are not valid for a unix socket (remove tls from this endpoint)");
+	ck_exact(&l, "t.yaml:15:18: error: upstream.endpoints[4]: cannot read "
+	    "tls.ca_file \"/nonexistent/ca.pem\": No such file or directory");
+	ck_exact(&l, "t.yaml:17:22: error: upstream.failover.health_interval: "
+	    "upstream.failover.health_interval must be non-zero: use a "
+	    "negative duration to disable probing, or omit it for the 5s "
+	    "default");
+	ck_exact(&l, "t.yaml:18:21: error: upstream.failover.health_timeout: "
+	    "upstream.failover.health_timeout must be a positive duration, "
+	    "got \"-1s\"");
+	ck_nerr(&l, 8);
+	ck_exact(&l, "t.yaml:2:11: warning: upstream.socket: upstream.socket "
+	    "(t.yaml:2:11) is ignored because upstream.endpoints (t.yaml:4:3) "
+	    "is set; remove one of them");
+	up_free(&l);
+}
+END_TEST
+
+/* ---- upstream.socket next to endpoints ---- */
+
+START_TEST(socket_ignored_with_endpoints)
+{
+	struct upl l;
+	char *env[] = {"SOCKGUARD_UPSTREAM_SOCKET=/env/d.sock", NULL};
+	const char *yaml = "upstream:\n  endpoints:\n    - address: /a.sock\n";
+
+	/* Default socket: nothing to say. */
+	up_run(&l, yaml, NULL);
+	ck_clean(&l);
+	up_free(&l);
+
+	up_run(&l, yaml, env);
+	ck_ok(&l);
+	ck_exact(&l, "env:SOCKGUARD_UPSTREAM_SOCKET: warning: upstream.socket: "
+	    "upstream.socket (env:SOCKGUARD_UPSTREAM_SOCKET) is ignored "
+	    "because upstream.endpoints (t.yaml:2:3) is set; remove one of "
+	    "them");
+	ck_assert_str_eq(l.ir->upstream.endpoints[0].path, "/a.sock");
+	ck_assert_uint_eq(l.ir->upstream.nendpoints, 1);
+	up_free(&l);
+
+	up_init(&l, NULL);
+	l.o.upstream_socket = "/flag/d.sock";
+	up_yaml(&l, yaml);
+	ck_ok(&l);
+	ck_exact(&l, "flag:--upstream-socket: warning: upstream.socket: "
+	    "upstream.socket (flag:--upstream-socket) is ignored because "
+	    "upstream.endpoints (t.yaml:2:3) is set; remove one of them");
+	up_free(&l);
+
+	/* An ignored socket is not validated; an empty one is not news. */
+	up_run(&l, "upstream:\n  socket: relative.sock\n  endpoints:\n"
+	    "    - address: /a.sock\n", NULL);
+	ck_ok(&l);
+	ck_nwarn(&l, 1);
+	up_free(&l);
+	up_run(&l, "upstream:\n  socket:\n  endpoints:\n"
+	    "    - address: /a.sock\n", NULL);
+	ck_clean(&l);
+	up_free(&l);
+}
+END_TEST
+
+/* ---- durations ---- */
+
+struct dur_case {
+	const char *v;   /* YAML value as written */
+	int64_t want;
+	const char *err; /* exact message, NULL: valid */
+};
+
+#define HI "upstream.failover.health_interval"
+#define HT "upstream.failover.health_timeout"
+#define RT "upstream.request_timeout"
+
+static const struct dur_case interval_cases[] = {
+	{"\"\"", 5 * SG_NS_PER_SEC, NULL},
+	{"~", 5 * SG_NS_PER_SEC, NULL},
+	{"10s", 10 * SG_NS_PER_SEC, NULL},
+	{"1.5m", 90 * SG_NS_PER_SEC, NULL},
+	{"-1s", -SG_NS_PER_SEC, NULL},
+	{"-1h", -3600 * SG_NS_PER_SEC, NULL},
+	{"0", 0, HI " must be non-zero: use a negative duration to disable "
+	    "probing, or omit it for the 5s default"},
+	{"0s", 0, HI " must be non-zero: use a negative duration to disable "
+	    "probing, or omit it for the 5s default"},
+	{"-0ms", 0, HI " must be non-zero: use a negative duration to "
+	    "disable probing, or omit it for the 5s default"},
+	{"x", 0, HI " must be a Go duration, got \"x\""},
+	{"5", 0, HI " must be a Go duration, got \"5\""},
+	{"off", 0, HI " must be a Go duration, got \"off\""},
+};
+
+static const struct dur_case timeout_cases[] = {
+	{"\"\"", 2 * SG_NS_PER_SEC, NULL},
+	{"500ms", 500 * SG_NS_PER_MS, NULL},
+	{"1m", 60 * SG_NS_PER_SEC, NULL},
+	{"0s", 0, HT " must be a positive duration, got \"0s\""},
+	{"-2s", 0, HT " must be a positive duration, got \"-2s\""},
+	{"abc", 0, HT " must be a Go duration, got \"abc\""},
+};
+
+static const struct dur_case request_cases[] = {
+	{"\"\"", 0, NULL},
+	{"~", 0, NULL},
+	{"\"off\"", 0, NULL},
+	{"off", 0, NULL},
+	{"30s", 30 * SG_NS_PER_SEC, NULL},
+	{"2h45m", (2 * 3600 + 45 * 60) * SG_NS_PER_SEC, NULL},
+	{"0", 0, RT " must be a positive duration or \"off\" to disable, got "
+	    "\"0\""},
+	{"-1s", 0, RT " must be a positive duration or \"off\" to disable, "
+	    "got \"-1s\""},
+	{"garbage", 0, RT " must be a positive duration or \"off\" to "
+	    "disable, got \"garbage\""},
+	{"OFF", 0, RT " must be a positive duration or \"off\" to disable, "
+	    "got \"OFF\""},
+	{"30", 0, RT " must be a positive duration or \"off\" to disable, got "
+	    "\"30\""},
+};
+
+START_TEST(health_interval_values)
+{
+	const struct dur_case *t = &interval_cases[_i];
+	struct upl l;
+
+	up_run(&l, fmt("upstream:\n  failover:\n    health_interval: %s\n",
+	    t->v), NULL);
+	if (t->err != NULL) {
+		ck_fail(&l);
+		ck_exact(&l, fmt("t.yaml:3:22: error: " HI ": %s", t->err));
+		ck_nerr(&l, 1);
+	} else {
+		ck_clean(&l);
+		ck_assert_msg(l.ir->upstream.health_interval_ns == t->want,
+		    "%s: got %lld", t->v,
+		    (long long)l.ir->upstream.health_interval_ns);
+	}
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(health_timeout_values)
+{
+	const struct dur_case *t = &timeout_cases[_i];
+	struct upl l;
+
+	up_run(&l, fmt("upstream:\n  failover:\n    health_timeout: %s\n",
+	    t->v), NULL);
+	if (t->err != NULL) {
+		ck_fail(&l);
+		ck_exact(&l, fmt("t.yaml:3:21: error: " HT ": %s", t->err));
+		ck_nerr(&l, 1);
+	} else {
+		ck_clean(&l);
+		ck_assert(l.ir->upstream.health_timeout_ns == t->want);
+	}
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(request_timeout_values)
+{
+	const struct dur_case *t = &request_cases[_i];
+	struct upl l;
+
+	up_run(&l, fmt("upstream:\n  request_timeout: %s\n", t->v), NULL);
+	if (t->err != NULL) {
+		ck_fail(&l);
+		ck_exact(&l, fmt("t.yaml:2:20: error: " RT ": %s", t->err));
+		ck_nerr(&l, 1);
+	} else {
+		ck_clean(&l);
+		ck_assert(l.ir->upstream.request_timeout_ns == t->want);
+	}
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(duration_env_overlay)
+{
+	struct upl l;
+	const char *yaml = "upstream:\n  request_timeout: 10s\n"
+	    "  failover:\n    health_interval: 7s\n    health_timeout: 3s\n";
+	char *env[] = {"SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT=20s",
+	    "SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_INTERVAL=-1s",
+	    "SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_TIMEOUT=250ms", NULL};
+	char *env_off[] = {"SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT=off", NULL};
+	/* Empty = unset: it does not disable the timeout (SPEC 2.2). */
+	char *env_empty[] = {"SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT=",
+	    "SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_INTERVAL=",
+	    "SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_TIMEOUT=", NULL};
+	char *env_bad[] = {"SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT=-5s",
+	    "SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_INTERVAL=0",
+	    "SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_TIMEOUT=soon", NULL};
+
+	up_run(&l, yaml, NULL);
+	ck_clean(&l);
+	ck_assert(l.ir->upstream.request_timeout_ns == 10 * SG_NS_PER_SEC);
+	ck_assert(l.ir->upstream.health_interval_ns == 7 * SG_NS_PER_SEC);
+	ck_assert(l.ir->upstream.health_timeout_ns == 3 * SG_NS_PER_SEC);
+	up_free(&l);
+
+	up_run(&l, yaml, env);
+	ck_clean(&l);
+	ck_assert(l.ir->upstream.request_timeout_ns == 20 * SG_NS_PER_SEC);
+	ck_assert(l.ir->upstream.health_interval_ns == -SG_NS_PER_SEC);
+	ck_assert(l.ir->upstream.health_timeout_ns == 250 * SG_NS_PER_MS);
+	ck_assert_str_eq(sg_ir_loc(l.ir, RT)->file,
+	    "env:SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT");
+	up_free(&l);
+
+	up_run(&l, yaml, env_off);
+	ck_clean(&l);
+	ck_assert(l.ir->upstream.request_timeout_ns == 0);
+	up_free(&l);
+
+	up_run(&l, yaml, env_empty);
+	ck_clean(&l);
+	ck_assert(l.ir->upstream.request_timeout_ns == 10 * SG_NS_PER_SEC);
+	ck_assert(l.ir->upstream.health_interval_ns == 7 * SG_NS_PER_SEC);
+	ck_assert(l.ir->upstream.health_timeout_ns == 3 * SG_NS_PER_SEC);
+	ck_assert_str_eq(sg_ir_loc(l.ir, RT)->file, "t.yaml");
+	up_free(&l);
+
+	up_run(&l, "", env_bad);
+	ck_fail(&l);
+	ck_exact(&l, "env:SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT: error: " RT ": "
+	    RT " must be a positive duration or \"off\" to disable, got "
+	    "\"-5s\"");
+	ck_exact(&l, "env:SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_INTERVAL: error: "
+	    HI ": " HI " must be non-zero: use a negative duration to disable "
+	    "probing, or omit it for the 5s default");
+	ck_exact(&l, "env:SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_TIMEOUT: error: "
+	    HT ": " HT " must be a Go duration, got \"soon\"");
+	ck_nerr(&l, 3);
+	up_free(&l);
+
+	/* Wrong YAML types. */
+	up_run(&l, "upstream:\n  request_timeout: [1s]\n  failover: 5s\n",
+	    NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:2:20: error: " RT ": expected a duration string "
+	    "(e.g. \"30s\"), got a sequence");
+	ck_exact(&l, "t.yaml:3:13: error: upstream.failover: expected a "
+	    "mapping, got a scalar");
+	up_free(&l);
+}
+END_TEST
+
+/* ---- DOCKER_* drop-in (SPEC 2.5.4, seed table) ---- */
+
+START_TEST(docker_verify_and_cert_path)
+{
+	struct upl l;
+	const struct sg_ir_endpoint *e;
+	char *env[] = {"DOCKER_HOST=tcp://dockerd.internal:2376",
+	    "DOCKER_TLS_VERIFY=1", fmt("DOCKER_CERT_PATH=%s", pem_dir),
+	    NULL};
+
+	up_run(&l, "", env);
+	ck_clean(&l);
+	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
+	ck_assert(!l.ir->upstream.endpoints_configured);
+	ck_assert_uint_eq(l.ir->upstream.nendpoints, 1);
+	e = &l.ir->upstream.endpoints[0];
+	ck_assert_int_eq(e->kind, SG_EP_TCP);
+	ck_assert_str_eq(e->address, "tcp://dockerd.internal:2376");
+	ck_assert_str_eq(e->host, "dockerd.internal");
+	ck_assert_str_eq(e->port, "2376");
+	ck_assert_str_eq(e->ca_file, p_ca);
+	ck_assert_str_eq(e->cert_file, p_cert);
+	ck_assert_str_eq(e->key_file, p_key);
+	ck_assert_ptr_null(e->server_name);
+	ck_assert(e->tls);
+	ck_assert(!e->insecure_skip_tls_verify);
+	ck_assert(!e->insecure_allow_plain_tcp);
+	ck_assert_str_eq(e->loc.file, "env:DOCKER_HOST");
+	ck_assert_uint_eq(e->loc.line, 0);
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(docker_verify_without_cert_path)
+{
+	struct upl l;
+	const struct sg_ir_endpoint *e;
+	/* Any non-empty value counts as set, even "0". */
+	char *env[] = {"DOCKER_HOST=tcp://dockerd:2376", "DOCKER_TLS_VERIFY=0",
+	    "DOCKER_CERT_PATH=  ", NULL};
+
+	up_run(&l, "", env);
+	ck_clean(&l);
+	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
+	e = &l.ir->upstream.endpoints[0];
+	/* Verified against the system roots, no client certificate. */
+	ck_assert(e->tls);
+	ck_assert_ptr_null(e->ca_file);
+	ck_assert_ptr_null(e->cert_file);
+	ck_assert_ptr_null(e->key_file);
+	ck_assert(!e->insecure_skip_tls_verify);
+	ck_assert(!e->insecure_allow_plain_tcp);
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(docker_cert_path_without_verify)
+{
+	struct upl l;
+	const struct sg_ir_endpoint *e;
+	/* Empty = unset; the cert path is trimmed, a trailing / is fine. */
+	char *env[] = {"DOCKER_HOST=tcp://dockerd:2376", "DOCKER_TLS_VERIFY=",
+	    fmt("DOCKER_CERT_PATH= %s/ ", pem_dir), NULL};
+
+	up_run(&l, "", env);
+	ck_ok(&l);
+	e = &l.ir->upstream.endpoints[0];
+	ck_assert(e->tls);
+	ck_assert(e->insecure_skip_tls_verify);
+	ck_assert(!e->insecure_allow_plain_tcp);
+	ck_assert_ptr_null(e->ca_file); /* not read when not verifying */
+	ck_assert_str_eq(e->cert_file, p_cert);
+	ck_assert_str_eq(e->key_file, p_key);
+	ck_exact(&l, fmt("env:DOCKER_HOST: warning: DOCKER_HOST "
+	    "tcp://dockerd:2376: TLS with the client certificate from "
+	    "DOCKER_CERT_PATH, but the daemon's server certificate is not "
+	    "verified because DOCKER_TLS_VERIFY is not set (same as "
+	    "insecure_skip_tls_verify); set DOCKER_TLS_VERIFY=1 to verify it "
+	    "against %s", p_ca));
+	ck_nwarn(&l, 1);
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(docker_plaintext)
+{
+	struct upl l;
+	const struct sg_ir_endpoint *e;
+	char *env[] = {"DOCKER_HOST=\t tcp://10.0.0.7:2375\n", NULL};
+
+	up_run(&l, "", env);
+	ck_ok(&l);
+	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
+	e = &l.ir->upstream.endpoints[0];
+	ck_assert_str_eq(e->address, "tcp://10.0.0.7:2375");
+	ck_assert(!e->tls);
+	ck_assert(e->insecure_allow_plain_tcp);
+	ck_assert(!e->insecure_skip_tls_verify);
+	ck_exact(&l, "env:DOCKER_HOST: warning: DOCKER_HOST "
+	    "tcp://10.0.0.7:2375: plaintext TCP because neither "
+	    "DOCKER_TLS_VERIFY nor DOCKER_CERT_PATH is set (same as "
+	    "insecure_allow_plain_tcp): the Docker API crosses the network "
+	    "unencrypted and unauthenticated");
+	ck_nwarn(&l, 1);
+	up_free(&l);
+
+	/* http:// and https:// name TCP daemons too. */
+	{
+		char *env2[] = {"DOCKER_HOST=https://d:2376",
+		    "DOCKER_TLS_VERIFY=yes", NULL};
+
+		up_run(&l, "", env2);
+		ck_clean(&l);
+		ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
+		ck_assert(l.ir->upstream.endpoints[0].tls);
+		up_free(&l);
+	}
+}
+END_TEST
+
+START_TEST(docker_host_falls_through)
+{
+	static const char *const quiet[] = {"unix:///var/run/other.sock",
+	    "/var/run/other.sock", "   "};
+	struct upl l;
+	size_t i;
+
+	for (i = 0; i < SG_ARRAY_LEN(quiet); i++) {
+		char *env[] = {fmt("DOCKER_HOST=%s", quiet[i]),
+		    "DOCKER_TLS_VERIFY=1", NULL};
+
+		up_run(&l, "upstream:\n  socket: /run/mine.sock\n", env);
+		ck_clean(&l);
+		/* unix:// does not change upstream.socket. */
+		ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_SOCKET);
+		ck_assert_uint_eq(l.ir->upstream.nendpoints, 1);
+		ck_assert_str_eq(l.ir->upstream.endpoints[0].path,
+		    "/run/mine.sock");
+		up_free(&l);
+	}
+}
+END_TEST
+
+START_TEST(docker_host_garbage_warns)
+{
+	struct upl l;
+	char *env[] = {"DOCKER_HOST=ssh://me@build-host", NULL};
+	char *env2[] = {"DOCKER_HOST=tcp://dockerd", NULL};
+
+	up_run(&l, "", env);
+	ck_ok(&l);
+	ck_exact(&l, "env:DOCKER_HOST: warning: DOCKER_HOST "
+	    "\"ssh://me@build-host\" is ignored (unsupported scheme \"ssh\" "
+	    "(use unix:// or tcp://)); using upstream.socket");
+	ck_nwarn(&l, 1);
+	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_SOCKET);
+	ck_assert_str_eq(l.ir->upstream.endpoints[0].path,
+	    "/var/run/docker.sock");
+	up_free(&l);
+
+	up_run(&l, "", env2);
+	ck_ok(&l);
+	ck_exact(&l, "env:DOCKER_HOST: warning: DOCKER_HOST \"tcp://dockerd\" "
+	    "is ignored (TCP address must include a port (e.g. "
+	    "tcp://host:2376)); using upstream.socket");
+	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_SOCKET);
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(docker_precedence)
+{
+	struct upl l;
+	char *env[] = {"DOCKER_HOST=tcp://remote:2375", NULL};
+
+	/* upstream.endpoints beats DOCKER_HOST: no drop-in, no warning. */
+	up_run(&l, "upstream:\n  endpoints:\n    - address: /a.sock\n", env);
+	ck_clean(&l);
+	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_ENDPOINTS);
+	ck_assert_str_eq(l.ir->upstream.endpoints[0].path, "/a.sock");
+	up_free(&l);
+
+	/* An empty list is not configured: DOCKER_HOST applies. */
+	up_run(&l, "upstream:\n  endpoints: []\n", env);
+	ck_ok(&l);
+	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
+	up_free(&l);
+
+	/* DOCKER_HOST beats upstream.socket, which is said to be ignored. */
+	up_run(&l, "upstream:\n  socket: /run/mine.sock\n", env);
+	ck_ok(&l);
+	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
+	ck_assert_str_eq(l.ir->upstream.endpoints[0].host, "remote");
+	ck_assert_str_eq(l.ir->upstream.socket, "/run/mine.sock");
+	ck_exact(&l, "t.yaml:2:11: warning: upstream.socket: upstream.socket "
+	    "(t.yaml:2:11) is ignored because DOCKER_HOST "
+	    "(tcp://remote:2375) names a TCP daemon; unset DOCKER_HOST to use "
+	    "the socket");
+	ck_nwarn(&l, 2); /* and the plaintext row */
+	up_free(&l);
+}
+END_TEST
+
+START_TEST(docker_cert_path_errors)
+{
+	struct upl l;
+	char *env[] = {"DOCKER_HOST=tcp://d:2376", "DOCKER_TLS_VERIFY=1",
+	    fmt("DOCKER_CERT_PATH=%s", p_certdir), NULL};
+
+	up_run(&l, "", env);
+	ck_fail(&l);
+	ck_exact(&l, fmt("env:DOCKER_CERT_PATH: error: cannot read ca.pem from "
+	    "DOCKER_CERT_PATH \"%s/ca.pem\": No such file or directory",
+	    p_certdir));
+	ck_exact(&l, fmt("env:DOCKER_CERT_PATH: error: cannot read cert.pem "
+	    "from DOCKER_CERT_PATH \"%s/cert.pem\": No such file or directory",
+	    p_certdir));
+	ck_exact(&l, fmt("env:DOCKER_CERT_PATH: error: cannot read key.pem "
+	    "from DOCKER_CERT_PATH \"%s/key.pem\": No such file or directory",
+	    p_certdir));
+	ck_nerr(&l, 3);
+	up_free(&l);
+}
+END_TEST
+
+static const char *docker_fake_host;
+
+static const char *
+docker_fake_getenv(const char *name)
+{
+	if (strcmp(name, "DOCKER_HOST") == 0)
+		return docker_fake_host;
+	if (strcmp(name, "DOCKER_TLS_VERIFY") == 0)
+		return "1";
+	return NULL;
+}
+
+START_TEST(docker_through_getenv_hook)
+{
+	struct upl l;
+
+	docker_fake_host = "tcp://[2001:db8::1]:2376";
+	up_init(&l, NULL);
+	l.o.envp = NULL;
+	l.o.getenv = docker_fake_getenv;
+	up_yaml(&l, "");
+	ck_clean(&l);
+	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
+	ck_assert_str_eq(l.ir->upstream.endpoints[0].host, "2001:db8::1");
+	ck_assert(l.ir->upstream.endpoints[0].tls);
+	up_free(&l);
+}
+END_TEST
+
+/* ---- sg_ir_check on a hand-built IR (no per-field locations) ---- */
+
+START_TEST(ir_check_hand_built_endpoints)
+{
+	struct sg_arena *a = sg_arena_new();
+	struct sg_diag d;
+	struct sg_load_opts o;
+	struct sg_cfg_flat f;
+	struct sg_ir *ir;
+	struct sg_ir_endpoint ep[2];
+	char buf[1024];
+
+	sg_diag_init(&d);
+	memset(&o, 0, sizeof(o));
+	o.envp = up_no_env;
+	ir = sg_cfg_load_bytes(a, &o, "d.yaml", "", 0, &d);
+	ck_assert_ptr_nonnull(ir);
+
+	memset(&f, 0, sizeof(f));
+	f.listen_address = "127.0.0.1:2375";
+	f.listen_socket = "";
+	f.listen_socket_mode = "0600";
+	f.listen_socket_uid = INT64_MIN;
+	f.listen_socket_gid = INT64_MIN;
+	f.listen_max_connections = 4096;
+	f.upstream_socket = "/var/run/docker.sock";
+	f.log_level = "info";
+	f.log_format = "json";
+	f.log_output = "stderr";
+	f.log_audit_format = "json";
+	f.log_audit_output = "stderr";
+	f.deny_verbosity = "minimal";
+	f.health_path = "/health";
+	f.rules_file = "";
+	f.min_api_version = "1.24";
+	f.rules_ok = true;
+	f.upstream_health_interval = "-5s";
+
+	memset(ep, 0, sizeof(ep));
+	ep[0].kind = SG_EP_TCP;
+	ep[0].address = "tcp://h:2376";
+	ep[0].host = "h";
+	ep[0].port = "2376";
+	ep[0].loc = (struct sg_loc){"h.yaml", 4, 7};
+	ep[1].kind = SG_EP_UNIX;
+	ep[1].address = "/x.sock";
+	ep[1].path = "/x.sock";
+	ep[1].cert_file = p_cert;
+	ep[1].loc = (struct sg_loc){"h.yaml", 6, 7};
+	ir->upstream.endpoints = ep;
+	ir->upstream.nendpoints = 2;
+	ir->upstream.source = SG_EPSRC_ENDPOINTS;
+	ir->upstream.endpoints_configured = true;
+
+	ck_assert_int_eq(sg_ir_check(ir, &f, &d), -1);
+	ck_assert_msg(d.nerr == 2, "%s", up_dump(&d));
+	sg_diag_format(&d.v[0], buf, sizeof(buf));
+	ck_assert_str_eq(buf, "h.yaml:4:7: error: upstream.endpoints[0]: TCP "
+	    "requires TLS (set tls.ca_file/cert_file/key_file) or "
+	    "insecure_allow_plain_tcp: true");
+	sg_diag_format(&d.v[1], buf, sizeof(buf));
+	ck_assert_str_eq(buf, "h.yaml:6:7: error: upstream.endpoints[1]: TLS "
+	    "settings are not valid for a unix socket (remove tls from this "
+	    "endpoint)");
+	ck_assert(ir->upstream.health_interval_ns == -5 * SG_NS_PER_SEC);
+	ck_assert(ir->upstream.health_timeout_ns == 2 * SG_NS_PER_SEC);
+	ck_assert(ir->upstream.request_timeout_ns == 0);
+	sg_diag_free(&d);
+	sg_arena_free(a);
+}
+END_TEST
+
+Suite *suite_upstream_cfg(void);
+
+Suite *
+suite_upstream_cfg(void)
+{
+	Suite *s = suite_create("upstream_cfg");
+	TCase *te = tcase_create("endpoints");
+	TCase *td = tcase_create("durations");
+	TCase *tk = tcase_create("docker_env");
+
+	tcase_add_checked_fixture(te, pem_setup, pem_teardown);
+	tcase_add_test(te, defaults_single_socket);
+	tcase_add_test(te, endpoints_lowered);
+	tcase_add_test(te, endpoint_schema_errors);
+	tcase_add_test(te, skip_verify_inside_tls);
+	tcase_add_loop_test(te, address_grammar, 0,
+	    (int)SG_ARRAY_LEN(addr_cases));
+	tcase_add_test(te, address_parser_direct);
+	tcase_add_test(te, tcp_requires_tls);
+	tcase_add_test(te, cert_key_pairing);
+	tcase_add_test(te, unix_rejects_tls);
+	tcase_add_test(te, insecure_warnings);
+	tcase_add_test(te, duplicate_endpoint_warns);
+	tcase_add_test(te, pem_file_errors);
+	tcase_add_test(te, pem_key_mismatch);
+	tcase_add_test(te, many_errors_at_once);
+	tcase_add_test(te, socket_ignored_with_endpoints);
+	tcase_add_test(te, ir_check_hand_built_endpoints);
+	suite_add_tcase(s, te);
+
+	tcase_add_loop_test(td, health_interval_values, 0,
+	    (int)SG_ARRAY_LEN(interval_cases));
+	tcase_add_loop_test(td, health_timeout_values, 0,
+	    (int)SG_ARRAY_LEN(timeout_cases));
+	tcase_add_loop_test(td, request_timeout_values, 0,
+	    (int)SG_ARRAY_LEN(request_cases));
+	tcase_add_test(td, duration_env_overlay);
+	suite_add_tcase(s, td);
+
+	tcase_add_checked_fixture(tk, pem_setup, pem_teardown);
+	tcase_add_test(tk, docker_verify_and_cert_path);
+	tcase_add_test(tk, docker_verify_without_cert_path);
+	tcase_add_test(tk, docker_cert_path_without_verify);
+	tcase_add_test(tk, docker_plaintext);
+	tcase_add_test(tk, docker_host_falls_through);
+	tcase_add_test(tk, docker_host_garbage_warns);
+	tcase_add_test(tk, docker_precedence);
+	tcase_add_test(tk, docker_cert_path_errors);
+	tcase_add_test(tk, docker_through_getenv_hook);
+	suite_add_tcase(s, tk);
+	return s;
+}
