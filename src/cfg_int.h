@@ -83,6 +83,8 @@ struct sg_cfg_flat {
 	const char *log_audit_output;
 	const char *deny_verbosity;
 	bool health_enabled;
+	bool reload_enabled;
+	const char *reload_debounce;
 	const char *health_path;
 	bool insecure_allow_read_exfiltration;
 	const char *rules_file;

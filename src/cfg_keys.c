@@ -276,12 +276,12 @@ static const struct sg_key keys_table[] = {
 	{"admin.listen.tls.public_key_sha256_pins", UNS, "",
 	    ENV("ADMIN_LISTEN_TLS_PUBLIC_KEY_SHA256_PINS"), 0},
 
-	/* reload (SPEC 2.11): SECTION */
-	{"reload", UNS, NULL, NULL, 0},
-	/* BOOL false */
-	{"reload.enabled", UNS, "false", ENV("RELOAD_ENABLED"), 0},
-	/* DURATION "250ms" */
-	{"reload.debounce", UNS, "250ms", ENV("RELOAD_DEBOUNCE"), 0},
+	/* reload (SPEC 2.11): pinned at startup */
+	{"reload", SG_KEY_SECTION, NULL, NULL, 0},
+	{"reload.enabled", SG_KEY_BOOL, "false", ENV("RELOAD_ENABLED"), 0},
+	/* >= 0; each trigger restarts the timer */
+	{"reload.debounce", SG_KEY_DURATION, "250ms", ENV("RELOAD_DEBOUNCE"),
+	    0},
 	/* DURATION "" (off) */
 	{"reload.poll_interval", UNS, "", ENV("RELOAD_POLL_INTERVAL"), 0},
 

@@ -109,6 +109,8 @@ static const struct lower_field lower_fields[] = {
 	F("log.audit.output", log_audit_output),
 	F("response.deny_verbosity", deny_verbosity),
 	F("health.enabled", health_enabled),
+	F("reload.enabled", reload_enabled),
+	F("reload.debounce", reload_debounce),
 	F("health.path", health_path),
 	F("insecure_allow_read_exfiltration", insecure_allow_read_exfiltration),
 	F("rules_file", rules_file),
@@ -424,6 +426,7 @@ lower_build(struct sg_cfg_ctx *c, const struct sg_cfg_flat *f,
 
 	ir->deny_verbosity = SG_DENY_MINIMAL;
 	ir->health_enabled = f->health_enabled;
+	ir->reload_enabled = f->reload_enabled;
 	ir->health_path = f->health_path;
 	ir->insecure_allow_read_exfiltration =
 	    f->insecure_allow_read_exfiltration;

@@ -388,6 +388,21 @@ check_durations(struct sg_ir *ir, const struct sg_cfg_flat *raw,
 			    "duration or \"off\" to disable, got \"%s\"", s);
 	}
 
+	s = raw->reload_debounce;
+	ir->reload_debounce_ns = 250 * SG_NS_PER_MS;
+	if (s != NULL && s[0] != '\0') {
+		const char *k = "reload.debounce";
+
+		if (sg_duration_parse(s, strlen(s), &ns) == -1)
+			sg_diag_error(d, check_loc(ir, k), k, "reload.debounce "
+			    "must be a valid Go duration string, got \"%s\"", s);
+		else if (ns < 0)
+			sg_diag_error(d, check_loc(ir, k), k, "reload.debounce "
+			    "must be >= 0, got \"%s\"", s);
+		else
+			ir->reload_debounce_ns = ns;
+	}
+
 	s = raw->upstream_health_interval;
 	up->health_interval_ns = 5 * SG_NS_PER_SEC;
 	if (s != NULL && s[0] != '\0') {

@@ -23,7 +23,7 @@ sg_tls_errstr(SSL *ssl, char *buf, size_t cap)
 	size_t o = 0;
 
 	buf[0] = '\0';
-	if (ssl != NULL) {
+	if (ssl != NULL && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER)) {
 		long v = SSL_get_verify_result(ssl);
 
 		if (v != X509_V_OK)

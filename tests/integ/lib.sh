@@ -146,7 +146,7 @@ sg_start() {
 	local pid=$!
 	echo "$pid" >"$T/$name.pid"
 	SG_PIDS+=("$pid")
-	if ! wait_for 10 grep -q '"sockguard started"' "$T/$name.log"; then
+	if ! wait_for 10 grep -qs '"sockguard started"' "$T/$name.log"; then
 		echo "sockguard $name did not start:" >&2
 		cat "$T/$name.log" >&2
 		return 1

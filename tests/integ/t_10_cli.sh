@@ -74,7 +74,7 @@ mark=$(dk_mark)
 out=$(sgd strict exec victim echo nope 2>&1)
 check "deny: docker exec prints sockguard's 403 message" \
 	sh -c "echo '$out' | grep -q 'request denied by sockguard policy'"
-r=$(raw strict -w 3000 "POST /v1.41/containers/victim/exec HTTP/1.1\r\nHost: d\r\nContent-Length: 2\r\n\r\n{}")
+r=$(raw strict -w 3000 "POST /v1.41/containers/victim/exec HTTP/1.1\r\nHost: d\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}")
 check "deny: verbose deny body names method, path and reason" \
 	sh -c "printf '%s' '$r' | grep -qF '\"method\":\"POST\",\"path\":\"/v1.41/containers/victim/exec\",\"reason\":\"exec is not allowed\"'"
 check "deny: the daemon never saw the exec request" \

@@ -10,42 +10,43 @@ deny * /**')
 sg_start raw "$cfg" || { fail "raw: sockguard starts"; return; }
 
 H='Host: docker\r\n'
-r=$(raw raw -w 3000 "GET /_ping HTTP/1.1\r\n${H}\r\nGET /v1.41/version HTTP/1.1\r\n${H}\r\n")
+HC='Host: docker\r\nConnection: close\r\n'
+r=$(raw raw -w 3000 "GET /_ping HTTP/1.1\r\n${H}\r\nGET /v1.41/version HTTP/1.1\r\n${HC}\r\n")
 check "raw: two pipelined requests get two answers" \
 	sh -c "[ \$(printf '%s' '$r' | grep -o 'HTTP/1.1 200 OK' | wc -l) -eq 2 ]"
 check "raw: X-Request-Id on every response" \
 	sh -c "[ \$(printf '%s' '$r' | grep -ci '^X-Request-Id: [0-9a-f]\{32\}') -eq 2 ]"
 
-r=$(raw raw -w 3000 "GET /secrets HTTP/1.1\r\n${H}\r\nGET /_ping HTTP/1.1\r\n${H}\r\n")
+r=$(raw raw -w 3000 "GET /secrets HTTP/1.1\r\n${H}\r\nGET /_ping HTTP/1.1\r\n${HC}\r\n")
 check "raw: a denied request then an allowed one on the same connection" \
 	sh -c "printf '%s' '$r' | grep -o 'HTTP/1.1 [0-9]*' | tr '\n' , | grep -qx 'HTTP/1.1 403,HTTP/1.1 200,'"
 check "raw: deny body is the minimal JSON" \
 	sh -c "printf '%s' '$r' | grep -q '{\"message\":\"request denied by sockguard policy\"}'"
 
-r=$(raw raw -w 3000 "HEAD /_ping HTTP/1.1\r\n${H}\r\n")
+r=$(raw raw -w 3000 "HEAD /_ping HTTP/1.1\r\n${HC}\r\n")
 check "raw: HEAD /_ping" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
 
-r=$(raw raw -w 3000 "GET /containers/json HTTP/1.1\r\n${H}\r\n")
+r=$(raw raw -w 3000 "GET /containers/json HTTP/1.1\r\n${HC}\r\n")
 check "raw: unversioned path" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
-r=$(raw raw -w 3000 "GET /v1.41/containers/json?all=1 HTTP/1.1\r\n${H}\r\n")
+r=$(raw raw -w 3000 "GET /v1.41/containers/json?all=1 HTTP/1.1\r\n${HC}\r\n")
 check "raw: versioned path with a query" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
-r=$(raw raw -w 3000 "GET /v1.41/containers/./json/ HTTP/1.1\r\n${H}\r\n")
+r=$(raw raw -w 3000 "GET /v1.41/containers/./json/ HTTP/1.1\r\n${HC}\r\n")
 check "raw: dot segments and trailing slash are canonicalised" \
 	sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
 mark=$(dk_mark)
-r=$(raw raw -w 3000 "GET /v1.41/containers/json/../../exec/x/json HTTP/1.1\r\n${H}\r\n")
+r=$(raw raw -w 3000 "GET /v1.41/containers/json/../../exec/x/json HTTP/1.1\r\n${HC}\r\n")
 check "raw: .. climbing to another endpoint is judged where it lands" \
 	sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 403'"
 r=$(raw raw -w 3000 "GET /v1.23/version HTTP/1.1\r\n${H}\r\n")
 check "raw: API versions below the minimum get 400" \
 	sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 400' && printf '%s' '$r' | grep -q 'below the minimum'"
-r=$(raw raw -w 3000 "POST /v1.41/containers/abc/start HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 22\r\n\r\n{\"Binds\":[\"/:/host\"]}\n")
+r=$(raw raw -w 3000 "POST /v1.41/containers/abc/start HTTP/1.1\r\n${HC}Content-Type: application/json\r\nContent-Length: 22\r\n\r\n{\"Binds\":[\"/:/host\"]}\n")
 check "raw: a body on container start is refused" \
 	sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 403'"
 check "raw: the refused start never reached the daemon" \
 	sh -c "! tail -n +$((mark + 1)) '$DK/dockerd.log' | grep Calling | grep -q '/start'"
 
-r=$(raw raw -w 3000 "GET /health HTTP/1.1\r\n${H}\r\n")
+r=$(raw raw -w 3000 "GET /health HTTP/1.1\r\n${HC}\r\n")
 check "raw: /health reports healthy with the listener" \
 	sh -c "printf '%s' '$r' | grep -q '\"status\":\"healthy\"' && printf '%s' '$r' | grep -q '\"state\":\"serving\"'"
 
@@ -84,7 +85,7 @@ check "smuggle: no smuggled request reached the daemon" \
 # a request body that hides a second request stays a body
 mark=$(dk_mark)
 body='GET /containers/smuggled2/json HTTP/1.1\r\nHost: docker\r\n\r\n'
-r=$(raw raw -w 3000 "POST /containers/abc/start HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\nGET /_ping HTTP/1.1\r\n${H}\r\n")
+r=$(raw raw -w 3000 "POST /containers/abc/start HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\nGET /_ping HTTP/1.1\r\n${HC}\r\n")
 check "raw: POST start without body is relayed, next pipelined request answered" \
 	sh -c "[ \$(printf '%s' '$r' | grep -o 'HTTP/1.1 [0-9]' | wc -l) -eq 2 ]"
 
@@ -92,7 +93,7 @@ check "raw: POST start without body is relayed, next pipelined request answered"
 # other clients are served
 raw raw -w 9000 "GET /_ping HTTP/1.1\r\n" >"$T/slow.out" &
 slow=$!
-r=$(raw raw -w 3000 "GET /_ping HTTP/1.1\r\n${H}\r\n")
+r=$(raw raw -w 3000 "GET /_ping HTTP/1.1\r\n${HC}\r\n")
 check "slowloris: other clients are served meanwhile" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
 wait "$slow"
 check "slowloris: an incomplete head gets 408 and the connection closes" \

@@ -23,7 +23,7 @@ kill -KILL "$(cat "$T/life.pid")"
 wait "$(cat "$T/life.pid")" 2>/dev/null
 check "life: SIGKILL leaves a stale socket file" test -S "$T/life.sock"
 if sg_start life "$cfg"; then
-	r=$(raw life -w 3000 "GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n")
+	r=$(raw life -w 3000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
 	check "life: a stale socket file is replaced and serves" \
 		sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
 else

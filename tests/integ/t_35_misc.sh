@@ -12,7 +12,7 @@ log:
     output: $T/audit.log
 YAML
 sg_start aud "$T/aud.yaml" || fail "audit: starts"
-raw aud -w 2000 "GET /v1.41/containers/json HTTP/1.1\r\nHost: d\r\nX-Request-Id: client-abc\r\n\r\n" >/dev/null
+raw aud -w 2000 "GET /v1.41/containers/json HTTP/1.1\r\nHost: d\r\nX-Request-Id: client-abc\r\nConnection: close\r\n\r\n" >/dev/null
 sg_stop aud
 check "audit: one JSON event per request with the decision" \
 	sh -c "grep '\"event_type\":\"http_request\"' '$T/audit.log' | grep '\"normalized_path\":\"/containers/json\"' | grep -q '\"decision\":\"deny\"'"
@@ -31,7 +31,7 @@ SOCKGUARD_LOG_FORMAT=text "$SG" run -c "$T/tcp.yaml" >"$T/tcp.log" 2>&1 &
 tp=$!
 SG_PIDS+=("$tp")
 if wait_for 10 grep -q 'msg="sockguard started"' "$T/tcp.log"; then
-	r=$("$SGRAW" -t "127.0.0.1:$PORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n")
+	r=$("$SGRAW" -t "127.0.0.1:$PORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
 	check "tcp: loopback TCP listener serves" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
 	check "env: SOCKGUARD_LOG_FORMAT=text switches to logfmt" grep -q 'level=INFO msg=request ' "$T/tcp.log"
 	check "tcp: docker CLI over TCP" sh -c "DOCKER_HOST=tcp://127.0.0.1:$PORT docker version --format '{{.Server.APIVersion}}' | grep -q 1.41"
@@ -56,7 +56,7 @@ SOCKGUARD_RESPONSE_DENY_VERBOSITY=verbose "$SG" run -c "$T/aud.yaml" --deny-verb
 pp=$!
 SG_PIDS+=("$pp")
 if wait_for 10 grep -q '"sockguard started"' "$T/prec.log"; then
-	r=$(raw aud -w 2000 "GET /secrets HTTP/1.1\r\nHost: d\r\n\r\n")
+	r=$(raw aud -w 2000 "GET /secrets HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
 	check "precedence: --deny-verbosity beats SOCKGUARD_RESPONSE_DENY_VERBOSITY" \
 		sh -c "printf '%s' '$r' | grep -q '{\"message\":\"request denied by sockguard policy\"}$'"
 fi

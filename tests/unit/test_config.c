@@ -475,13 +475,14 @@ START_TEST(key_table_is_consistent)
 	    "log.format", "log.output", "log.access_log", "log.audit.enabled",
 	    "log.audit.format", "log.audit.output", "response.deny_verbosity",
 	    "health.enabled", "health.path", "insecure_allow_read_exfiltration",
-	    "rules", "rules_file", "min_api_version"};
+	    "rules", "rules_file", "min_api_version", "reload",
+	    "reload.enabled", "reload.debounce"};
 	static const char *const unsupported[] = {"listen.tls", "listeners",
 	    "response.redact_container_env", "insecure_allow_body_blind_writes",
 	    "insecure_accept_opaque_buildkit_tunnels", "request_body",
 	    "clients",
 	    "ownership", "health.watchdog", "health.readiness", "metrics",
-	    "admin", "reload", "policy_bundle", "mutations"};
+	    "admin", "reload.poll_interval", "policy_bundle", "mutations"};
 
 	ck_assert_uint_gt(n, 50);
 	for (i = 0; i < n; i++) {
@@ -626,13 +627,13 @@ START_TEST(not_supported_keys)
 	struct ld l;
 
 	ld_run(&l, "metrics:\n  enabled: true\n  path: /m\n"
-	    "reload:\n  enabled: true\n  debounce: 1s\n"
+	    "admin:\n  enabled: true\n  path: /a\n"
 	    "listen:\n  tls:\n    cert_file: /c\n    key_file: /k\n"
 	    "listeners: []\n", NULL);
 	ck_fail(&l);
 	ck_diag(&l, "t.yaml:1:1: error: metrics: metrics is not supported yet "
 	    "by this version of sockguard");
-	ck_diag(&l, "t.yaml:4:1: error: reload: reload is not supported yet by "
+	ck_diag(&l, "t.yaml:4:1: error: admin: admin is not supported yet by "
 	    "this version of sockguard");
 	ck_diag(&l, "t.yaml:8:3: error: listen.tls: listen.tls is not "
 	    "supported yet");
