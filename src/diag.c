@@ -4,6 +4,7 @@
  * Owns the entries' strings. Does not decide what is an error.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ sg_diag_reset(struct sg_diag *d)
 	for (i = 0; i < d->n; i++) {
 		free(d->v[i].key);
 		free(d->v[i].msg);
+		free((void *)(uintptr_t)d->v[i].loc.file);
 	}
 	d->n = d->nerr = d->nwarn = 0;
 }
@@ -77,8 +79,11 @@ sg_diag_vadd(struct sg_diag *d, enum sg_diag_sev sev, const struct sg_loc *loc,
 	e = &d->v[d->n++];
 	memset(e, 0, sizeof(*e));
 	e->sev = sev;
-	if (loc != NULL)
+	if (loc != NULL) {
+		/* the entry outlives the arena the location came from */
 		e->loc = *loc;
+		e->loc.file = loc->file != NULL ? strdup(loc->file) : NULL;
+	}
 	e->key = key != NULL ? strdup(key) : NULL;
 	e->msg = diag_vfmt(fmt, ap);
 	if (sev == SG_DIAG_ERROR)

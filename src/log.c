@@ -511,19 +511,24 @@ log_writer(void *arg)
 			log_write_all(fd, chunk, n);
 			pthread_mutex_lock(&lg.mu);
 		}
+		if (any)
+			continue;
+		/* rings drained: a notice now cannot split a record */
 		if (lg.sink[0].dropped + lg.sink[1].dropped != reported) {
 			char b[160];
 			int m;
+			int fd = lg.sink[0].fd;
 
 			reported = lg.sink[0].dropped + lg.sink[1].dropped;
 			m = snprintf(b, sizeof(b),
 			    "{\"level\":\"WARN\",\"msg\":\"log records dropped "
 			    "(log output too slow)\",\"dropped_total\":%llu}\n",
 			    (unsigned long long)reported);
-			log_write_all(lg.sink[0].fd, b, (size_t)m);
-		}
-		if (any)
+			pthread_mutex_unlock(&lg.mu);
+			log_write_all(fd, b, (size_t)m);
+			pthread_mutex_lock(&lg.mu);
 			continue;
+		}
 		if (lg.stopping)
 			break;
 		pthread_cond_wait(&lg.cv, &lg.mu);

@@ -2,7 +2,8 @@
 # Installs the Debian packages sockguard needs to build and test, when
 # they are missing. Build: a C compiler, make, pkg-config, re2c, bison,
 # libyaml, OpenSSL, Check. Tests: docker.io (dockerd + CLI),
-# busybox-static (the test image), openssl, curl.
+# busybox-static (the test image), openssl, curl; clang + libFuzzer for
+# fuzzing, valgrind, haproxy + gnuplot for benchmarks.
 set -eu
 need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -23,6 +24,14 @@ have_cmd dockerd || need+=(docker.io)
 have_cmd busybox || need+=(busybox-static)
 have_cmd openssl || need+=(openssl)
 have_cmd curl || need+=(curl)
+# fuzzing (make fuzz): clang with the libFuzzer runtime
+have_cmd clang || need+=(clang)
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
+	need+=(libclang-rt-14-dev)
+# benchmarks (make bench): HAProxy side by side, gnuplot for the chart
+have_cmd haproxy || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+have_cmd gnuplot || need+=(gnuplot-nox)
+have_cmd valgrind || need+=(valgrind)
 
 if [ ${#need[@]} -eq 0 ]; then
 	echo "deps: everything is installed"

@@ -3,8 +3,9 @@
 # design notes), sockguard instances, assertions. Sourced by run.sh.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SG=$ROOT/sockguard
-SGRAW=$ROOT/build/tools/sgraw
+SG=${SG:-$ROOT/sockguard}
+SGTOOLS=${SGTOOLS:-$ROOT/build/tools}
+SGRAW=$SGTOOLS/sgraw
 T=$(mktemp -d /tmp/sgt.XXXXXX)
 DK=$T/dk
 DOCKER_SOCK=$DK/docker.sock

@@ -34,6 +34,19 @@ check "cli: logs -f keeps delivering" wait_for 10 sh -c "[ \$(wc -l <'$T/logs-f.
 kill "$logs_pid" 2>/dev/null
 wait "$logs_pid" 2>/dev/null
 
+check "cli: docker stats --no-stream" sh -c "DOCKER_HOST=unix://$T/cli.sock docker stats --no-stream ticker | grep -q ticker"
+DOCKER_HOST=unix://$T/cli.sock docker stats --format '{{.Name}} {{.PIDs}}' ticker >"$T/stats.out" 2>&1 &
+stp=$!
+check "cli: docker stats streams repeated samples" \
+	wait_for 15 sh -c "[ \$(grep -c ticker '$T/stats.out') -ge 2 ]"
+kill -KILL "$stp" 2>/dev/null # docker stats ignores SIGTERM
+wait "$stp" 2>/dev/null
+
+# the pre-upgrade API form of attach: 200, then a raw stream
+r=$(timeout 3 "$SGRAW" -u "$T/cli.sock" -w 3000 "POST /v1.41/containers/ticker/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n")
+check "cli: attach without Upgrade gets 200 and the raw stream" \
+	sh -c "printf '%s' '$r' | head -1 | grep -q '^HTTP/1.1 200' && printf '%s' '$r' | grep -q 'tick'"
+
 check "cli: exec" sh -c "DOCKER_HOST=unix://$T/cli.sock docker exec ticker echo exec-ok | grep -qx exec-ok"
 check "cli: exec -i delivers stdin and EOF" sh -c "printf 'line1\nline2\n' | DOCKER_HOST=unix://$T/cli.sock docker exec -i ticker cat | tr '\n' , | grep -qx 'line1,line2,'"
 check "cli: exec -i output after stdin EOF still arrives (half-close)" \

@@ -31,6 +31,28 @@ else
 fi
 sg_stop life
 
+# max_connections: accepting pauses at the bound and resumes below it
+cat >"$T/maxc.yaml" <<YAML
+listen:
+  socket: $T/maxc.sock
+  max_connections: 2
+upstream:
+  socket: $DOCKER_SOCK
+YAML
+sg_start maxc "$T/maxc.yaml" || fail "maxc: starts"
+raw maxc -w 4000 "GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n" >"$T/maxc1.out" &
+m1=$!
+raw maxc -w 4000 "GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n" >"$T/maxc2.out" &
+m2=$!
+wait_for 5 sh -c "grep -q 'HTTP/1.1 200' '$T/maxc1.out' && grep -q 'HTTP/1.1 200' '$T/maxc2.out'"
+raw maxc -w 1000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n" >"$T/maxc3.out"
+check "maxc: a third connection waits while two are open" sh -c "! grep -q 'HTTP/1.1 200' '$T/maxc3.out'"
+check "maxc: the bound is logged" contains "$T/maxc.log" "max_connections (2) reached"
+wait "$m1" "$m2"
+r=$(raw maxc -w 3000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+check "maxc: accepting resumes when connections close" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+sg_stop maxc
+
 # unreachable upstream at startup: clear error, exit 1
 cat >"$T/noup.yaml" <<YAML
 listen:

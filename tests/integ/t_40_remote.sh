@@ -3,7 +3,7 @@
 # TLS failures at startup, insecure opt-ins, DOCKER_* drop-in, failover
 # between two addresses of the same daemon.
 
-SGFWD=$ROOT/build/tools/sgfwd
+SGFWD=$SGTOOLS/sgfwd
 FWD_PIDS=()
 RULES_REM='allow GET,HEAD /_ping
 allow GET /version

@@ -35,6 +35,9 @@ info_status() { raw rl -w 2000 "GET /info HTTP/1.1\r\nHost: d\r\nConnection: clo
 rl_write "$RL" allow
 sg_start rl "$RL" || { fail "reload: starts"; return; }
 check "reload: generation 1 at startup" gen_is 1
+sha=$(sha256sum "$RL" | cut -d' ' -f1)
+check "reload: /health reports the SHA-256 of the config bytes" \
+	sh -c "raw() { '$SGRAW' -u '$T/rl.sock' \"\$@\"; }; raw -w 2000 'GET /health HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | grep -q '\"config_sha256\":\"$sha\"'"
 
 # load: docker ps in a loop, and keep-alive raw requests in a loop
 : >"$T/load-fail"
