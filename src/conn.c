@@ -31,6 +31,9 @@
 #include "sockguard/runtime.h"
 #include "sockguard/tls.h"
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
 #define CONN_MAGIC 0x53474331u /* "SGC1" */
 #define XFREE_MAX 64
 
@@ -45,6 +48,8 @@ static void conn_interest(struct sg_conn *c);
 static void conn_close(struct sg_conn *c);
 static void conn_free(void *arg);
 static void conn_do_head(struct sg_conn *c);
+static void conn_do_handshake(struct sg_conn *c);
+static int conn_profile(struct sg_conn *c, const struct sg_conf *conf);
 static void conn_request(struct sg_conn *c);
 static void conn_do_dial(struct sg_conn *c);
 static void conn_dial_failed(struct sg_conn *c, const char *err);
@@ -68,8 +73,6 @@ static void conn_on_upstream(struct sg_ev *ev, int fd, unsigned events,
 static void tl_set(struct sg_conn *c, enum sg_tlist l);
 static struct sg_xfer *xfer_get(struct sg_server *srv);
 static void xfer_put(struct sg_server *srv, struct sg_xfer *x);
-static ssize_t io_read(int fd, char *p, size_t n, bool *ready);
-static ssize_t io_writev(int fd, struct iovec *iov, int cnt, bool *ready);
 static bool path_is(const char *np, size_t n, const char *a, const char *b);
 
 /* The readiness flags live beside the connection (not in runtime.h). */
@@ -100,8 +103,9 @@ sg_conn_accept(struct sg_server *srv, struct sg_listener *l, int fd,
 	c->magic = CONN_MAGIC;
 	c->srv = srv;
 	c->lst = l;
-	c->cfd = fd;
+	c->cs.fd = fd;
 	c->st = SG_CS_IDLE;
+	c->prof_idx = -1;
 	cf->rd.cw = true;
 	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
 		char host[48] = "?";
@@ -113,6 +117,8 @@ sg_conn_accept(struct sg_server *srv, struct sg_listener *l, int fd,
 			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
 			port = ntohs(s4->sin_port);
 			snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
+			c->ip_family = AF_INET;
+			memcpy(c->ip, &s4->sin_addr, 4);
 		} else {
 			const struct sockaddr_in6 *s6 = (const void *)sa;
 
@@ -120,9 +126,36 @@ sg_conn_accept(struct sg_server *srv, struct sg_listener *l, int fd,
 			port = ntohs(s6->sin6_port);
 			snprintf(c->peer, sizeof(c->peer), "[%s]:%u", host,
 			    port);
+			if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+				c->ip_family = AF_INET;
+				memcpy(c->ip, s6->sin6_addr.s6_addr + 12, 4);
+			} else {
+				c->ip_family = AF_INET6;
+				memcpy(c->ip, &s6->sin6_addr, 16);
+			}
 		}
 	} else {
+		struct ucred uc;
+		socklen_t ul = sizeof(uc);
+
 		snprintf(c->peer, sizeof(c->peer), "unix");
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0) {
+			c->has_cred = true;
+			c->uid = uc.uid;
+			c->gid = uc.gid;
+			c->pid = uc.pid;
+		}
+	}
+	if (l->tls != NULL) {
+		c->cs.ssl = SSL_new(l->tls);
+		if (c->cs.ssl == NULL) {
+			close(fd);
+			free(cf);
+			return;
+		}
+		SSL_set_fd(c->cs.ssl, fd);
+		SSL_set_accept_state(c->cs.ssl);
+		c->st = SG_CS_HANDSHAKE;
 	}
 	c->next = srv->conns;
 	if (srv->conns != NULL)
@@ -145,10 +178,20 @@ conn_on_client(struct sg_ev *ev, int fd, unsigned events, void *arg)
 
 	(void)ev;
 	(void)fd;
-	if (events & (SG_EV_READ | SG_EV_ERROR))
+	if (events & (SG_EV_READ | SG_EV_ERROR)) {
 		rd->cr = true;
-	if (events & (SG_EV_WRITE | SG_EV_ERROR))
+		if (c->cs.wr_wants_r) {
+			c->cs.wr_wants_r = false;
+			rd->cw = true;
+		}
+	}
+	if (events & (SG_EV_WRITE | SG_EV_ERROR)) {
 		rd->cw = true;
+		if (c->cs.rd_wants_w) {
+			c->cs.rd_wants_w = false;
+			rd->cr = true;
+		}
+	}
 	conn_step(c);
 }
 
@@ -162,15 +205,15 @@ conn_on_upstream(struct sg_ev *ev, int fd, unsigned events, void *arg)
 	(void)fd;
 	if (events & (SG_EV_READ | SG_EV_ERROR)) {
 		rd->ur = true;
-		if (c->up != NULL && c->up->wr_wants_r) {
-			c->up->wr_wants_r = false;
+		if (c->up != NULL && c->up->s.wr_wants_r) {
+			c->up->s.wr_wants_r = false;
 			rd->uw = true;
 		}
 	}
 	if (events & (SG_EV_WRITE | SG_EV_ERROR)) {
 		rd->uw = true;
-		if (c->up != NULL && c->up->rd_wants_w) {
-			c->up->rd_wants_w = false;
+		if (c->up != NULL && c->up->s.rd_wants_w) {
+			c->up->s.rd_wants_w = false;
 			rd->ur = true;
 		}
 	}
@@ -185,6 +228,9 @@ conn_step(struct sg_conn *c)
 	do {
 		prev = c->st;
 		switch (c->st) {
+		case SG_CS_HANDSHAKE:
+			conn_do_handshake(c);
+			break;
 		case SG_CS_IDLE:
 		case SG_CS_HEAD:
 			conn_do_head(c);
@@ -232,6 +278,8 @@ conn_interest(struct sg_conn *c)
 	bool want_cr = false, want_ur = false;
 
 	switch (c->st) {
+	case SG_CS_HANDSHAKE:
+		break;
 	case SG_CS_IDLE:
 		want_cr = !c->srv->draining;
 		break;
@@ -258,19 +306,200 @@ conn_interest(struct sg_conn *c)
 		cm |= SG_EV_READ;
 	if (conn_client_pending(x) && !rd->cw)
 		cm |= SG_EV_WRITE;
+	if (c->cs.rd_wants_w)
+		cm |= SG_EV_WRITE;
+	if (c->cs.wr_wants_r)
+		cm |= SG_EV_READ;
 	if (c->up != NULL) {
 		if (want_ur && !rd->ur)
 			um |= SG_EV_READ;
 		if (conn_upstream_pending(x) && !rd->uw)
 			um |= SG_EV_WRITE;
 		/* TLS may wait for the other direction than the one we use */
-		if (c->up->rd_wants_w)
+		if (c->up->s.rd_wants_w)
 			um |= SG_EV_WRITE;
-		if (c->up->wr_wants_r)
+		if (c->up->s.wr_wants_r)
 			um |= SG_EV_READ;
-		sg_ev_set(c->srv->ev, c->up->fd, um, conn_on_upstream, c);
+		sg_ev_set(c->srv->ev, c->up->s.fd, um, conn_on_upstream, c);
 	}
-	sg_ev_set(c->srv->ev, c->cfd, cm, conn_on_client, c);
+	sg_ev_set(c->srv->ev, c->cs.fd, cm, conn_on_client, c);
+}
+
+/* ---- TLS listeners ---- */
+
+static void
+conn_do_handshake(struct sg_conn *c)
+{
+	struct conn_ready *rd = conn_rd(c);
+	unsigned want = 0;
+	char err[512];
+	enum sg_rc rc;
+	X509 *leaf;
+
+	if (!rd->cr && !rd->cw)
+		return;
+	rc = sg_tls_handshake(c->cs.ssl, &want, err, sizeof(err));
+	if (rc == SG_AGAIN) {
+		rd->cr = rd->cw = false;
+		c->cs.rd_wants_w = want == SG_TLS_WANT_WRITE;
+		c->cs.wr_wants_r = want == SG_TLS_WANT_READ;
+		return;
+	}
+	c->cs.rd_wants_w = c->cs.wr_wants_r = false;
+	if (rc == SG_ERR) {
+		static struct sg_logrec r;
+
+		/* refused before HTTP: no response, nothing reached the daemon */
+		sg_log_begin(&r, SG_LOG_WARN, "tls handshake refused");
+		sg_log_str(&r, "listener_name", c->lst->ir->name);
+		sg_log_ustr(&r, "client", c->peer, strlen(c->peer));
+		if (c->has_cred) {
+			sg_log_int(&r, "peer_uid", (long long)c->uid);
+			sg_log_int(&r, "peer_gid", (long long)c->gid);
+			sg_log_int(&r, "peer_pid", (long long)c->pid);
+		}
+		if (c->cert_spki[0] != '\0') {
+			sg_log_ustr(&r, "client_cert_cn", c->cert_cn,
+			    strlen(c->cert_cn));
+			sg_log_str(&r, "client_cert_spki_sha256", c->cert_spki);
+		}
+		sg_log_ustr(&r, "error", err, strlen(err));
+		sg_log_end(&r);
+		conn_close(c);
+		return;
+	}
+	leaf = SSL_get1_peer_certificate(c->cs.ssl);
+	if (leaf != NULL) {
+		sg_tls_cert_ident(leaf, c->cert_cn, sizeof(c->cert_cn),
+		    c->cert_spki);
+		X509_free(leaf);
+	}
+	rd->cr = rd->cw = true; /* OpenSSL may already hold request bytes */
+	c->st = SG_CS_IDLE;
+	tl_set(c, SG_TL_HEAD);
+}
+
+/* ---- client identity -> profile (SPEC 3.8) ---- */
+
+static bool
+cidr_has(const struct sg_ir_cidr *r, int family, const uint8_t *ip)
+{
+	unsigned full, rem;
+
+	if (r->family != family)
+		return false;
+	full = r->prefix / 8;
+	rem = r->prefix % 8;
+	if (memcmp(r->addr, ip, full) != 0)
+		return false;
+	return rem == 0 || ((r->addr[full] ^ ip[full]) &
+	    (uint8_t)(0xff << (8 - rem))) == 0;
+}
+
+static bool
+cidrs_have(const struct sg_ir_cidr *v, size_t n, int family, const uint8_t *ip)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cidr_has(&v[i], family, ip))
+			return true;
+	return false;
+}
+
+static bool
+ids_have(const int64_t *v, size_t n, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
+
+static int
+conn_profile_named(const struct sg_ir_clients *cl, const char *name)
+{
+	size_t i;
+
+	if (name == NULL || name[0] == '\0')
+		return -1;
+	for (i = 0; i < cl->nprofiles; i++)
+		if (strcmp(cl->profiles[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * First hit wins: client certificate, unix peer credentials, source IP,
+ * default profile; -1: no profile (top-level rules). Cached per
+ * connection for the config generation it was resolved with.
+ */
+static int
+conn_profile(struct sg_conn *c, const struct sg_conf *conf)
+{
+	const struct sg_ir_clients *cl = &conf->ir->clients;
+	int idx = -1;
+	size_t i;
+
+	if (c->prof_gen == conf->generation && c->prof_gen != 0)
+		return c->prof_idx;
+	if (cl->nprofiles == 0)
+		goto done;
+	if (c->cs.ssl != NULL && cl->ncert > 0) {
+		X509 *leaf = SSL_get1_peer_certificate(c->cs.ssl);
+
+		for (i = 0; leaf != NULL && i < cl->ncert && idx < 0; i++)
+			if (sg_tls_cert_match(leaf, &cl->cert[i].sel))
+				idx = conn_profile_named(cl, cl->cert[i].profile);
+		X509_free(leaf);
+	}
+	for (i = 0; c->has_cred && i < cl->nunix_peer && idx < 0; i++) {
+		const struct sg_ir_peer_assign *a = &cl->unix_peer[i];
+
+		if ((a->nuids == 0 || ids_have(a->uids, a->nuids, c->uid)) &&
+		    (a->ngids == 0 || ids_have(a->gids, a->ngids, c->gid)) &&
+		    (a->npids == 0 || ids_have(a->pids, a->npids, c->pid)))
+			idx = conn_profile_named(cl, a->profile);
+	}
+	for (i = 0; c->ip_family != 0 && i < cl->nsource_ip && idx < 0; i++)
+		if (cidrs_have(cl->source_ip[i].cidrs, cl->source_ip[i].ncidrs,
+		    c->ip_family, c->ip))
+			idx = conn_profile_named(cl, cl->source_ip[i].profile);
+	if (idx < 0)
+		idx = conn_profile_named(cl, cl->default_profile);
+done:
+	c->prof_gen = conf->generation;
+	c->prof_idx = idx;
+	return idx;
+}
+
+/* listeners[].allowed_profiles of the current generation (mutable). */
+static bool
+conn_admitted(const struct sg_conn *c, const struct sg_conf *conf, int prof)
+{
+	const struct sg_ir *ir = conf->ir;
+	size_t i, j;
+
+	if (!c->lst->ir->named)
+		return true;
+	for (i = 0; i < ir->nlisteners; i++) {
+		const struct sg_ir_listener *l = &ir->listeners[i];
+
+		if (strcmp(l->name, c->lst->ir->name) != 0)
+			continue;
+		if (l->admit_all)
+			return true;
+		if (prof < 0)
+			return false;
+		for (j = 0; j < l->allowed_profiles.n; j++)
+			if (strcmp(l->allowed_profiles.v[j],
+			    ir->clients.profiles[prof].name) == 0)
+				return true;
+		return false;
+	}
+	return false; /* listener gone from the config: admit nobody */
 }
 
 /* ---- head ---- */
@@ -317,8 +546,8 @@ conn_do_head(struct sg_conn *c)
 		}
 		if (!rd->cr)
 			return;
-		n = io_read(c->cfd, x->in + x->in_len, SG_HEAD_MAX - x->in_len,
-		    &rd->cr);
+		n = sg_sock_read(&c->cs, x->in + x->in_len,
+		    SG_HEAD_MAX - x->in_len, &rd->cr, &rd->cw);
 		if (n == -1) {
 			if (c->st == SG_CS_IDLE && x->in_len == 0) {
 				xfer_put(c->srv, x);
@@ -387,6 +616,8 @@ conn_request(struct sg_conn *c)
 	c->nreq++;
 	srv->requests++;
 	x->rule = -1;
+	x->profile = -1;
+	x->mode = SG_MODE_ENFORCE;
 	x->decision = "";
 	x->reason_code = "";
 	x->reason = "";
@@ -442,6 +673,32 @@ conn_request(struct sg_conn *c)
 	x->dpath_off = x->req.path.off;
 	x->dpath_len = (uint32_t)dl;
 
+	/* client ACL, profile, listener admission: before health and rules */
+	if (ir->clients.nallowed_cidrs > 0 && (c->ip_family == 0 ||
+	    !cidrs_have(ir->clients.allowed_cidrs, ir->clients.nallowed_cidrs,
+	    c->ip_family, c->ip))) {
+		static const char b[] = "{\"message\":\"client IP not allowed\"}\n";
+
+		x->decision = "deny";
+		x->reason_code = "client_ip_not_allowed";
+		x->reason = "client IP not allowed";
+		sg_respond_json(c, 403, b, sizeof(b) - 1, !x->req_done);
+		return;
+	}
+	x->profile = conn_profile(c, x->conf);
+	x->mode = x->profile >= 0 ? ir->clients.profiles[x->profile].mode :
+	    SG_MODE_ENFORCE;
+	if (!conn_admitted(c, x->conf, x->profile)) {
+		static const char b[] = "{\"message\":\"client profile not "
+		    "allowed on this listener\"}\n";
+
+		x->decision = "deny";
+		x->reason_code = "listener_profile_not_allowed";
+		x->reason = "client profile not allowed on this listener";
+		sg_respond_json(c, 403, b, sizeof(b) - 1, !x->req_done);
+		return;
+	}
+
 	/* health endpoint: exact decoded path, GET only, before the rules */
 	if (ir->health_enabled && method_is(x, "GET") &&
 	    x->dpath_len == strlen(ir->health_path) &&
@@ -455,18 +712,20 @@ conn_request(struct sg_conn *c)
 	x->np_len = (uint32_t)(np_total - ver.len);
 
 	/* policy */
-	sg_policy_eval(x->conf->policy, x->in + x->req.method.off,
-	    x->req.method.len, x->np + ver.len, x->np_len, &v);
+	sg_policy_eval(x->profile >= 0 ? x->conf->profile_policy[x->profile] :
+	    x->conf->policy, x->in + x->req.method.off, x->req.method.len,
+	    x->np + ver.len, x->np_len, &v);
 	x->rule = v.rule;
 	x->reason = v.reason;
 	x->reason_code = sg_reason_code_str(v.code);
-	if (v.action != SG_ACTION_ALLOW) {
+	if (v.action != SG_ACTION_ALLOW && x->mode == SG_MODE_ENFORCE) {
 		x->decision = "deny";
 		sg_respond_deny(c, x->in + x->req.method.off,
 		    x->req.method.len);
 		return;
 	}
-	x->decision = "allow";
+	/* warn / audit rollout: the request proceeds, the log says so */
+	x->decision = v.action == SG_ACTION_ALLOW ? "allow" : "would_deny";
 
 	/* structural guards that need no body parsing */
 	if (ver.present && (ver.major < ir->min_api_major ||
@@ -577,7 +836,7 @@ conn_request(struct sg_conn *c)
 	}
 	conn_rd(c)->ur = false;
 	conn_rd(c)->uw = c->up->connected;
-	c->up->rd_wants_w = !c->up->connected;
+	c->up->s.rd_wants_w = !c->up->connected;
 	x->upstream_reusable = true;
 	if (connecting) {
 		c->st = SG_CS_DIAL;
@@ -602,7 +861,7 @@ conn_fail_upstream(struct sg_conn *c, const char *what, const char *err)
 	sg_log_str(&r, "error", err);
 	sg_log_end(&r);
 	if (c->up != NULL) {
-		sg_ev_del(c->srv->ev, c->up->fd);
+		sg_ev_del(c->srv->ev, c->up->s.fd);
 		sg_upstream_release(c->srv, c->up, false);
 		c->up = NULL;
 	}
@@ -633,15 +892,15 @@ conn_do_dial(struct sg_conn *c)
 	if (rc == SG_AGAIN) {
 		/* wait for the direction the connect or handshake needs */
 		rd->ur = rd->uw = false;
-		u->rd_wants_w = want == SG_TLS_WANT_WRITE;
-		u->wr_wants_r = want == SG_TLS_WANT_READ;
+		u->s.rd_wants_w = want == SG_TLS_WANT_WRITE;
+		u->s.wr_wants_r = want == SG_TLS_WANT_READ;
 		return;
 	}
 	if (rc == SG_ERR) {
 		conn_dial_failed(c, err);
 		return;
 	}
-	u->rd_wants_w = u->wr_wants_r = false;
+	u->s.rd_wants_w = u->s.wr_wants_r = false;
 	tl_set(c, SG_TL_NONE);
 	conn_arm_request_timeout(c);
 	rd->ur = false;
@@ -990,7 +1249,7 @@ conn_do_exchange(struct sg_conn *c)
 			iov[0].iov_len = x->o_len - x->o_off;
 			iov[1].iov_base = x->in + x->b_off;
 			iov[1].iov_len = x->b_end - x->b_off;
-			n = sg_upc_writev(c->up, iov, 2, &rd->ur, &rd->uw);
+			n = sg_sock_writev(&c->up->s, iov, 2, &rd->ur, &rd->uw);
 			if (n < -1) {
 				conn_fail_upstream(c, "write", strerror(errno));
 				return;
@@ -1015,8 +1274,8 @@ conn_do_exchange(struct sg_conn *c)
 
 		/* more body (or EOF / pipelined bytes) from the client */
 		if (rd->cr && !c->client_eof && x->in_len < sizeof(x->in)) {
-			n = io_read(c->cfd, x->in + x->in_len,
-			    sizeof(x->in) - x->in_len, &rd->cr);
+			n = sg_sock_read(&c->cs, x->in + x->in_len,
+			    sizeof(x->in) - x->in_len, &rd->cr, &rd->cw);
 			if (n == 0 || n < -1) {
 				bool stream = x->resp_head_done &&
 				    (x->resp.body == SG_BODY_EOF ||
@@ -1061,7 +1320,7 @@ conn_do_exchange(struct sg_conn *c)
 			if (x->r_len < sizeof(x->r)) {
 				uint32_t from = x->r_len;
 
-				n = sg_upc_read(c->up, x->r + x->r_len,
+				n = sg_sock_read(&c->up->s, x->r + x->r_len,
 				    sizeof(x->r) - x->r_len, &rd->ur, &rd->uw);
 				if (n == 0 || n < -1) {
 					c->up_eof = true;
@@ -1118,7 +1377,7 @@ conn_do_exchange(struct sg_conn *c)
 			iov[0].iov_len = x->h_len - x->h_off;
 			iov[1].iov_base = x->r + x->r_off;
 			iov[1].iov_len = x->r_end - x->r_off;
-			n = io_writev(c->cfd, iov, 2, &rd->cw);
+			n = sg_sock_writev(&c->cs, iov, 2, &rd->cr, &rd->cw);
 			if (n < -1) {
 				x->upstream_reusable = false;
 				x->reason_code = "client_closed_response";
@@ -1177,8 +1436,8 @@ conn_do_tunnel(struct sg_conn *c)
 			x->b_off = x->b_end = x->in_len = x->head_len;
 		}
 		if (rd->cr && !c->client_eof && x->in_len < sizeof(x->in)) {
-			n = io_read(c->cfd, x->in + x->in_len,
-			    sizeof(x->in) - x->in_len, &rd->cr);
+			n = sg_sock_read(&c->cs, x->in + x->in_len,
+			    sizeof(x->in) - x->in_len, &rd->cr, &rd->cw);
 			if (n == 0) {
 				c->client_eof = true;
 				progress = true;
@@ -1193,7 +1452,7 @@ conn_do_tunnel(struct sg_conn *c)
 		if (x->b_off < x->b_end && rd->uw) {
 			iov[0].iov_base = x->in + x->b_off;
 			iov[0].iov_len = x->b_end - x->b_off;
-			n = sg_upc_writev(c->up, iov, 1, &rd->ur, &rd->uw);
+			n = sg_sock_writev(&c->up->s, iov, 1, &rd->ur, &rd->uw);
 			if (n < -1)
 				goto done;
 			if (n > 0) {
@@ -1203,7 +1462,7 @@ conn_do_tunnel(struct sg_conn *c)
 		}
 		if (c->client_eof && x->b_off == x->b_end && !c->up_wr_shut) {
 			/* stdin EOF reaches the container */
-			sg_upc_shutdown_write(c->up);
+			sg_sock_shutdown_write(&c->up->s);
 			c->up_wr_shut = true;
 		}
 
@@ -1211,7 +1470,7 @@ conn_do_tunnel(struct sg_conn *c)
 		if (x->r_off == x->r_end)
 			x->r_off = x->r_end = x->r_len = 0;
 		if (rd->ur && !c->up_eof && x->r_len < sizeof(x->r)) {
-			n = sg_upc_read(c->up, x->r + x->r_len,
+			n = sg_sock_read(&c->up->s, x->r + x->r_len,
 			    sizeof(x->r) - x->r_len, &rd->ur, &rd->uw);
 			if (n == 0) {
 				c->up_eof = true;
@@ -1229,7 +1488,7 @@ conn_do_tunnel(struct sg_conn *c)
 			iov[0].iov_len = x->h_len - x->h_off;
 			iov[1].iov_base = x->r + x->r_off;
 			iov[1].iov_len = x->r_end - x->r_off;
-			n = io_writev(c->cfd, iov, 2, &rd->cw);
+			n = sg_sock_writev(&c->cs, iov, 2, &rd->cr, &rd->cw);
 			if (n < -1)
 				goto done;
 			if (n > 0) {
@@ -1247,7 +1506,7 @@ conn_do_tunnel(struct sg_conn *c)
 		}
 		if (c->up_eof && !conn_client_pending(x) && !c->client_wr_shut) {
 			/* output finished: tell the client */
-			shutdown(c->cfd, SHUT_WR);
+			sg_sock_shutdown_write(&c->cs);
 			c->client_wr_shut = true;
 		}
 		if (c->client_wr_shut && c->up_wr_shut)
@@ -1276,7 +1535,7 @@ conn_do_local(struct sg_conn *c)
 		if (x->h_off < x->h_len && rd->cw) {
 			iov[0].iov_base = x->hb + x->h_off;
 			iov[0].iov_len = x->h_len - x->h_off;
-			n = io_writev(c->cfd, iov, 1, &rd->cw);
+			n = sg_sock_writev(&c->cs, iov, 1, &rd->cr, &rd->cw);
 			if (n < -1) {
 				conn_log(c);
 				conn_close(c);
@@ -1299,8 +1558,8 @@ conn_do_local(struct sg_conn *c)
 				uint32_t used = 0;
 
 				x->b_off = x->b_end = x->in_len = x->head_len;
-				n = io_read(c->cfd, x->in + x->in_len,
-				    sizeof(x->in) - x->in_len, &rd->cr);
+				n = sg_sock_read(&c->cs, x->in + x->in_len,
+				    sizeof(x->in) - x->in_len, &rd->cr, &rd->cw);
 				if (n == 0 || n < -1) {
 					x->close_after = true;
 				} else if (n > 0) {
@@ -1337,7 +1596,7 @@ conn_finish(struct sg_conn *c)
 	if (c->up != NULL) {
 		reuse = x->upstream_reusable && x->req_done && x->resp_done &&
 		    !c->up_eof && !x->tunnel;
-		sg_ev_del(srv->ev, c->up->fd);
+		/* the pool takes the fd over without an epoll_ctl round trip */
 		sg_upstream_release(srv, c->up, reuse);
 		c->up = NULL;
 	}
@@ -1377,7 +1636,7 @@ conn_log(struct sg_conn *c)
 {
 	static struct sg_logrec r;
 	struct sg_xfer *x = c->x;
-	bool deny;
+	bool deny, would;
 	int64_t lat = sg_ev_clock() - x->start_ns;
 	const struct sg_ir *ir = x->conf != NULL ? x->conf->ir :
 	    c->srv->conf->ir;
@@ -1387,9 +1646,11 @@ conn_log(struct sg_conn *c)
 	if (x->reason_code == NULL)
 		x->reason_code = "";
 	deny = strcmp(x->decision, "deny") == 0;
+	would = strcmp(x->decision, "would_deny") == 0;
 	if (ir->log.access_log) {
-		sg_log_begin(&r, deny ? SG_LOG_WARN : SG_LOG_INFO,
-		    deny ? "request_denied" : "request");
+		sg_log_begin(&r, deny || (would && x->mode == SG_MODE_WARN) ?
+		    SG_LOG_WARN : SG_LOG_INFO, deny ? "request_denied" :
+		    would ? "request_would_deny" : "request");
 		sg_log_ustr(&r, "method", x->in + x->req.method.off,
 		    x->req.method.len);
 		if (x->dpath_len > 0)
@@ -1414,6 +1675,13 @@ conn_log(struct sg_conn *c)
 		    x->np_len);
 		sg_log_str(&r, "decision", x->decision);
 		sg_log_int(&r, "rule", x->rule);
+		if (x->profile >= 0 && x->conf != NULL &&
+		    (size_t)x->profile < x->conf->ir->clients.nprofiles)
+			sg_log_str(&r, "profile",
+			    x->conf->ir->clients.profiles[x->profile].name);
+		if (x->mode == SG_MODE_WARN || x->mode == SG_MODE_AUDIT)
+			sg_log_str(&r, "rollout_mode", x->mode == SG_MODE_WARN ?
+			    "warn" : "audit");
 		if (x->reason_code[0] != '\0')
 			sg_log_str(&r, "reason_code", x->reason_code);
 		if (x->reason != NULL && x->reason[0] != '\0')
@@ -1431,6 +1699,16 @@ conn_log(struct sg_conn *c)
 		sg_log_ms(&r, "latency_ms", lat);
 		sg_log_int(&r, "bytes", (long long)x->resp_bytes);
 		sg_log_ustr(&r, "client", c->peer, strlen(c->peer));
+		if (c->has_cred) {
+			sg_log_int(&r, "peer_uid", (long long)c->uid);
+			sg_log_int(&r, "peer_gid", (long long)c->gid);
+			sg_log_int(&r, "peer_pid", (long long)c->pid);
+		}
+		if (c->cert_spki[0] != '\0') {
+			sg_log_ustr(&r, "client_cert_cn", c->cert_cn,
+			    strlen(c->cert_cn));
+			sg_log_str(&r, "client_cert_spki_sha256", c->cert_spki);
+		}
 		if (!x->local)
 			sg_log_str(&r, "upstream",
 			    sg_upstream_active(c->srv)->label);
@@ -1478,7 +1756,11 @@ conn_audit(struct sg_conn *c, const struct sg_ir *ir)
 	sg_log_ustr(&r, "reason", x->reason != NULL ? x->reason : "",
 	    x->reason != NULL ? strlen(x->reason) : 0);
 	sg_log_int(&r, "matched_rule", x->rule);
-	sg_log_str(&r, "selected_profile", "");
+	sg_log_str(&r, "selected_profile", x->profile >= 0 && x->conf != NULL ?
+	    x->conf->ir->clients.profiles[x->profile].name : "");
+	if (x->mode == SG_MODE_WARN || x->mode == SG_MODE_AUDIT)
+		sg_log_str(&r, "rollout_mode", x->mode == SG_MODE_WARN ? "warn" :
+		    "audit");
 	sg_log_int(&r, "status", x->status);
 	sg_log_ustr(&r, "actor_remote_addr", c->peer, strlen(c->peer));
 	if (c->lst->is_unix) {
@@ -1492,7 +1774,7 @@ conn_audit(struct sg_conn *c, const struct sg_ir *ir)
 	}
 	sg_log_ustr(&r, "actor_source_ip", ip, iplen);
 	sg_log_str(&r, "transport_listener", c->lst->is_unix ? "unix" : "tcp");
-	sg_log_str(&r, "transport_scheme", "http");
+	sg_log_str(&r, "transport_scheme", c->cs.ssl != NULL ? "https" : "http");
 	sg_log_str(&r, "transport_protocol", "HTTP/1.1");
 	sg_log_raw(&r, "ownership", "{\"enabled\":false,\"owner\":\"\","
 	    "\"label_key\":\"com.sockguard.owner\"}");
@@ -1512,9 +1794,9 @@ conn_close(struct sg_conn *c)
 		return;
 	c->st = SG_CS_CLOSED;
 	tl_set(c, SG_TL_NONE);
-	sg_ev_del(srv->ev, c->cfd);
+	sg_ev_del(srv->ev, c->cs.fd);
 	if (c->up != NULL) {
-		sg_ev_del(srv->ev, c->up->fd);
+		sg_ev_del(srv->ev, c->up->s.fd);
 		sg_upstream_release(srv, c->up, false);
 		c->up = NULL;
 	}
@@ -1535,7 +1817,14 @@ conn_free(void *arg)
 {
 	struct sg_conn *c = arg;
 
-	close(c->cfd);
+	if (c->cs.ssl != NULL) {
+		/* best effort close_notify; never blocks */
+		ERR_clear_error();
+		if (SSL_is_init_finished(c->cs.ssl))
+			SSL_shutdown(c->cs.ssl);
+		SSL_free(c->cs.ssl);
+	}
+	close(c->cs.fd);
 	if (c->x != NULL) {
 		if (c->x->conf != NULL)
 			sg_conf_unref(c->x->conf);
@@ -1592,7 +1881,7 @@ sg_conn_expire(struct sg_server *srv)
 		if (!x->resp_head_done && x->h_off == 0) {
 			/* no response head yet: 504, the upstream is dropped */
 			if (c->up != NULL) {
-				sg_ev_del(srv->ev, c->up->fd);
+				sg_ev_del(srv->ev, c->up->s.fd);
 				sg_upstream_release(srv, c->up, false);
 				c->up = NULL;
 			}
@@ -1695,55 +1984,4 @@ xfer_put(struct sg_server *srv, struct sg_xfer *x)
 	x->next_free = srv->xfree;
 	srv->xfree = x;
 	srv->nxfree++;
-}
-
-/* ---- I/O: n > 0 bytes, 0 EOF, -1 would block, -2 error (errno) ---- */
-
-static ssize_t
-io_read(int fd, char *p, size_t n, bool *ready)
-{
-	ssize_t r;
-
-	do
-		r = read(fd, p, n);
-	while (r == -1 && errno == EINTR);
-	if (r == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			*ready = false;
-			return -1;
-		}
-		return -2;
-	}
-	if ((size_t)r < n && r > 0)
-		*ready = false; /* drained; level-triggered will tell us again */
-	return r;
-}
-
-static ssize_t
-io_writev(int fd, struct iovec *iov, int cnt, bool *ready)
-{
-	struct msghdr mh = {0};
-	size_t want = 0;
-	ssize_t r;
-	int i;
-
-	for (i = 0; i < cnt; i++)
-		want += iov[i].iov_len;
-	if (want == 0)
-		return 0;
-	mh.msg_iov = iov;
-	mh.msg_iovlen = (size_t)cnt;
-	do
-		r = sendmsg(fd, &mh, MSG_NOSIGNAL);
-	while (r == -1 && errno == EINTR);
-	if (r == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			*ready = false;
-			return -1;
-		}
-		return -2;
-	}
-	if ((size_t)r < want)
-		*ready = false;
-	return r;
 }

@@ -199,7 +199,7 @@ probe_start(struct sg_endpoint *ep, bool ping)
 		struct sg_upc *u = sg_upstream_open(ep, &connecting);
 
 		if (u == NULL) {
-			p->u.fd = -1;
+			p->u.s.fd = -1;
 			probe_done(p, false, ep->error);
 			return;
 		}
@@ -209,10 +209,10 @@ probe_start(struct sg_endpoint *ep, bool ping)
 	p->timer = sg_ev_timer_add(srv->ev, sg_ev_now(srv->ev) + to,
 	    probe_timeout, p);
 	if (!connecting) {
-		probe_cb(srv->ev, p->u.fd, SG_EV_WRITE, p);
+		probe_cb(srv->ev, p->u.s.fd, SG_EV_WRITE, p);
 		return;
 	}
-	sg_ev_set(srv->ev, p->u.fd, SG_EV_WRITE, probe_cb, p);
+	sg_ev_set(srv->ev, p->u.s.fd, SG_EV_WRITE, probe_cb, p);
 }
 
 static void
@@ -247,17 +247,17 @@ probe_cb(struct sg_ev *ev, int fd, unsigned events, void *arg)
 		struct iovec iov = {(void *)(uintptr_t)(probe_ping + p->off),
 		    sizeof(probe_ping) - 1 - p->off};
 
-		n = sg_upc_writev(&p->u, &iov, 1, &rd, &wr);
+		n = sg_sock_writev(&p->u.s, &iov, 1, &rd, &wr);
 		if (n == -2) {
-			sg_tls_errstr(p->u.ssl, err, sizeof(err));
+			sg_tls_errstr(p->u.s.ssl, err, sizeof(err));
 			probe_done(p, false, err);
 			return;
 		}
 		if (n > 0)
 			p->off += (size_t)n;
 		if (p->off < sizeof(probe_ping) - 1) {
-			mask = p->u.wr_wants_r ? SG_EV_READ : SG_EV_WRITE;
-			p->u.wr_wants_r = false;
+			mask = p->u.s.wr_wants_r ? SG_EV_READ : SG_EV_WRITE;
+			p->u.s.wr_wants_r = false;
 			sg_ev_set(ev, fd, mask, probe_cb, p);
 			return;
 		}
@@ -265,11 +265,11 @@ probe_cb(struct sg_ev *ev, int fd, unsigned events, void *arg)
 		p->off = 0;
 	}
 	for (;;) {
-		n = sg_upc_read(&p->u, p->resp + p->off,
+		n = sg_sock_read(&p->u.s, p->resp + p->off,
 		    sizeof(p->resp) - 1 - p->off, &rd, &wr);
 		if (n == -1) {
-			mask = p->u.rd_wants_w ? SG_EV_WRITE : SG_EV_READ;
-			p->u.rd_wants_w = false;
+			mask = p->u.s.rd_wants_w ? SG_EV_WRITE : SG_EV_READ;
+			p->u.s.rd_wants_w = false;
 			sg_ev_set(ev, fd, mask, probe_cb, p);
 			return;
 		}
@@ -288,7 +288,7 @@ probe_cb(struct sg_ev *ev, int fd, unsigned events, void *arg)
 		return;
 	}
 	if (p->off == 0) {
-		sg_tls_errstr(p->u.ssl, err, sizeof(err));
+		sg_tls_errstr(p->u.s.ssl, err, sizeof(err));
 		probe_done(p, false, err[0] ? err : "connection closed before "
 		    "answering GET /_ping");
 		return;
@@ -318,10 +318,10 @@ probe_close(void *arg)
 {
 	struct sg_probe *p = arg;
 
-	if (p->u.ssl != NULL)
-		SSL_free(p->u.ssl);
-	if (p->u.fd != -1)
-		close(p->u.fd);
+	if (p->u.s.ssl != NULL)
+		SSL_free(p->u.s.ssl);
+	if (p->u.s.fd != -1)
+		close(p->u.s.fd);
 	free(p);
 }
 
@@ -333,12 +333,12 @@ probe_done(struct sg_probe *p, bool ok, const char *err)
 
 	if (p->timer != 0)
 		sg_ev_timer_del(srv->ev, p->timer);
-	if (p->u.fd != -1) {
-		if (p->u.ssl != NULL && p->u.hs_done) {
+	if (p->u.s.fd != -1) {
+		if (p->u.s.ssl != NULL && p->u.hs_done) {
 			ERR_clear_error();
-			SSL_shutdown(p->u.ssl);
+			SSL_shutdown(p->u.s.ssl);
 		}
-		sg_ev_del(srv->ev, p->u.fd);
+		sg_ev_del(srv->ev, p->u.s.fd);
 	}
 	ep->probe = NULL;
 	sg_ev_defer(srv->ev, probe_close, p);

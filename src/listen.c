@@ -25,6 +25,7 @@
 
 #include "sockguard/log.h"
 #include "sockguard/runtime.h"
+#include "sockguard/tls.h"
 
 #define LISTEN_BACKLOG 4096
 #define ACCEPT_BATCH 64
@@ -67,6 +68,19 @@ sg_listen_open_all(struct sg_server *srv, char *err, size_t errlen)
 			rc = listen_unix(l, err, errlen);
 		else
 			rc = listen_tcp(l, err, errlen);
+		if (rc == 0 && l->ir->tls.enabled) {
+			char m[512];
+
+			l->tls = sg_tls_server_ctx(&l->ir->tls, m, sizeof(m));
+			if (l->tls == NULL) {
+				snprintf(err, errlen, "listener %s: %s",
+				    l->ir->name, m);
+				rc = -1;
+			} else {
+				snprintf(l->label, sizeof(l->label), "tls:%s",
+				    l->ir->address);
+			}
+		}
 		if (rc == -1) {
 			/* all or nothing: undo the ones already bound */
 			sg_listen_close_all(srv);
@@ -381,6 +395,10 @@ sg_listen_close_all(struct sg_server *srv)
 				unlink(l->path);
 			free(l->path);
 			l->path = NULL;
+		}
+		if (l->tls != NULL) {
+			SSL_CTX_free(l->tls);
+			l->tls = NULL;
 		}
 		l->state = SG_LST_STOPPED;
 	}

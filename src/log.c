@@ -40,6 +40,8 @@ static struct {
 	pthread_t writer;
 	bool running;
 	bool stopping;
+	bool batch;           /* the event loop kicks the writer once a round */
+	bool kick;
 	time_t tsec;          /* cached second for timestamps */
 	char tprefix[32];     /* "2026-11-29T06:33:21" */
 	char tzone[24];       /* "+00:00" */
@@ -421,6 +423,30 @@ sg_log_end(struct sg_logrec *r)
 	}
 	pthread_mutex_lock(&lg.mu);
 	log_append(s, r->buf, r->len);
+	if (lg.batch)
+		lg.kick = true;
+	else
+		pthread_cond_signal(&lg.cv);
+	pthread_mutex_unlock(&lg.mu);
+}
+
+void
+sg_log_batch(bool on)
+{
+	pthread_mutex_lock(&lg.mu);
+	lg.batch = on;
+	pthread_cond_signal(&lg.cv);
+	pthread_mutex_unlock(&lg.mu);
+}
+
+/* End of an event-loop round: one wake-up for every record it logged. */
+void
+sg_log_kick(void)
+{
+	if (!lg.kick)
+		return;
+	pthread_mutex_lock(&lg.mu);
+	lg.kick = false;
 	pthread_cond_signal(&lg.cv);
 	pthread_mutex_unlock(&lg.mu);
 }

@@ -158,6 +158,7 @@ sg_server_run(struct sg_conf *conf, const struct sg_load_opts *lo)
 	sg_failover_arm(&srv);
 	sg_reload_start(&srv, lo);
 	server_log_started(&srv);
+	sg_log_batch(true);
 	next_reap = sg_ev_now(srv.ev) + SG_NS_PER_SEC;
 
 	for (;;) {
@@ -172,6 +173,7 @@ sg_server_run(struct sg_conf *conf, const struct sg_load_opts *lo)
 		sg_ev_run_once(srv.ev, timeout);
 		now = sg_ev_now(srv.ev);
 		sg_conn_expire(&srv);
+		sg_log_kick();
 		if (now >= next_reap) {
 			sg_upstream_reap(&srv);
 			next_reap = now + SG_NS_PER_SEC;
@@ -210,6 +212,7 @@ sg_server_run(struct sg_conf *conf, const struct sg_load_opts *lo)
 				next_reap = srv.drain_deadline;
 		}
 	}
+	sg_log_batch(false);
 	sg_info("sockguard stopped");
 out:
 	sg_listen_close_all(&srv);

@@ -184,15 +184,15 @@ upstream_alive(struct sg_upc *u)
 {
 	char b;
 
-	if (u->ssl != NULL) {
+	if (u->s.ssl != NULL) {
 		unsigned want = 0;
-		ssize_t r = sg_tls_read(u->ssl, &b, 1, &want);
+		ssize_t r = sg_tls_read(u->s.ssl, &b, 1, &want);
 
 		/* WANT_READ: nothing but TLS records (tickets) arrived */
 		return r == -1 && want == SG_TLS_WANT_READ;
 	}
 	{
-		ssize_t r = recv(u->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		ssize_t r = recv(u->s.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
 		return r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
 	}
@@ -217,14 +217,14 @@ sg_upstream_open(struct sg_endpoint *ep, bool *connecting)
 		errno = ENOMEM;
 		return NULL;
 	}
-	u->fd = fd;
+	u->s.fd = fd;
 	u->ep = ep;
 	u->connected = !*connecting;
 	u->hs_done = ep->tls == NULL;
 	if (ep->tls != NULL) {
-		u->ssl = sg_tls_client_new(ep->tls, fd, ep->ir, err,
+		u->s.ssl = sg_tls_client_new(ep->tls, fd, ep->ir, err,
 		    sizeof(err));
-		if (u->ssl == NULL) {
+		if (u->s.ssl == NULL) {
 			snprintf(ep->error, sizeof(ep->error), "%s", err);
 			upstream_free(u);
 			errno = EPROTO;
@@ -244,11 +244,13 @@ sg_upstream_acquire(struct sg_server *srv, bool *connecting)
 	*connecting = false;
 	while ((u = ep->idle) != NULL) {
 		upstream_unlink(u);
-		sg_ev_del(srv->ev, u->fd);
 		if (upstream_alive(u)) {
+			/* the caller re-points the fd's handler before the loop
+			 * can dispatch another event for it */
 			u->reused = true;
 			return u;
 		}
+		sg_ev_del(srv->ev, u->s.fd);
 		sg_ev_defer(srv->ev, upstream_free_cb, u);
 	}
 	return sg_upstream_open(ep, connecting);
@@ -262,14 +264,14 @@ sg_upc_advance(struct sg_upc *u, unsigned *want, char *err, size_t errlen)
 
 	*want = 0;
 	if (!u->connected) {
-		struct pollfd pf = {.fd = u->fd, .events = POLLOUT};
+		struct pollfd pf = {.fd = u->s.fd, .events = POLLOUT};
 
 		/* SO_ERROR reads 0 while a connect is still in progress */
 		if (poll(&pf, 1, 0) == 0) {
 			*want = SG_TLS_WANT_WRITE;
 			return SG_AGAIN;
 		}
-		if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &e, &l) == -1)
+		if (getsockopt(u->s.fd, SOL_SOCKET, SO_ERROR, &e, &l) == -1)
 			e = errno;
 		if (e == EINPROGRESS || e == EALREADY) {
 			*want = SG_TLS_WANT_WRITE;
@@ -283,7 +285,7 @@ sg_upc_advance(struct sg_upc *u, unsigned *want, char *err, size_t errlen)
 		u->connected = true;
 	}
 	if (!u->hs_done) {
-		enum sg_rc rc = sg_tls_handshake(u->ssl, want, err, errlen);
+		enum sg_rc rc = sg_tls_handshake(u->s.ssl, want, err, errlen);
 
 		if (rc == SG_ERR) {
 			char m[512];
@@ -300,113 +302,12 @@ sg_upc_advance(struct sg_upc *u, unsigned *want, char *err, size_t errlen)
 	return SG_OK;
 }
 
-ssize_t
-sg_upc_read(struct sg_upc *u, char *p, size_t n, bool *rd, bool *wr)
-{
-	ssize_t r;
-
-	if (u->ssl != NULL) {
-		unsigned want = 0;
-
-		r = sg_tls_read(u->ssl, p, n, &want);
-		if (r == -1) {
-			*rd = false;
-			if (want == SG_TLS_WANT_WRITE) {
-				u->rd_wants_w = true;
-				*wr = false;
-			}
-		}
-		return r;
-	}
-	do
-		r = read(u->fd, p, n);
-	while (r == -1 && errno == EINTR);
-	if (r == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			*rd = false;
-			return -1;
-		}
-		return -2;
-	}
-	if (r > 0 && (size_t)r < n)
-		*rd = false; /* drained: level-triggered polling says when */
-	return r;
-}
-
-ssize_t
-sg_upc_writev(struct sg_upc *u, struct iovec *iov, int cnt, bool *rd,
-    bool *wr)
-{
-	struct msghdr mh = {0};
-	size_t want = 0;
-	ssize_t r;
-	int i;
-
-	for (i = 0; i < cnt; i++)
-		want += iov[i].iov_len;
-	if (want == 0)
-		return 0;
-	if (u->ssl != NULL) {
-		ssize_t total = 0;
-
-		for (i = 0; i < cnt; i++) {
-			unsigned w = 0;
-
-			if (iov[i].iov_len == 0)
-				continue;
-			r = sg_tls_write(u->ssl, iov[i].iov_base,
-			    iov[i].iov_len, &w);
-			if (r == -1) {
-				*wr = false;
-				if (w == SG_TLS_WANT_READ) {
-					u->wr_wants_r = true;
-					*rd = false;
-				}
-				return total > 0 ? total : -1;
-			}
-			if (r < 0)
-				return total > 0 ? total : -2;
-			total += r;
-			if ((size_t)r < iov[i].iov_len)
-				break;
-		}
-		return total;
-	}
-	mh.msg_iov = iov;
-	mh.msg_iovlen = (size_t)cnt;
-	do
-		r = sendmsg(u->fd, &mh, MSG_NOSIGNAL);
-	while (r == -1 && errno == EINTR);
-	if (r == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			*wr = false;
-			return -1;
-		}
-		return -2;
-	}
-	if ((size_t)r < want)
-		*wr = false;
-	return r;
-}
-
-void
-sg_upc_shutdown_write(struct sg_upc *u)
-{
-	if (u->ssl != NULL) {
-		/* close_notify: the daemon reads EOF on the hijacked stream */
-		ERR_clear_error();
-		SSL_shutdown(u->ssl);
-		return;
-	}
-	shutdown(u->fd, SHUT_WR);
-}
-
 static void
 upstream_free(struct sg_upc *u)
 {
-	if (u->ssl != NULL)
-		SSL_free(u->ssl);
-	close(u->fd);
+	if (u->s.ssl != NULL)
+		SSL_free(u->s.ssl);
+	close(u->s.fd);
 	free(u);
 }
 
@@ -438,13 +339,13 @@ sg_upstream_release(struct sg_server *srv, struct sg_upc *u, bool reuse)
 
 	if (!reuse || !u->hs_done || ep->nidle >= SG_POOL_MAX_IDLE ||
 	    srv->draining || ep->health == SG_EP_UNHEALTHY ||
-	    sg_ev_set(srv->ev, u->fd, SG_EV_READ, upstream_idle_cb, u) == -1) {
+	    sg_ev_set(srv->ev, u->s.fd, SG_EV_READ, upstream_idle_cb, u) == -1) {
 		/* deferred: the fd number must not be reused this round */
-		sg_ev_del(srv->ev, u->fd);
+		sg_ev_del(srv->ev, u->s.fd);
 		sg_ev_defer(srv->ev, upstream_free_cb, u);
 		return;
 	}
-	u->rd_wants_w = u->wr_wants_r = false;
+	u->s.rd_wants_w = u->s.wr_wants_r = false;
 	u->idle_since = sg_ev_now(srv->ev);
 	u->prev = NULL;
 	u->next = ep->idle;
@@ -461,7 +362,7 @@ upstream_idle_cb(struct sg_ev *ev, int fd, unsigned events, void *arg)
 	struct sg_upc *u = arg;
 
 	(void)events;
-	if (u->ssl != NULL && upstream_alive(u))
+	if (u->s.ssl != NULL && upstream_alive(u))
 		return; /* a TLS record that carried no data */
 	upstream_unlink(u);
 	sg_ev_del(ev, fd);
@@ -475,7 +376,7 @@ sg_upstream_drop_pool(struct sg_server *srv, struct sg_endpoint *ep)
 
 	while ((u = ep->idle) != NULL) {
 		upstream_unlink(u);
-		sg_ev_del(srv->ev, u->fd);
+		sg_ev_del(srv->ev, u->s.fd);
 		sg_ev_defer(srv->ev, upstream_free_cb, u);
 	}
 }
@@ -493,7 +394,7 @@ sg_upstream_reap(struct sg_server *srv)
 			n = u->next;
 			if (now - u->idle_since >= SG_POOL_IDLE_NS) {
 				upstream_unlink(u);
-				sg_ev_del(srv->ev, u->fd);
+				sg_ev_del(srv->ev, u->s.fd);
 				sg_ev_defer(srv->ev,
 				    upstream_free_cb, u);
 			}
@@ -520,8 +421,8 @@ sg_upstream_dial_blocking(struct sg_endpoint *ep, int ms, int *fdp, SSL **sslp,
 
 	*fdp = -1;
 	*sslp = NULL;
-	u.fd = upstream_socket(ep, &connecting);
-	if (u.fd == -1) {
+	u.s.fd = upstream_socket(ep, &connecting);
+	if (u.s.fd == -1) {
 		snprintf(err, errlen, "connect: %s", strerror(errno));
 		return -1;
 	}
@@ -529,16 +430,16 @@ sg_upstream_dial_blocking(struct sg_endpoint *ep, int ms, int *fdp, SSL **sslp,
 	u.connected = !connecting;
 	u.hs_done = ep->tls == NULL;
 	if (ep->tls != NULL) {
-		u.ssl = sg_tls_client_new(ep->tls, u.fd, ep->ir, err, errlen);
-		if (u.ssl == NULL) {
-			close(u.fd);
+		u.s.ssl = sg_tls_client_new(ep->tls, u.s.fd, ep->ir, err, errlen);
+		if (u.s.ssl == NULL) {
+			close(u.s.fd);
 			return -1;
 		}
 	}
 	for (;;) {
 		unsigned want = 0;
 		enum sg_rc rc = sg_upc_advance(&u, &want, err, errlen);
-		struct pollfd p = {.fd = u.fd};
+		struct pollfd p = {.fd = u.s.fd};
 		int64_t left = deadline - sg_ev_clock();
 
 		if (rc == SG_OK)
@@ -548,16 +449,16 @@ sg_upstream_dial_blocking(struct sg_endpoint *ep, int ms, int *fdp, SSL **sslp,
 				snprintf(err, errlen, "%s timed out after %d ms",
 				    u.connected ? "TLS handshake" : "connect",
 				    ms);
-			if (u.ssl != NULL)
-				SSL_free(u.ssl);
-			close(u.fd);
+			if (u.s.ssl != NULL)
+				SSL_free(u.s.ssl);
+			close(u.s.fd);
 			return -1;
 		}
 		p.events = want == SG_TLS_WANT_READ ? POLLIN : POLLOUT;
 		poll(&p, 1, (int)(left / SG_NS_PER_MS) + 1);
 	}
-	*fdp = u.fd;
-	*sslp = u.ssl;
+	*fdp = u.s.fd;
+	*sslp = u.s.ssl;
 	return 0;
 }
 

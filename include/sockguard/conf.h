@@ -18,6 +18,8 @@ struct sg_conf {
 	struct sg_arena *arena;
 	const struct sg_ir *ir;
 	const struct sg_policy *policy;
+	/* one compiled policy per ir->clients.profiles[i] */
+	const struct sg_policy **profile_policy;
 	uint64_t generation;       /* policy generation, 1 at startup */
 	int64_t loaded_at;         /* wall clock, seconds */
 	char sha256[65];           /* of the config file bytes, "" if none */

@@ -43,6 +43,32 @@ enum sg_deny_verbosity {
 	SG_DENY_VERBOSE,
 };
 
+struct sg_ir_strlist {
+	const char **v;
+	size_t n;
+};
+
+/*
+ * Selectors over a verified client certificate's leaf: AND across the
+ * non-empty fields, OR within one. Pins are lowercase hex SHA-256 of the
+ * DER SubjectPublicKeyInfo (normalised at load time); IPs are in
+ * canonical text form (inet_ntop), IPv4-mapped IPv6 unmapped.
+ */
+struct sg_ir_cert_sel {
+	struct sg_ir_strlist common_names;
+	struct sg_ir_strlist dns_names;
+	struct sg_ir_strlist ip_addresses;
+	struct sg_ir_strlist uri_sans;
+	struct sg_ir_strlist spiffe_ids;    /* profiles only: URI SANs */
+	struct sg_ir_strlist public_key_sha256_pins;
+};
+
+struct sg_ir_tls_server {
+	bool enabled;                       /* any tls.* key was set */
+	const char *cert_file, *key_file, *client_ca_file;
+	struct sg_ir_cert_sel sel;          /* spiffe_ids unused */
+};
+
 struct sg_ir_listener {
 	const char *name;     /* "default" for the legacy listen: block */
 	const char *socket;   /* non-empty: unix listener */
@@ -53,7 +79,73 @@ struct sg_ir_listener {
 	bool insecure_allow_plain_tcp;
 	bool insecure_allow_unauthenticated_clients;
 	uint32_t max_connections;
+	struct sg_ir_tls_server tls;
+	/* listeners[]: profiles admitted; admit_all for ["*"] and listen: */
+	struct sg_ir_strlist allowed_profiles;
+	bool admit_all;
+	bool named;           /* came from listeners: (not listen:) */
 	struct sg_loc loc;
+};
+
+/* Rollout mode of a client profile (SPEC 3.15). */
+enum sg_mode {
+	SG_MODE_ENFORCE = 0,
+	SG_MODE_WARN,
+	SG_MODE_AUDIT,
+};
+
+struct sg_ir_cidr {
+	int family;           /* AF_INET or AF_INET6 */
+	uint8_t addr[16];     /* network address, host bits zero */
+	unsigned prefix;
+	const char *text;     /* as written */
+};
+
+struct sg_ir_profile {
+	const char *name;
+	enum sg_mode mode;
+	struct sg_ir_rule *rules;
+	size_t nrules;
+	struct sg_loc loc;
+};
+
+struct sg_ir_ip_assign {
+	const char *profile;
+	struct sg_ir_cidr *cidrs;
+	size_t ncidrs;
+	struct sg_loc loc;
+};
+
+struct sg_ir_peer_assign {
+	const char *profile;
+	int64_t *uids;
+	size_t nuids;
+	int64_t *gids;
+	size_t ngids;
+	int64_t *pids;
+	size_t npids;
+	struct sg_loc loc;
+};
+
+struct sg_ir_cert_assign {
+	const char *profile;
+	struct sg_ir_cert_sel sel;
+	struct sg_loc loc;
+};
+
+/* Client identity -> profile (SPEC 3.8); empty means top-level rules. */
+struct sg_ir_clients {
+	struct sg_ir_cidr *allowed_cidrs;
+	size_t nallowed_cidrs;
+	const char *default_profile;          /* "" or NULL: none */
+	struct sg_ir_cert_assign *cert;       /* client_certificate_profiles */
+	size_t ncert;
+	struct sg_ir_peer_assign *unix_peer;  /* unix_peer_profiles */
+	size_t nunix_peer;
+	struct sg_ir_ip_assign *source_ip;    /* source_ip_profiles */
+	size_t nsource_ip;
+	struct sg_ir_profile *profiles;
+	size_t nprofiles;
 };
 
 enum sg_ep_kind {
@@ -125,6 +217,8 @@ struct sg_ir {
 
 	bool reload_enabled;
 	int64_t reload_debounce_ns;
+
+	struct sg_ir_clients clients;
 
 	struct sg_ir_rule *rules;
 	size_t nrules;

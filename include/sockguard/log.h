@@ -56,6 +56,12 @@ void sg_log_ms(struct sg_logrec *r, const char *k, int64_t ns);
 /* Appends raw JSON for a value (JSON sinks only; text sinks quote it). */
 void sg_log_raw(struct sg_logrec *r, const char *k, const char *json);
 void sg_log_end(struct sg_logrec *r);
+/*
+ * Batching for the event loop: records are queued without waking the
+ * writer; sg_log_kick() at the end of each round wakes it once.
+ */
+void sg_log_batch(bool on);
+void sg_log_kick(void);
 
 /* One-line conveniences for operational messages. */
 void sg_log_msg(enum sg_log_level lvl, const char *fmt, ...) SG_PRINTF(2, 3);

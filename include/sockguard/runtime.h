@@ -55,6 +55,7 @@ struct sg_listener {
 	ino_t ino;
 	enum sg_lst_state state;
 	bool paused;         /* accept paused (fd limit, max_connections) */
+	SSL_CTX *tls;        /* TLS listener context, NULL: plaintext */
 	char label[160];     /* "unix:/path" or "tcp:127.0.0.1:2375" */
 };
 
@@ -89,18 +90,33 @@ struct sg_endpoint {
 	char cluster_id[128];
 };
 
-/* One upstream connection: pooled (idle) or owned by a client conn. */
-struct sg_upc {
+/*
+ * A stream socket, plain or TLS. TLS may need the other direction than
+ * the one used (a read waiting for writability and the reverse): the
+ * wants flags say so, and the owner polls for that direction too.
+ */
+struct sg_sock {
 	int fd;
 	SSL *ssl;
+	bool rd_wants_w;      /* TLS read waits for writability */
+	bool wr_wants_r;      /* TLS write waits for readability */
+};
+
+/* sock.c: n > 0, 0 EOF, -1 would block (ready flags cleared), -2 error */
+ssize_t sg_sock_read(struct sg_sock *s, char *p, size_t n, bool *rd, bool *wr);
+ssize_t sg_sock_writev(struct sg_sock *s, struct iovec *iov, int cnt,
+    bool *rd, bool *wr);
+void sg_sock_shutdown_write(struct sg_sock *s);
+
+/* One upstream connection: pooled (idle) or owned by a client conn. */
+struct sg_upc {
+	struct sg_sock s;
 	struct sg_endpoint *ep;
 	struct sg_upc *next, *prev;
 	int64_t idle_since;
 	bool reused;          /* served an earlier request */
 	bool connected;       /* TCP connect finished */
 	bool hs_done;         /* TLS handshake finished (or no TLS) */
-	bool rd_wants_w;      /* TLS read waits for writability */
-	bool wr_wants_r;      /* TLS write waits for readability */
 };
 
 /* Buffers for one request/response exchange; idle connections hold none. */
@@ -147,6 +163,8 @@ struct sg_xfer {
 	bool close_after;              /* close the client connection when done */
 	bool retried;
 	bool local;                    /* answered without the upstream */
+	int profile;                   /* index in conf clients.profiles, -1 */
+	int mode;                      /* enum sg_mode of the profile */
 	char reqid[SG_REQID_LEN + 1];
 	char trace_id[33];
 	char span_id[17];
@@ -166,6 +184,7 @@ struct sg_xfer {
 
 enum sg_conn_state {
 	SG_CS_IDLE = 0,   /* keep-alive, no request */
+	SG_CS_HANDSHAKE,  /* TLS listener: handshake before the first head */
 	SG_CS_HEAD,       /* reading a request head */
 	SG_CS_DIAL,       /* waiting for the upstream connect */
 	SG_CS_EXCHANGE,   /* relaying request and response */
@@ -186,7 +205,7 @@ struct sg_conn {
 	uint32_t magic;
 	struct sg_server *srv;
 	struct sg_listener *lst;
-	int cfd;
+	struct sg_sock cs;   /* the client socket (TLS on TLS listeners) */
 	struct sg_upc *up;
 	struct sg_xfer *x;
 	enum sg_conn_state st;
@@ -202,6 +221,18 @@ struct sg_conn {
 	bool up_wr_shut;
 	unsigned nreq;
 	char peer[64];
+	/* client identity, read once per connection */
+	bool has_cred;            /* unix: SO_PEERCRED worked */
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int ip_family;            /* TCP: AF_INET / AF_INET6 (v4-mapped unmapped) */
+	uint8_t ip[16];
+	char cert_cn[128];        /* TLS: verified leaf subject CN */
+	char cert_spki[65];       /* TLS: SHA-256 of the leaf's public key */
+	/* profile cache: resolved per config generation */
+	uint64_t prof_gen;
+	int prof_idx;
 };
 
 struct sg_tlist_head {
@@ -262,11 +293,6 @@ struct sg_upc *sg_upstream_open(struct sg_endpoint *ep, bool *connecting);
 /* Drives connect + handshake: SG_OK ready, SG_AGAIN (*want), SG_ERR. */
 enum sg_rc sg_upc_advance(struct sg_upc *u, unsigned *want, char *err,
     size_t errlen);
-/* n > 0, 0 EOF, -1 would block (ready flags cleared), -2 error. */
-ssize_t sg_upc_read(struct sg_upc *u, char *p, size_t n, bool *rd, bool *wr);
-ssize_t sg_upc_writev(struct sg_upc *u, struct iovec *iov, int cnt,
-    bool *rd, bool *wr);
-void sg_upc_shutdown_write(struct sg_upc *u);
 void sg_upstream_release(struct sg_server *srv, struct sg_upc *u, bool reuse);
 void sg_upstream_drop_pool(struct sg_server *srv, struct sg_endpoint *ep);
 void sg_upstream_reap(struct sg_server *srv);

@@ -59,7 +59,7 @@ free_port() {
 # certificate. DIR/client holds ca.pem cert.pem key.pem (DOCKER_CERT_PATH).
 mk_certs() {
 	local d=$1 o="-days 2 -sha256"
-	mkdir -p "$d/client" "$d/other" "$d/otherclient"
+	mkdir -p "$d/client" "$d/client2" "$d/other" "$d/otherclient"
 	(
 		cd "$d" || exit 1
 		newkey() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
@@ -76,6 +76,14 @@ mk_certs() {
 		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
 			-out client/cert.pem $o -extfile client.ext 2>/dev/null
 		cp ca.pem client/ca.pem
+		# a second client of the same CA: CN=ops-client, a SPIFFE URI SAN
+		mkdir -p client2
+		newkey client2/key.pem
+		openssl req -new -key client2/key.pem -out client2.csr -subj /CN=ops-client 2>/dev/null
+		printf 'extendedKeyUsage=clientAuth\nsubjectAltName=URI:spiffe://sockguard.test/ops\n' >client2.ext
+		openssl x509 -req -in client2.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+			-out client2/cert.pem $o -extfile client2.ext 2>/dev/null
+		cp ca.pem client2/ca.pem
 		# a second, unrelated CA and a client certificate it signed
 		newkey other/ca-key.pem
 		openssl req -x509 -new -key other/ca-key.pem -out other/ca.pem $o -subj /CN=other-ca 2>/dev/null
