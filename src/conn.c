@@ -35,7 +35,7 @@
 #include <openssl/x509.h>
 
 #define CONN_MAGIC 0x53474331u /* "SGC1" */
-#define XFREE_MAX 64
+#define XFREE_MAX 1024
 
 /* readiness we believe in (level-triggered: cleared on EAGAIN) */
 struct conn_ready {
@@ -1931,6 +1931,26 @@ sg_conn_next_deadline(struct sg_server *srv)
 	return d;
 }
 
+/*
+ * Called once a second: exchange buffers that stayed unused in the free
+ * list for the whole second go back to the system, so memory follows the
+ * load down again (they are large enough to be mmap-backed).
+ */
+void
+sg_conn_trim(struct sg_server *srv)
+{
+	size_t n = srv->xfree_low;
+
+	while (n-- > 0 && srv->xfree != NULL) {
+		struct sg_xfer *x = srv->xfree;
+
+		srv->xfree = x->next_free;
+		srv->nxfree--;
+		free(x);
+	}
+	srv->xfree_low = srv->nxfree;
+}
+
 /* Shutdown: idle connections go now, busy ones when their exchange ends. */
 void
 sg_conn_drain(struct sg_server *srv)
@@ -1965,11 +1985,14 @@ xfer_get(struct sg_server *srv)
 	if (x != NULL) {
 		srv->xfree = x->next_free;
 		srv->nxfree--;
+		if (srv->nxfree < srv->xfree_low)
+			srv->xfree_low = srv->nxfree;
 	} else {
 		x = malloc(sizeof(*x));
 		if (x == NULL)
 			return NULL;
 	}
+	srv->nxfer_busy++;
 	memset(x, 0, offsetof(struct sg_xfer, in));
 	return x;
 }
@@ -1977,7 +2000,9 @@ xfer_get(struct sg_server *srv)
 static void
 xfer_put(struct sg_server *srv, struct sg_xfer *x)
 {
-	if (srv->nxfree >= XFREE_MAX) {
+	srv->nxfer_busy--;
+	/* keep about twice what is in use: memory follows the load */
+	if (srv->nxfree >= XFREE_MAX || srv->nxfree > 2 * srv->nxfer_busy + 32) {
 		free(x);
 		return;
 	}

@@ -109,6 +109,8 @@ sg_log_start(const struct sg_ir_log *cfg, char *err, size_t errlen)
 	au->json = true;
 	lg.level = cfg->level;
 	for (i = 0; i < SG_SINK__COUNT; i++) {
+		if (i == SG_SINK_AUDIT && !cfg->audit_enabled)
+			continue; /* never written */
 		lg.sink[i].ring = malloc(LOG_RING_CAP);
 		if (lg.sink[i].ring == NULL) {
 			snprintf(err, errlen, "out of memory");

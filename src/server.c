@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -130,6 +131,12 @@ sg_server_run(struct sg_conf *conf, const struct sg_load_opts *lo)
 	srv.tl[SG_TL_IDLE].timeout = SG_IDLE_TIMEOUT;
 	srv.tl[SG_TL_REQ].timeout = conf->ir->upstream.request_timeout_ns;
 	server_raise_nofile();
+	/*
+	 * Exchange buffers are ~150 KiB: a fixed mmap threshold keeps them
+	 * mmap-backed so trimmed ones really return to the system (glibc
+	 * would otherwise raise the threshold and keep them in the heap).
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	if (sg_log_start(&conf->ir->log, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sockguard: %s\n", err);
 		return 1;
@@ -176,6 +183,7 @@ sg_server_run(struct sg_conf *conf, const struct sg_load_opts *lo)
 		sg_log_kick();
 		if (now >= next_reap) {
 			sg_upstream_reap(&srv);
+			sg_conn_trim(&srv);
 			next_reap = now + SG_NS_PER_SEC;
 		}
 		if (server_hup) {

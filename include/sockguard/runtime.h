@@ -255,6 +255,8 @@ struct sg_server {
 	struct sg_tlist_head tl[SG_TL__COUNT];
 	struct sg_xfer *xfree;         /* free exchange buffers */
 	size_t nxfree;
+	size_t xfree_low;              /* fewest free buffers this second */
+	size_t nxfer_busy;             /* buffers held by exchanges */
 	int reserve_fd;                /* spare fd for EMFILE handling */
 	bool draining;
 	int64_t drain_deadline;
@@ -319,6 +321,7 @@ void sg_conn_accept(struct sg_server *srv, struct sg_listener *l, int fd,
     const struct sockaddr *sa, socklen_t salen);
 void sg_conn_expire(struct sg_server *srv);
 void sg_conn_drain(struct sg_server *srv);
+void sg_conn_trim(struct sg_server *srv);
 void sg_conn_close_all(struct sg_server *srv);
 int64_t sg_conn_next_deadline(struct sg_server *srv);
 
