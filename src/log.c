@@ -40,8 +40,9 @@ static struct {
 	pthread_t writer;
 	bool running;
 	bool stopping;
-	bool batch;           /* the event loop kicks the writer once a round */
-	bool kick;
+	bool batch;           /* the event loop wakes the writer (sg_log_kick) */
+	size_t unkicked;      /* bytes queued since the writer was last woken */
+	int64_t last_kick;
 	time_t tsec;          /* cached second for timestamps */
 	char tprefix[32];     /* "2026-11-29T06:33:21" */
 	char tzone[24];       /* "+00:00" */
@@ -426,7 +427,7 @@ sg_log_end(struct sg_logrec *r)
 	pthread_mutex_lock(&lg.mu);
 	log_append(s, r->buf, r->len);
 	if (lg.batch)
-		lg.kick = true;
+		lg.unkicked += r->len;
 	else
 		pthread_cond_signal(&lg.cv);
 	pthread_mutex_unlock(&lg.mu);
@@ -441,16 +442,29 @@ sg_log_batch(bool on)
 	pthread_mutex_unlock(&lg.mu);
 }
 
-/* End of an event-loop round: one wake-up for every record it logged. */
-void
-sg_log_kick(void)
+/*
+ * Called by the event loop after each round: wakes the writer when 64 KiB
+ * are queued or the oldest queued record waited SG_LOG_FLUSH_NS, so a busy
+ * proxy hands over big batches instead of waking a thread per request.
+ * Returns the nanoseconds until the next flush is due (-1: nothing queued).
+ */
+int64_t
+sg_log_kick(int64_t now)
 {
-	if (!lg.kick)
-		return;
+	size_t n = lg.unkicked; /* only the loop thread writes it */
+
+	if (n == 0) {
+		lg.last_kick = now;
+		return -1;
+	}
+	if (n < 64 * 1024 && now - lg.last_kick < SG_LOG_FLUSH_NS)
+		return SG_LOG_FLUSH_NS - (now - lg.last_kick);
 	pthread_mutex_lock(&lg.mu);
-	lg.kick = false;
+	lg.unkicked = 0;
 	pthread_cond_signal(&lg.cv);
 	pthread_mutex_unlock(&lg.mu);
+	lg.last_kick = now;
+	return -1;
 }
 
 void

@@ -118,7 +118,7 @@ sg_server_run(struct sg_conf *conf, const struct sg_load_opts *lo)
 {
 	struct sg_server srv;
 	char err[1024];
-	int64_t next_reap;
+	int64_t next_reap, log_due = -1;
 	int rc = 0;
 
 	memset(&srv, 0, sizeof(srv));
@@ -175,12 +175,14 @@ sg_server_run(struct sg_conf *conf, const struct sg_load_opts *lo)
 		d = sg_conn_next_deadline(&srv);
 		if (d < 0 || d > next_reap)
 			d = next_reap;
+		if (log_due >= 0 && now + log_due < d)
+			d = now + log_due;
 		timeout = d <= now ? 0 : (int)((d - now + SG_NS_PER_MS - 1) /
 		    SG_NS_PER_MS);
 		sg_ev_run_once(srv.ev, timeout);
 		now = sg_ev_now(srv.ev);
 		sg_conn_expire(&srv);
-		sg_log_kick();
+		log_due = sg_log_kick(now);
 		if (now >= next_reap) {
 			sg_upstream_reap(&srv);
 			sg_conn_trim(&srv);

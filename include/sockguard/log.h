@@ -58,10 +58,13 @@ void sg_log_raw(struct sg_logrec *r, const char *k, const char *json);
 void sg_log_end(struct sg_logrec *r);
 /*
  * Batching for the event loop: records are queued without waking the
- * writer; sg_log_kick() at the end of each round wakes it once.
+ * writer; sg_log_kick() after each round wakes it when enough is queued
+ * or the oldest record waited SG_LOG_FLUSH_NS, and says when to call
+ * again (ns, -1: nothing queued).
  */
+#define SG_LOG_FLUSH_NS (100 * 1000 * 1000LL)
 void sg_log_batch(bool on);
-void sg_log_kick(void);
+int64_t sg_log_kick(int64_t now);
 
 /* One-line conveniences for operational messages. */
 void sg_log_msg(enum sg_log_level lvl, const char *fmt, ...) SG_PRINTF(2, 3);
