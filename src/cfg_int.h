@@ -50,6 +50,52 @@ struct sg_cfg_ep_src {
 };
 
 /*
+ * Where the parts of one listeners[] entry were written, with the values
+ * that ir_check validates from their text (SPEC 2.4.2-2.4.5). The legacy
+ * listen: block has none: ir_check reads it from the flat values and the
+ * key locations.
+ */
+struct sg_cfg_lst_src {
+	const char *key;       /* key path prefix, "listeners[0]" */
+	const char *label;     /* message prefix, "listeners[ci]" (SPEC) */
+	struct sg_loc item;    /* the entry */
+	struct sg_loc name, socket, address, socket_mode, socket_uid,
+	    socket_gid, max_connections, plain_tcp, unauth;
+	struct sg_loc tls;     /* the tls: key */
+	struct sg_loc cert_file, key_file, client_ca_file;
+	struct sg_loc allowed_profiles;       /* the key, else the item */
+	const struct sg_loc *allowed_items;   /* per allowed_profiles entry */
+	const char *socket_mode_text;         /* as written, "0600" default */
+	int64_t socket_uid_v, socket_gid_v;   /* INT64_MIN: unset */
+	int64_t max_connections_v;            /* as written, 4096 default */
+	bool not_map;          /* the entry was not a mapping (reported) */
+};
+
+/* Where one clients.profiles[] entry was written. */
+struct sg_cfg_prof_src {
+	const char *key;       /* "clients.profiles[0]" */
+	struct sg_loc name;    /* the name value, else the entry */
+	struct sg_loc rules;   /* the rules key, else the entry */
+	bool rules_ok;         /* its rules lowered without errors */
+	bool not_map;          /* the entry was not a mapping (reported) */
+};
+
+/* Where one clients.*_profiles[] assignment was written. */
+struct sg_cfg_assign_src {
+	const char *key;       /* "clients.source_ip_profiles[0]" */
+	struct sg_loc profile; /* the profile value, else the entry */
+	bool not_map;          /* the entry was not a mapping (reported) */
+};
+
+/* Parallel to the arrays of ir->clients; NULL: hand-built IR. */
+struct sg_cfg_clients_src {
+	const struct sg_cfg_prof_src *profiles;
+	const struct sg_cfg_assign_src *source_ip;
+	const struct sg_cfg_assign_src *cert;
+	const struct sg_cfg_assign_src *unix_peer;
+};
+
+/*
  * Typed values of every key that is in scope, before semantic checks.
  * Strings that become enums or numbers in the IR stay text here so
  * ir_check can validate them with their original spelling.
@@ -63,6 +109,11 @@ struct sg_cfg_flat {
 	bool listen_insecure_allow_plain_tcp;
 	bool listen_insecure_allow_unauthenticated_clients;
 	int64_t listen_max_connections;
+	/* conduits for lowering only (ir_check reads the IR) */
+	const char *listen_tls_cert_file;
+	const char *listen_tls_key_file;
+	const char *listen_tls_client_ca_file;
+	const char *clients_default_profile;
 	const char *upstream_socket;
 	/* durations as written; NULL or "" = the default (checked later) */
 	const char *upstream_request_timeout;
@@ -91,6 +142,12 @@ struct sg_cfg_flat {
 	const char *min_api_version;
 	/* false: the rules had errors, skip the checks that evaluate them */
 	bool rules_ok;
+	/*
+	 * Parallel to ir->listeners when they came from listeners: (NULL
+	 * for the legacy listen: listener and for hand-built IR).
+	 */
+	const struct sg_cfg_lst_src *lst_src;
+	const struct sg_cfg_clients_src *cl_src;  /* NULL: hand-built IR */
 };
 
 /* ---- cfg_keys.c ---- */
@@ -143,6 +200,23 @@ bool sg_cfg_env_docker(struct sg_cfg_ctx *c, struct sg_ir_endpoint *ep,
  */
 int sg_cfg_ep_address(struct sg_arena *a, const char *s,
     struct sg_ir_endpoint *ep, const char **why);
+
+/*
+ * Client-identity values (SPEC 2.4.4, 3.8), used by lowering and tests.
+ * Each takes the text trimmed of white space.
+ *
+ * A CIDR prefix "addr/len"; a bare address is a host route (/32, /128).
+ * Host bits are cleared; an IPv4-mapped IPv6 prefix of /96 or longer
+ * becomes the IPv4 prefix (peers are unmapped before matching). Returns
+ * 0, or -1 for anything else (zones, leading zeros in len, ...).
+ */
+int sg_cfg_cidr_parse(const char *s, struct sg_ir_cidr *out);
+/* An IP address in inet_ntop form, IPv4-mapped unmapped; NULL: invalid. */
+const char *sg_cfg_ip_canon(struct sg_arena *a, const char *s);
+/* A SHA-256 pin: optional "sha256:", 64 hex digits -> lowercase; or NULL. */
+const char *sg_cfg_pin_norm(struct sg_arena *a, const char *s);
+/* "scheme:rest" (RFC 3986 scheme, non-empty rest, no white space). */
+bool sg_cfg_uri_ok(const char *s);
 
 /* ---- ir_check.c ---- */
 

@@ -37,31 +37,32 @@ static const struct sg_key keys_table[] = {
 	    ENV("LISTEN_INSECURE_ALLOW_UNAUTHENTICATED_CLIENTS"), 0},
 	{"listen.max_connections", SG_KEY_INT, "4096",
 	    ENV("LISTEN_MAX_CONNECTIONS"), 0},
-	/* SECTION */
-	{"listen.tls", UNS, NULL, NULL, 0},
-	/* STR "" */
-	{"listen.tls.cert_file", UNS, "", ENV("LISTEN_TLS_CERT_FILE"), 0},
-	/* STR "" */
-	{"listen.tls.key_file", UNS, "", ENV("LISTEN_TLS_KEY_FILE"), 0},
-	/* STR "" */
-	{"listen.tls.client_ca_file", UNS, "", ENV("LISTEN_TLS_CLIENT_CA_FILE"),
+	/* mutual TLS (SPEC 2.4.4): "enabled" when any of these is set */
+	{"listen.tls", SG_KEY_SECTION, NULL, NULL, 0},
+	{"listen.tls.cert_file", SG_KEY_STR, "", ENV("LISTEN_TLS_CERT_FILE"), 0},
+	{"listen.tls.key_file", SG_KEY_STR, "", ENV("LISTEN_TLS_KEY_FILE"), 0},
+	{"listen.tls.client_ca_file", SG_KEY_STR, "",
+	    ENV("LISTEN_TLS_CLIENT_CA_FILE"), 0},
+	/* leaf selectors: AND across lists, OR within one */
+	{"listen.tls.common_names", SG_KEY_STRLIST, "",
+	    ENV("LISTEN_TLS_COMMON_NAMES"), 0},
+	{"listen.tls.dns_names", SG_KEY_STRLIST, "", ENV("LISTEN_TLS_DNS_NAMES"),
 	    0},
-	/* STRLIST [] */
-	{"listen.tls.common_names", UNS, "", ENV("LISTEN_TLS_COMMON_NAMES"),
+	{"listen.tls.ip_addresses", SG_KEY_STRLIST, "",
+	    ENV("LISTEN_TLS_IP_ADDRESSES"), 0},
+	{"listen.tls.uri_sans", SG_KEY_STRLIST, "", ENV("LISTEN_TLS_URI_SANS"),
 	    0},
-	/* STRLIST [] */
-	{"listen.tls.dns_names", UNS, "", ENV("LISTEN_TLS_DNS_NAMES"), 0},
-	/* STRLIST [] */
-	{"listen.tls.ip_addresses", UNS, "", ENV("LISTEN_TLS_IP_ADDRESSES"),
-	    0},
-	/* STRLIST [] */
-	{"listen.tls.uri_sans", UNS, "", ENV("LISTEN_TLS_URI_SANS"), 0},
-	/* STRLIST [] */
-	{"listen.tls.public_key_sha256_pins", UNS, "",
+	{"listen.tls.public_key_sha256_pins", SG_KEY_STRLIST, "",
 	    ENV("LISTEN_TLS_PUBLIC_KEY_SHA256_PINS"), 0},
 
-	/* OBJLIST [] of {name, listen.* keys, allowed_profiles}; YAML only */
-	{"listeners", UNS, NULL, NULL, Y},
+	/*
+	 * [{name, socket, address, socket_mode, socket_uid, socket_gid,
+	 * insecure_allow_plain_tcp, insecure_allow_unauthenticated_clients,
+	 * max_connections, tls: {the listen.tls keys}, allowed_profiles}];
+	 * exclusive with listen (SPEC 2.4.5). Pinned at startup except
+	 * listeners[*].allowed_profiles (SPEC 2.11.3, see ir_reload.c).
+	 */
+	{"listeners", SG_KEY_OBJLIST, NULL, NULL, Y},
 
 	/* upstream (SPEC 2.5; seed: request_timeout "" = disabled). The
 	 * transport (socket, endpoints, failover) is pinned at startup. */
@@ -140,10 +141,12 @@ static const struct sg_key keys_table[] = {
 	 * reported as not supported. */
 	{"request_body", UNS, NULL, NULL, M},
 
-	/* clients (SPEC 3.8): SECTION */
-	{"clients", UNS, NULL, NULL, M},
-	/* STRLIST [] */
-	{"clients.allowed_cidrs", UNS, "", ENV("CLIENTS_ALLOWED_CIDRS"), M},
+	/* clients (SPEC 3.8): who is calling, and which profile applies.
+	 * Everything here may change on reload. */
+	{"clients", SG_KEY_SECTION, NULL, NULL, M},
+	/* CIDR prefixes (a bare IP is a host route) */
+	{"clients.allowed_cidrs", SG_KEY_STRLIST, "", ENV("CLIENTS_ALLOWED_CIDRS"),
+	    M},
 	/* SECTION */
 	{"clients.container_labels", UNS, NULL, NULL, M},
 	/* BOOL false */
@@ -152,18 +155,21 @@ static const struct sg_key keys_table[] = {
 	/* STR "com.sockguard.allow." */
 	{"clients.container_labels.label_prefix", UNS, "com.sockguard.allow.",
 	    ENV("CLIENTS_CONTAINER_LABELS_LABEL_PREFIX"), M},
-	/* STR "" */
-	{"clients.default_profile", UNS, "", ENV("CLIENTS_DEFAULT_PROFILE"), M},
-	/* OBJLIST [] of {profile, cidrs} */
-	{"clients.source_ip_profiles", UNS, NULL, NULL, M | Y},
-	/* OBJLIST [] of {profile, common_names, ...} */
-	{"clients.client_certificate_profiles", UNS, NULL, NULL, M | Y},
-	/* OBJLIST [] of {profile, uids, gids, pids} */
-	{"clients.unix_peer_profiles", UNS, NULL, NULL, M | Y},
+	{"clients.default_profile", SG_KEY_STR, "", ENV("CLIENTS_DEFAULT_PROFILE"),
+	    M},
+	/* [{profile, cidrs}] */
+	{"clients.source_ip_profiles", SG_KEY_OBJLIST, NULL, NULL, M | Y},
+	/* [{profile, common_names, dns_names, ip_addresses, uri_sans,
+	 * spiffe_ids, public_key_sha256_pins}] */
+	{"clients.client_certificate_profiles", SG_KEY_OBJLIST, NULL, NULL,
+	    M | Y},
+	/* [{profile, uids, gids, pids}] */
+	{"clients.unix_peer_profiles", SG_KEY_OBJLIST, NULL, NULL, M | Y},
 	/* SECTION {max_inflight} or null */
 	{"clients.global_concurrency", UNS, NULL, NULL, M | Y},
-	/* OBJLIST [] of profiles */
-	{"clients.profiles", UNS, NULL, NULL, M | Y},
+	/* [{name, mode, rules}]; response, request_body and limits are
+	 * recognised but not supported yet (cfg_lower.c) */
+	{"clients.profiles", SG_KEY_OBJLIST, NULL, NULL, M | Y},
 
 	/* ownership (SPEC 3.9): SECTION */
 	{"ownership", UNS, NULL, NULL, M},

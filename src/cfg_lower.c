@@ -5,8 +5,12 @@
  * not-yet-supported keys are errors), applies the environment overlay
  * and the command-line flags (flags > env > file > defaults, SPEC 2.2),
  * converts every value to its type, loads the rules (YAML, rules_file or
- * --rules) and builds struct sg_ir; then runs ir_check. Owns nothing
- * beyond the arena it is given. Does not compile the policy.
+ * --rules) and builds struct sg_ir; then runs ir_check. Also lowers the
+ * object lists (upstream.endpoints, listeners, clients.profiles and the
+ * clients.*_profiles assignments) with nearest-key suggestions, and
+ * normalises client-identity values (IPs, CIDRs, pins, URIs) so the IR
+ * holds only canonical ones. Owns nothing beyond the arena it is given.
+ * Does not compile the policy.
  */
 #include <sys/stat.h>
 
@@ -67,7 +71,30 @@ static int lower_tcp_address(struct sg_arena *a, const char *s,
 static void lower_rules(struct sg_cfg_ctx *c, struct sg_cfg_flat *f,
     struct sg_ir *ir);
 static bool lower_yaml_rule(struct sg_cfg_ctx *c, const struct sg_node *item,
-    size_t i, struct sg_ir_rule *r);
+    const char *label, struct sg_ir_rule *r);
+static void lower_legacy_tls(struct sg_cfg_ctx *c, const struct sg_cfg_flat *f,
+    struct sg_ir_listener *l);
+static void lower_listeners(struct sg_cfg_ctx *c, struct sg_cfg_flat *f,
+    struct sg_ir *ir);
+static void lower_listener(struct sg_cfg_ctx *c, const struct sg_node *item,
+    size_t i, struct sg_ir_listener *l, struct sg_cfg_lst_src *s);
+static void lower_listener_tls(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *label, const char *key, struct sg_ir_tls_server *t,
+    struct sg_cfg_lst_src *s);
+static void lower_clients(struct sg_cfg_ctx *c, struct sg_cfg_flat *f,
+    struct sg_ir *ir);
+static void lower_profile(struct sg_cfg_ctx *c, const struct sg_node *item,
+    size_t i, struct sg_ir_profile *p, struct sg_cfg_prof_src *ps);
+static void lower_ip_assign(struct sg_cfg_ctx *c, const struct sg_node *item,
+    size_t i, struct sg_ir_ip_assign *as, struct sg_cfg_assign_src *src);
+static void lower_cert_assign(struct sg_cfg_ctx *c, const struct sg_node *item,
+    size_t i, struct sg_ir_cert_assign *as, struct sg_cfg_assign_src *src);
+static void lower_peer_assign(struct sg_cfg_ctx *c, const struct sg_node *item,
+    size_t i, struct sg_ir_peer_assign *as, struct sg_cfg_assign_src *src);
+static const struct sg_node *lower_seq(struct sg_cfg_ctx *c, const char *path,
+    const char *what);
+static const char *lower_assign_profile(struct sg_cfg_ctx *c,
+    const struct sg_node *m, const char *key, struct sg_cfg_assign_src *src);
 static const char *lower_rule_str(struct sg_cfg_ctx *c,
     const struct sg_node *n, const char *key);
 static void lower_rule_unknown(struct sg_cfg_ctx *c, const char *prefix,
@@ -96,6 +123,10 @@ static const struct lower_field lower_fields[] = {
 	F("listen.insecure_allow_unauthenticated_clients",
 	    listen_insecure_allow_unauthenticated_clients),
 	F("listen.max_connections", listen_max_connections),
+	F("listen.tls.cert_file", listen_tls_cert_file),
+	F("listen.tls.key_file", listen_tls_key_file),
+	F("listen.tls.client_ca_file", listen_tls_client_ca_file),
+	F("clients.default_profile", clients_default_profile),
 	F("upstream.socket", upstream_socket),
 	F("upstream.request_timeout", upstream_request_timeout),
 	F("upstream.failover.health_interval", upstream_health_interval),
@@ -140,6 +171,53 @@ static const char *const lower_ep_keys[] = {"address", "tls",
 static const char *const lower_ep_tls_keys[] = {"ca_file", "cert_file",
     "key_file", "server_name"};
 static const char *const lower_match_keys[] = {"method", "path"};
+static const char *const lower_lst_keys[] = {"name", "socket", "address",
+    "socket_mode", "socket_uid", "socket_gid", "insecure_allow_plain_tcp",
+    "insecure_allow_unauthenticated_clients", "max_connections", "tls",
+    "allowed_profiles"};
+static const char *const lower_tls_keys[] = {"cert_file", "key_file",
+    "client_ca_file", "common_names", "dns_names", "ip_addresses", "uri_sans",
+    "public_key_sha256_pins"};
+static const char *const lower_prof_keys[] = {"name", "mode", "rules",
+    "response", "request_body", "limits"};
+static const char *const lower_ip_keys[] = {"profile", "cidrs"};
+static const char *const lower_cert_keys[] = {"profile", "common_names",
+    "dns_names", "ip_addresses", "uri_sans", "spiffe_ids",
+    "public_key_sha256_pins"};
+static const char *const lower_peer_keys[] = {"profile", "uids", "gids",
+    "pids"};
+
+/* A list of strings as written, with where each item was. */
+struct lower_strs {
+	const char **v;
+	struct sg_loc *locs;
+	size_t n;
+};
+
+/* What a client-certificate selector list must hold (SPEC 2.4.4). */
+enum lower_sel_kind {
+	LOWER_SEL_NAME = 0,  /* common_names, dns_names: non-empty */
+	LOWER_SEL_IP,
+	LOWER_SEL_URI,
+	LOWER_SEL_SPIFFE,
+	LOWER_SEL_PIN,
+};
+
+static void lower_strs_node(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *key, struct lower_strs *out);
+static void lower_strs_key(struct sg_cfg_ctx *c, const char *path,
+    struct lower_strs *out);
+static void lower_ints_node(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *key, int64_t **v, size_t *n);
+static void lower_sel(struct sg_cfg_ctx *c, const struct lower_strs *in,
+    enum lower_sel_kind kind, const char *label, const char *key,
+    const char *field, struct sg_ir_strlist *out);
+static void lower_sel_member(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *label, const char *key, struct sg_ir_cert_sel *sel);
+static void lower_int_member(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *key, int64_t *out, struct sg_loc *loc);
+static char *lower_trim(struct sg_arena *a, const char *s);
+static struct sg_loc lower_vloc(const struct sg_node *m);
 
 struct sg_ir *
 sg_cfg_load(struct sg_arena *a, const struct sg_load_opts *o,
@@ -214,8 +292,10 @@ lower_run(struct sg_arena *a, const struct sg_load_opts *o, const char *name,
 	ir = sg_arena_alloc(a, sizeof(*ir));
 	ir->config_path = c.file;
 	lower_build(&c, &flat, ir);
+	lower_listeners(&c, &flat, ir);
 	lower_upstream(&c, &flat, ir);
 	lower_rules(&c, &flat, ir);
+	lower_clients(&c, &flat, ir);
 	lower_keylocs(&c, ir);
 	/* Values that failed to convert kept their defaults: go on and
 	 * report the semantic problems of the rest too. */
@@ -396,9 +476,12 @@ lower_build(struct sg_cfg_ctx *c, const struct sg_cfg_flat *f,
 	l->insecure_allow_unauthenticated_clients =
 	    f->listen_insecure_allow_unauthenticated_clients;
 	l->max_connections = 4096;
+	l->admit_all = true;  /* SPEC 2.4.1: allowed_profiles ["*"] */
+	l->named = false;
 	v = lower_val(c, "listen");
 	if (v->src != SG_CFG_SRC_DEFAULT)
 		l->loc = v->loc;
+	lower_legacy_tls(c, f, l);
 	ir->listeners = l;
 	ir->nlisteners = 1;
 
@@ -816,6 +899,925 @@ lower_tcp_address(struct sg_arena *a, const char *s, const char *auth,
 	return 0;
 }
 
+/* ---- listeners (SPEC 2.4.1-2.4.5) ---- */
+
+/* Offsets of the selector lists in struct sg_ir_cert_sel. */
+#define LOWER_SEL(f) offsetof(struct sg_ir_cert_sel, f)
+
+static const struct lower_sel_field {
+	const char *field;
+	enum lower_sel_kind kind;
+	size_t off;
+} lower_sel_fields[] = {
+	{"common_names", LOWER_SEL_NAME, LOWER_SEL(common_names)},
+	{"dns_names", LOWER_SEL_NAME, LOWER_SEL(dns_names)},
+	{"ip_addresses", LOWER_SEL_IP, LOWER_SEL(ip_addresses)},
+	{"uri_sans", LOWER_SEL_URI, LOWER_SEL(uri_sans)},
+	{"spiffe_ids", LOWER_SEL_SPIFFE, LOWER_SEL(spiffe_ids)},
+	{"public_key_sha256_pins", LOWER_SEL_PIN,
+	    LOWER_SEL(public_key_sha256_pins)},
+};
+#undef LOWER_SEL
+
+static struct sg_ir_strlist *
+lower_sel_at(struct sg_ir_cert_sel *sel, const struct lower_sel_field *f)
+{
+	return (struct sg_ir_strlist *)(void *)((char *)sel + f->off);
+}
+
+static bool
+lower_tls_enabled(const struct sg_ir_tls_server *t)
+{
+	return t->cert_file != NULL || t->key_file != NULL ||
+	    t->client_ca_file != NULL || t->sel.common_names.n > 0 ||
+	    t->sel.dns_names.n > 0 || t->sel.ip_addresses.n > 0 ||
+	    t->sel.uri_sans.n > 0 || t->sel.public_key_sha256_pins.n > 0;
+}
+
+/* listen.tls: the files from the flat values, the selector lists here. */
+static void
+lower_legacy_tls(struct sg_cfg_ctx *c, const struct sg_cfg_flat *f,
+    struct sg_ir_listener *l)
+{
+	struct sg_ir_tls_server *t = &l->tls;
+	size_t i;
+
+	t->cert_file = f->listen_tls_cert_file[0] != '\0' ?
+	    f->listen_tls_cert_file : NULL;
+	t->key_file = f->listen_tls_key_file[0] != '\0' ?
+	    f->listen_tls_key_file : NULL;
+	t->client_ca_file = f->listen_tls_client_ca_file[0] != '\0' ?
+	    f->listen_tls_client_ca_file : NULL;
+	for (i = 0; i < SG_ARRAY_LEN(lower_sel_fields); i++) {
+		const struct lower_sel_field *sf = &lower_sel_fields[i];
+		struct lower_strs in;
+
+		if (sf->kind == LOWER_SEL_SPIFFE)
+			continue; /* profiles only */
+		lower_strs_key(c, sg_arena_printf(c->a, "listen.tls.%s",
+		    sf->field), &in);
+		lower_sel(c, &in, sf->kind, "listen.tls", "listen.tls",
+		    sf->field, lower_sel_at(&t->sel, sf));
+	}
+	t->enabled = lower_tls_enabled(t);
+}
+
+/*
+ * A non-empty listeners: list replaces the legacy listener lower_build
+ * made; ir_check reports a listen: key set next to it (SPEC 2.4.5).
+ */
+static void
+lower_listeners(struct sg_cfg_ctx *c, struct sg_cfg_flat *f, struct sg_ir *ir)
+{
+	const struct sg_node *seq = lower_seq(c, "listeners", "listeners"),
+	    *item;
+	struct sg_ir_listener *ls;
+	struct sg_cfg_lst_src *src;
+	size_t i;
+
+	if (seq == NULL)
+		return;
+	ls = sg_arena_alloc(c->a, seq->nchild * sizeof(*ls));
+	src = sg_arena_alloc(c->a, seq->nchild * sizeof(*src));
+	for (item = seq->child, i = 0; item != NULL; item = item->next, i++)
+		lower_listener(c, item, i, &ls[i], &src[i]);
+	ir->listeners = ls;
+	ir->nlisteners = seq->nchild;
+	f->lst_src = src;
+}
+
+static void
+lower_listener(struct sg_cfg_ctx *c, const struct sg_node *item, size_t i,
+    struct sg_ir_listener *l, struct sg_cfg_lst_src *s)
+{
+	const char *key = sg_arena_printf(c->a, "listeners[%zu]", i);
+	const struct sg_node *m, *nm;
+	size_t j;
+
+	l->name = "";
+	l->socket = "";
+	l->address = "";
+	l->socket_mode = 0600;
+	l->socket_uid = -1;
+	l->socket_gid = -1;
+	l->max_connections = 4096;
+	l->named = true;
+	l->loc = item->loc;
+	s->key = key;
+	s->label = key;
+	s->item = s->name = s->socket = s->address = s->socket_mode =
+	    s->socket_uid = s->socket_gid = s->max_connections = s->plain_tcp =
+	    s->unauth = s->tls = s->cert_file = s->key_file =
+	    s->client_ca_file = s->allowed_profiles = item->loc;
+	/* Omitted: the hardened owner-only mode, as for listen.socket_mode. */
+	s->socket_mode_text = "0600";
+	s->socket_uid_v = s->socket_gid_v = LOWER_UNSET;
+	s->max_connections_v = 4096;
+	if (item->kind != SG_NODE_MAP) {
+		sg_diag_error(c->d, &item->loc, key, "expected a mapping with "
+		    "name, socket or address, and allowed_profiles, got %s",
+		    item->null ? "null" : lower_kind(item));
+		s->not_map = true;
+		return;
+	}
+	nm = lower_member(item, "name");
+	if (nm != NULL) {
+		const char *v = lower_rule_str(c, nm, sg_arena_printf(c->a,
+		    "%s.name", key));
+
+		l->name = v != NULL ? v : "";
+		s->name = lower_vloc(nm);
+		if (l->name[0] != '\0')
+			s->label = sg_arena_printf(c->a, "listeners[%s]",
+			    l->name);
+	}
+	for (m = item->child; m != NULL; m = m->next) {
+		const char *mkey = sg_arena_printf(c->a, "%s.%s", key, m->key);
+		const char *v;
+
+		if (strcmp(m->key, "name") == 0) {
+			continue;
+		} else if (strcmp(m->key, "socket") == 0) {
+			v = lower_rule_str(c, m, mkey);
+			l->socket = v != NULL ? v : "";
+			s->socket = lower_vloc(m);
+		} else if (strcmp(m->key, "address") == 0) {
+			v = lower_rule_str(c, m, mkey);
+			l->address = v != NULL ? v : "";
+			s->address = lower_vloc(m);
+		} else if (strcmp(m->key, "socket_mode") == 0) {
+			v = lower_rule_str(c, m, mkey);
+			s->socket_mode_text = v != NULL ? v : "";
+			s->socket_mode = lower_vloc(m);
+		} else if (strcmp(m->key, "socket_uid") == 0) {
+			lower_int_member(c, m, mkey, &s->socket_uid_v,
+			    &s->socket_uid);
+		} else if (strcmp(m->key, "socket_gid") == 0) {
+			lower_int_member(c, m, mkey, &s->socket_gid_v,
+			    &s->socket_gid);
+		} else if (strcmp(m->key, "max_connections") == 0) {
+			lower_int_member(c, m, mkey, &s->max_connections_v,
+			    &s->max_connections);
+		} else if (strcmp(m->key, "insecure_allow_plain_tcp") == 0) {
+			lower_endpoint_bool(c, m, mkey,
+			    &l->insecure_allow_plain_tcp, &s->plain_tcp);
+		} else if (strcmp(m->key,
+		    "insecure_allow_unauthenticated_clients") == 0) {
+			lower_endpoint_bool(c, m, mkey,
+			    &l->insecure_allow_unauthenticated_clients,
+			    &s->unauth);
+		} else if (strcmp(m->key, "tls") == 0) {
+			lower_listener_tls(c, m, sg_arena_printf(c->a,
+			    "%s.tls", s->label), mkey, &l->tls, s);
+		} else if (strcmp(m->key, "allowed_profiles") == 0) {
+			struct lower_strs in;
+
+			lower_strs_node(c, m, mkey, &in);
+			l->allowed_profiles.v = in.v;
+			l->allowed_profiles.n = in.n;
+			s->allowed_items = in.locs;
+			s->allowed_profiles = m->key_loc;
+		} else {
+			lower_rule_unknown(c, key, m, lower_lst_keys,
+			    SG_ARRAY_LEN(lower_lst_keys));
+		}
+	}
+	/* ["*"] admits everything; "*" with names is an ir_check error. */
+	for (j = 0; j < l->allowed_profiles.n; j++)
+		if (strcmp(l->allowed_profiles.v[j], "*") == 0)
+			l->admit_all = true;
+	/* Values ir_check validates; the IR keeps -1 for "unset". */
+	if (s->socket_uid_v != LOWER_UNSET)
+		l->socket_uid = s->socket_uid_v;
+	if (s->socket_gid_v != LOWER_UNSET)
+		l->socket_gid = s->socket_gid_v;
+}
+
+static void
+lower_listener_tls(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *label, const char *key, struct sg_ir_tls_server *t,
+    struct sg_cfg_lst_src *s)
+{
+	const struct sg_node *k;
+
+	s->tls = m->key_loc;
+	if (m->kind != SG_NODE_MAP) {
+		if (!m->null)
+			sg_diag_error(c->d, &m->loc, key, "expected a mapping "
+			    "with cert_file, key_file, client_ca_file and the "
+			    "client certificate selectors, got %s",
+			    lower_kind(m));
+		return;
+	}
+	for (k = m->child; k != NULL; k = k->next) {
+		const char *kkey = sg_arena_printf(c->a, "%s.%s", key, k->key);
+		const char **dst = NULL, *v;
+		struct sg_loc *dl = NULL;
+		size_t i;
+
+		if (strcmp(k->key, "cert_file") == 0) {
+			dst = &t->cert_file;
+			dl = &s->cert_file;
+		} else if (strcmp(k->key, "key_file") == 0) {
+			dst = &t->key_file;
+			dl = &s->key_file;
+		} else if (strcmp(k->key, "client_ca_file") == 0) {
+			dst = &t->client_ca_file;
+			dl = &s->client_ca_file;
+		}
+		if (dst != NULL) {
+			v = lower_rule_str(c, k, kkey);
+			if (v != NULL && v[0] != '\0') {
+				*dst = v;
+				*dl = k->loc;
+			}
+			continue;
+		}
+		for (i = 0; i < SG_ARRAY_LEN(lower_sel_fields); i++) {
+			const struct lower_sel_field *sf = &lower_sel_fields[i];
+			struct lower_strs in;
+
+			if (sf->kind == LOWER_SEL_SPIFFE ||
+			    strcmp(k->key, sf->field) != 0)
+				continue;
+			lower_strs_node(c, k, kkey, &in);
+			lower_sel(c, &in, sf->kind, label, key, sf->field,
+			    lower_sel_at(&t->sel, sf));
+			break;
+		}
+		if (i == SG_ARRAY_LEN(lower_sel_fields))
+			lower_rule_unknown(c, key, k, lower_tls_keys,
+			    SG_ARRAY_LEN(lower_tls_keys));
+	}
+	t->enabled = lower_tls_enabled(t);
+}
+
+/* ---- clients (SPEC 3.8, 3.15) ---- */
+
+static void
+lower_clients(struct sg_cfg_ctx *c, struct sg_cfg_flat *f, struct sg_ir *ir)
+{
+	struct sg_ir_clients *cl = &ir->clients;
+	struct sg_cfg_clients_src *cs = sg_arena_alloc(c->a, sizeof(*cs));
+	const struct sg_node *seq, *item;
+	struct lower_strs in;
+	size_t i;
+
+	lower_strs_key(c, "clients.allowed_cidrs", &in);
+	cl->allowed_cidrs = sg_arena_alloc(c->a, (in.n + 1) *
+	    sizeof(*cl->allowed_cidrs));
+	for (i = 0; i < in.n; i++) {
+		struct sg_ir_cidr *r = &cl->allowed_cidrs[cl->nallowed_cidrs];
+
+		r->text = lower_trim(c->a, in.v[i]);
+		if (sg_cfg_cidr_parse(r->text, r) == 0)
+			cl->nallowed_cidrs++;
+		else
+			sg_diag_error(c->d, &in.locs[i],
+			    "clients.allowed_cidrs", "clients.allowed_cidrs "
+			    "entries must be valid CIDR prefixes, got \"%s\"",
+			    in.v[i]);
+	}
+	cl->default_profile = f->clients_default_profile;
+
+	seq = lower_seq(c, "clients.profiles", "client profiles");
+	if (seq != NULL) {
+		struct sg_cfg_prof_src *ps = sg_arena_alloc(c->a,
+		    seq->nchild * sizeof(*ps));
+
+		cl->profiles = sg_arena_alloc(c->a, seq->nchild *
+		    sizeof(*cl->profiles));
+		for (item = seq->child, i = 0; item != NULL;
+		    item = item->next, i++)
+			lower_profile(c, item, i, &cl->profiles[i], &ps[i]);
+		cl->nprofiles = seq->nchild;
+		cs->profiles = ps;
+	}
+	seq = lower_seq(c, "clients.source_ip_profiles",
+	    "source IP assignments");
+	if (seq != NULL) {
+		struct sg_cfg_assign_src *as = sg_arena_alloc(c->a,
+		    seq->nchild * sizeof(*as));
+
+		cl->source_ip = sg_arena_alloc(c->a, seq->nchild *
+		    sizeof(*cl->source_ip));
+		for (item = seq->child, i = 0; item != NULL;
+		    item = item->next, i++)
+			lower_ip_assign(c, item, i, &cl->source_ip[i], &as[i]);
+		cl->nsource_ip = seq->nchild;
+		cs->source_ip = as;
+	}
+	seq = lower_seq(c, "clients.client_certificate_profiles",
+	    "client certificate assignments");
+	if (seq != NULL) {
+		struct sg_cfg_assign_src *as = sg_arena_alloc(c->a,
+		    seq->nchild * sizeof(*as));
+
+		cl->cert = sg_arena_alloc(c->a, seq->nchild *
+		    sizeof(*cl->cert));
+		for (item = seq->child, i = 0; item != NULL;
+		    item = item->next, i++)
+			lower_cert_assign(c, item, i, &cl->cert[i], &as[i]);
+		cl->ncert = seq->nchild;
+		cs->cert = as;
+	}
+	seq = lower_seq(c, "clients.unix_peer_profiles",
+	    "unix peer assignments");
+	if (seq != NULL) {
+		struct sg_cfg_assign_src *as = sg_arena_alloc(c->a,
+		    seq->nchild * sizeof(*as));
+
+		cl->unix_peer = sg_arena_alloc(c->a, seq->nchild *
+		    sizeof(*cl->unix_peer));
+		for (item = seq->child, i = 0; item != NULL;
+		    item = item->next, i++)
+			lower_peer_assign(c, item, i, &cl->unix_peer[i],
+			    &as[i]);
+		cl->nunix_peer = seq->nchild;
+		cs->unix_peer = as;
+	}
+	f->cl_src = cs;
+}
+
+/*
+ * One clients.profiles[] entry: name (trimmed), mode (SPEC 3.15, ""
+ * is enforce) and rules lowered exactly like the top-level list. The
+ * other profile keys of SPEC 2.3 are recognised but not supported yet.
+ */
+static void
+lower_profile(struct sg_cfg_ctx *c, const struct sg_node *item, size_t i,
+    struct sg_ir_profile *p, struct sg_cfg_prof_src *ps)
+{
+	const char *key = sg_arena_printf(c->a, "clients.profiles[%zu]", i);
+	const struct sg_node *m;
+
+	p->name = "";
+	p->mode = SG_MODE_ENFORCE;
+	p->loc = item->loc;
+	ps->key = key;
+	ps->name = ps->rules = item->loc;
+	ps->rules_ok = true;
+	if (item->kind != SG_NODE_MAP) {
+		sg_diag_error(c->d, &item->loc, key, "expected a mapping with "
+		    "name, mode and rules, got %s", item->null ? "null" :
+		    lower_kind(item));
+		ps->rules_ok = false;
+		ps->not_map = true;
+		return;
+	}
+	for (m = item->child; m != NULL; m = m->next) {
+		const char *mkey = sg_arena_printf(c->a, "%s.%s", key, m->key);
+		const char *v;
+
+		if (strcmp(m->key, "name") == 0) {
+			v = lower_rule_str(c, m, mkey);
+			p->name = v != NULL ? lower_trim(c->a, v) : "";
+			ps->name = lower_vloc(m);
+		} else if (strcmp(m->key, "mode") == 0) {
+			char *t;
+
+			v = lower_rule_str(c, m, mkey);
+			if (v == NULL)
+				continue;
+			t = lower_trim(c->a, v);
+			for (v = t; *t != '\0'; t++)
+				*t = (char)tolower((unsigned char)*t);
+			if (v[0] == '\0' || strcmp(v, "enforce") == 0)
+				p->mode = SG_MODE_ENFORCE;
+			else if (strcmp(v, "warn") == 0)
+				p->mode = SG_MODE_WARN;
+			else if (strcmp(v, "audit") == 0)
+				p->mode = SG_MODE_AUDIT;
+			else
+				sg_diag_error(c->d, &m->loc, mkey, "%s must be "
+				    "one of enforce|warn|audit, got \"%s\"",
+				    mkey, m->str);
+		} else if (strcmp(m->key, "rules") == 0) {
+			const struct sg_node *r;
+			size_t j;
+
+			ps->rules = m->key_loc;
+			if (m->null)
+				continue;
+			if (m->kind != SG_NODE_SEQ) {
+				sg_diag_error(c->d, &m->loc, mkey, "expected a "
+				    "sequence of rules, got %s", lower_kind(m));
+				ps->rules_ok = false;
+				continue;
+			}
+			p->rules = sg_arena_alloc(c->a, (m->nchild + 1) *
+			    sizeof(*p->rules));
+			for (r = m->child, j = 0; r != NULL; r = r->next, j++)
+				if (!lower_yaml_rule(c, r, sg_arena_printf(c->a,
+				    "%s[%zu]", mkey, j), &p->rules[j]))
+					ps->rules_ok = false;
+			p->nrules = m->nchild;
+		} else if (strcmp(m->key, "response") == 0 ||
+		    strcmp(m->key, "request_body") == 0 ||
+		    strcmp(m->key, "limits") == 0) {
+			sg_diag_error(c->d, &m->key_loc, mkey, "%s is not "
+			    "supported yet by this version of sockguard", mkey);
+		} else {
+			lower_rule_unknown(c, key, m, lower_prof_keys,
+			    SG_ARRAY_LEN(lower_prof_keys));
+		}
+	}
+}
+
+/* The entry's profile: value, recorded where it was written. */
+static const char *
+lower_assign_profile(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *key, struct sg_cfg_assign_src *src)
+{
+	const char *v = lower_rule_str(c, m, key);
+
+	src->profile = lower_vloc(m);
+	return v != NULL ? v : "";
+}
+
+/* Common start of the three assignment kinds; false: not a mapping. */
+static bool
+lower_assign_item(struct sg_cfg_ctx *c, const struct sg_node *item,
+    const char *key, const char *want, struct sg_loc *loc,
+    const char **profile, struct sg_cfg_assign_src *src)
+{
+	*loc = item->loc;
+	*profile = "";
+	src->key = key;
+	src->profile = item->loc;
+	if (item->kind == SG_NODE_MAP)
+		return true;
+	sg_diag_error(c->d, &item->loc, key, "expected a mapping with %s, got "
+	    "%s", want, item->null ? "null" : lower_kind(item));
+	src->not_map = true;
+	return false;
+}
+
+static void
+lower_ip_assign(struct sg_cfg_ctx *c, const struct sg_node *item, size_t i,
+    struct sg_ir_ip_assign *as, struct sg_cfg_assign_src *src)
+{
+	const char *key = sg_arena_printf(c->a,
+	    "clients.source_ip_profiles[%zu]", i);
+	const struct sg_node *m;
+
+	if (!lower_assign_item(c, item, key, "profile and cidrs", &as->loc,
+	    &as->profile, src))
+		return;
+	for (m = item->child; m != NULL; m = m->next) {
+		const char *mkey = sg_arena_printf(c->a, "%s.%s", key, m->key);
+
+		if (strcmp(m->key, "profile") == 0) {
+			as->profile = lower_assign_profile(c, m, mkey, src);
+		} else if (strcmp(m->key, "cidrs") == 0) {
+			struct lower_strs in;
+			size_t j;
+
+			lower_strs_node(c, m, mkey, &in);
+			as->cidrs = sg_arena_alloc(c->a, (in.n + 1) *
+			    sizeof(*as->cidrs));
+			as->ncidrs = 0;
+			for (j = 0; j < in.n; j++) {
+				struct sg_ir_cidr *r = &as->cidrs[as->ncidrs];
+
+				r->text = lower_trim(c->a, in.v[j]);
+				if (sg_cfg_cidr_parse(r->text, r) == 0)
+					as->ncidrs++;
+				else
+					sg_diag_error(c->d, &in.locs[j], mkey,
+					    "%s entries must be valid CIDR "
+					    "prefixes, got \"%s\"", mkey,
+					    in.v[j]);
+			}
+		} else {
+			lower_rule_unknown(c, key, m, lower_ip_keys,
+			    SG_ARRAY_LEN(lower_ip_keys));
+		}
+	}
+}
+
+static void
+lower_cert_assign(struct sg_cfg_ctx *c, const struct sg_node *item, size_t i,
+    struct sg_ir_cert_assign *as, struct sg_cfg_assign_src *src)
+{
+	const char *key = sg_arena_printf(c->a,
+	    "clients.client_certificate_profiles[%zu]", i);
+	const struct sg_node *m;
+
+	if (!lower_assign_item(c, item, key, "profile and client certificate "
+	    "selectors", &as->loc, &as->profile, src))
+		return;
+	for (m = item->child; m != NULL; m = m->next) {
+		if (strcmp(m->key, "profile") == 0)
+			as->profile = lower_assign_profile(c, m,
+			    sg_arena_printf(c->a, "%s.profile", key), src);
+		else
+			lower_sel_member(c, m, key, key, &as->sel);
+	}
+}
+
+/* A selector list member of a mapping (else an unknown key). */
+static void
+lower_sel_member(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *label, const char *key, struct sg_ir_cert_sel *sel)
+{
+	size_t i;
+
+	for (i = 0; i < SG_ARRAY_LEN(lower_sel_fields); i++) {
+		const struct lower_sel_field *sf = &lower_sel_fields[i];
+		struct lower_strs in;
+
+		if (strcmp(m->key, sf->field) != 0)
+			continue;
+		lower_strs_node(c, m, sg_arena_printf(c->a, "%s.%s", key,
+		    m->key), &in);
+		lower_sel(c, &in, sf->kind, label, key, sf->field,
+		    lower_sel_at(sel, sf));
+		return;
+	}
+	lower_rule_unknown(c, key, m, lower_cert_keys,
+	    SG_ARRAY_LEN(lower_cert_keys));
+}
+
+static void
+lower_peer_assign(struct sg_cfg_ctx *c, const struct sg_node *item, size_t i,
+    struct sg_ir_peer_assign *as, struct sg_cfg_assign_src *src)
+{
+	const char *key = sg_arena_printf(c->a,
+	    "clients.unix_peer_profiles[%zu]", i);
+	const struct sg_node *m;
+
+	if (!lower_assign_item(c, item, key, "profile and uids, gids or pids",
+	    &as->loc, &as->profile, src))
+		return;
+	for (m = item->child; m != NULL; m = m->next) {
+		const char *mkey = sg_arena_printf(c->a, "%s.%s", key, m->key);
+		int64_t **v = NULL;
+		size_t *n = NULL, j, k = 0;
+		const struct sg_node *e;
+
+		if (strcmp(m->key, "profile") == 0) {
+			as->profile = lower_assign_profile(c, m, mkey, src);
+			continue;
+		} else if (strcmp(m->key, "uids") == 0) {
+			v = &as->uids;
+			n = &as->nuids;
+		} else if (strcmp(m->key, "gids") == 0) {
+			v = &as->gids;
+			n = &as->ngids;
+		} else if (strcmp(m->key, "pids") == 0) {
+			v = &as->pids;
+			n = &as->npids;
+		} else {
+			lower_rule_unknown(c, key, m, lower_peer_keys,
+			    SG_ARRAY_LEN(lower_peer_keys));
+			continue;
+		}
+		lower_ints_node(c, m, mkey, v, n);
+		/* Ranges; entries that failed to convert were dropped, so
+		 * find each value's item again for its location. */
+		for (j = 0, e = m->kind == SG_NODE_SEQ ? m->child : NULL;
+		    j < *n && e != NULL; e = e->next) {
+			int64_t x;
+
+			if (e->kind != SG_NODE_SCALAR || e->null ||
+			    lower_int(e->str, &x) == -1)
+				continue;
+			if (m->key[0] == 'p' ? x < 1 || x > INT32_MAX :
+			    x < 0 || x > 4294967294LL)
+				sg_diag_error(c->d, &e->loc, mkey, m->key[0] ==
+				    'p' ? "%s entries must be positive process "
+				    "IDs, got %lld" : m->key[0] == 'u' ?
+				    "%s entries must be user IDs from 0 to "
+				    "4294967294, got %lld" : "%s entries must be "
+				    "group IDs from 0 to 4294967294, got %lld",
+				    mkey, (long long)x);
+			else
+				(*v)[k++] = x;
+			j++;
+		}
+		*n = k;
+	}
+}
+
+/* ---- value lists ---- */
+
+/* A YAML sequence (or null) of strings; other items are reported. */
+static void
+lower_strs_node(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *key, struct lower_strs *out)
+{
+	const struct sg_node *e;
+
+	memset(out, 0, sizeof(*out));
+	if (m->null)
+		return;
+	if (m->kind != SG_NODE_SEQ) {
+		if (m->kind == SG_NODE_SCALAR)
+			sg_diag_error(c->d, &m->loc, key, "expected a list of "
+			    "strings, got a scalar; write it as [%s]", m->str);
+		else
+			sg_diag_error(c->d, &m->loc, key, "expected a list of "
+			    "strings, got %s", lower_kind(m));
+		return;
+	}
+	out->v = sg_arena_alloc(c->a, (m->nchild + 1) * sizeof(*out->v));
+	out->locs = sg_arena_alloc(c->a, (m->nchild + 1) *
+	    sizeof(*out->locs));
+	for (e = m->child; e != NULL; e = e->next) {
+		if (e->kind != SG_NODE_SCALAR) {
+			sg_diag_error(c->d, &e->loc, key, "expected a string, "
+			    "got %s", lower_kind(e));
+			continue;
+		}
+		out->v[out->n] = e->null ? "" : e->str;
+		out->locs[out->n++] = e->loc;
+	}
+}
+
+/* A list key of the table: YAML, or a comma-separated env/flag value. */
+static void
+lower_strs_key(struct sg_cfg_ctx *c, const char *path, struct lower_strs *out)
+{
+	const struct sg_cfg_val *v = lower_val(c, path);
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (v->src == SG_CFG_SRC_DEFAULT)
+		return;
+	if (v->node != NULL) {
+		lower_strs_node(c, v->node, path, out);
+		return;
+	}
+	/* Items are not trimmed here (SPEC 2.2); the consumers trim. */
+	out->n = sg_cfg_split_list(c->a, v->text, &out->v);
+	out->locs = sg_arena_alloc(c->a, out->n * sizeof(*out->locs));
+	for (i = 0; i < out->n; i++)
+		out->locs[i] = v->loc;
+}
+
+/* A YAML sequence (or null) of integers; other items are reported. */
+static void
+lower_ints_node(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *key, int64_t **v, size_t *n)
+{
+	const struct sg_node *e;
+
+	*v = NULL;
+	*n = 0;
+	if (m->null)
+		return;
+	if (m->kind != SG_NODE_SEQ) {
+		sg_diag_error(c->d, &m->loc, key, "expected a list of integers, "
+		    "got %s", lower_kind(m));
+		return;
+	}
+	*v = sg_arena_alloc(c->a, (m->nchild + 1) * sizeof(**v));
+	for (e = m->child; e != NULL; e = e->next) {
+		if (e->kind != SG_NODE_SCALAR || e->null)
+			sg_diag_error(c->d, &e->loc, key, "expected an integer, "
+			    "got %s", e->null ? "null" : lower_kind(e));
+		else if (lower_int(e->str, &(*v)[*n]) == -1)
+			sg_diag_error(c->d, &e->loc, key, "expected an integer, "
+			    "got \"%s\"", e->str);
+		else
+			(*n)++;
+	}
+}
+
+static void
+lower_int_member(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *key, int64_t *out, struct sg_loc *loc)
+{
+	*loc = lower_vloc(m);
+	if (m->kind != SG_NODE_SCALAR)
+		sg_diag_error(c->d, &m->loc, key, "expected an integer, got %s",
+		    lower_kind(m));
+	else if (m->null)
+		return; /* the default */
+	else if (lower_int(m->str, out) == -1)
+		sg_diag_error(c->d, &m->loc, key, "expected an integer, got "
+		    "\"%s\"", m->str);
+}
+
+/*
+ * Client-certificate selector entries (SPEC 2.4.4): trimmed, non-empty,
+ * and normalised (IPs canonical, pins lowercase hex, URI schemes lower
+ * case). Invalid entries are reported and left out of the IR.
+ */
+static void
+lower_sel(struct sg_cfg_ctx *c, const struct lower_strs *in,
+    enum lower_sel_kind kind, const char *label, const char *key,
+    const char *field, struct sg_ir_strlist *out)
+{
+	const char *dkey = sg_arena_printf(c->a, "%s.%s", key, field);
+	size_t i;
+
+	out->v = sg_arena_alloc(c->a, (in->n + 1) * sizeof(*out->v));
+	out->n = 0;
+	for (i = 0; i < in->n; i++) {
+		const char *t = lower_trim(c->a, in->v[i]), *v = t, *why = "";
+		const struct sg_loc *loc = &in->locs[i];
+
+		if (t[0] == '\0') {
+			sg_diag_error(c->d, loc, dkey, "%s.%s entries must be "
+			    "non-empty", label, field);
+			continue;
+		}
+		switch (kind) {
+		case LOWER_SEL_NAME:
+			break;
+		case LOWER_SEL_IP:
+			v = sg_cfg_ip_canon(c->a, t);
+			why = "valid IP addresses";
+			break;
+		case LOWER_SEL_URI:
+		case LOWER_SEL_SPIFFE:
+			if (!sg_cfg_uri_ok(t) || (kind == LOWER_SEL_SPIFFE &&
+			    (strncasecmp(t, "spiffe://", 9) != 0 ||
+			    t[9] == '\0' || t[9] == '/'))) {
+				v = NULL;
+			} else {
+				/* the scheme is case-insensitive */
+				char *p = sg_arena_strdup(c->a, t), *q;
+
+				for (q = p; *q != ':'; q++)
+					*q = (char)tolower((unsigned char)*q);
+				v = p;
+			}
+			why = kind == LOWER_SEL_URI ? "valid URIs" :
+			    "valid SPIFFE IDs (spiffe://trust-domain/path)";
+			break;
+		case LOWER_SEL_PIN:
+			v = sg_cfg_pin_norm(c->a, t);
+			why = "hex SHA-256 digests of the certificate's "
+			    "public key (64 hex digits, optional sha256: "
+			    "prefix)";
+			break;
+		}
+		if (v == NULL) {
+			sg_diag_error(c->d, loc, dkey, "%s.%s entries must be "
+			    "%s, got \"%s\"", label, field, why, in->v[i]);
+			continue;
+		}
+		out->v[out->n++] = v;
+	}
+}
+
+/* ---- client-identity values ---- */
+
+int
+sg_cfg_cidr_parse(const char *s, struct sg_ir_cidr *out)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t al = slash != NULL ? (size_t)(slash - s) : strlen(s), i;
+	unsigned max, prefix;
+	uint8_t addr[16];
+	int family;
+
+	if (al == 0 || al >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, al);
+	buf[al] = '\0';
+	memset(addr, 0, sizeof(addr));
+	if (inet_pton(AF_INET, buf, addr) == 1) {
+		family = AF_INET;
+		max = 32;
+	} else if (strchr(buf, ':') != NULL &&
+	    inet_pton(AF_INET6, buf, addr) == 1) {
+		family = AF_INET6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	/* No prefix length: a host route (one address). */
+	prefix = max;
+	if (slash != NULL) {
+		const char *p = slash + 1;
+		size_t n = strlen(p);
+
+		if (n == 0 || n > 3 || strspn(p, "0123456789") != n ||
+		    (n > 1 && p[0] == '0'))
+			return -1;
+		prefix = (unsigned)strtoul(p, NULL, 10);
+		if (prefix > max)
+			return -1;
+	}
+	/* ::ffff:a.b.c.d/96+ : the IPv4 prefix (peers are unmapped). */
+	if (family == AF_INET6 && prefix >= 96 &&
+	    IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(void *)addr)) {
+		memmove(addr, addr + 12, 4);
+		memset(addr + 4, 0, 12);
+		family = AF_INET;
+		max = 32;
+		prefix -= 96;
+	}
+	for (i = 0; i < max / 8; i++) {
+		unsigned lo = (unsigned)i * 8;
+
+		if (prefix <= lo)
+			addr[i] = 0;
+		else if (prefix < lo + 8)
+			addr[i] &= (uint8_t)(0xff00u >> (prefix - lo));
+	}
+	out->family = family;
+	memcpy(out->addr, addr, sizeof(out->addr));
+	out->prefix = prefix;
+	return 0;
+}
+
+const char *
+sg_cfg_ip_canon(struct sg_arena *a, const char *s)
+{
+	char buf[INET6_ADDRSTRLEN];
+	uint8_t addr[16];
+
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		inet_ntop(AF_INET, addr, buf, sizeof(buf));
+		return sg_arena_strdup(a, buf);
+	}
+	if (strchr(s, ':') == NULL || inet_pton(AF_INET6, s, addr) != 1)
+		return NULL;
+	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(void *)addr))
+		inet_ntop(AF_INET, addr + 12, buf, sizeof(buf));
+	else
+		inet_ntop(AF_INET6, addr, buf, sizeof(buf));
+	return sg_arena_strdup(a, buf);
+}
+
+const char *
+sg_cfg_pin_norm(struct sg_arena *a, const char *s)
+{
+	char *p;
+	size_t i;
+
+	if (strncasecmp(s, "sha256:", 7) == 0)
+		s += 7;
+	if (strlen(s) != 64 || strspn(s, "0123456789abcdefABCDEF") != 64)
+		return NULL;
+	p = sg_arena_strdup(a, s);
+	for (i = 0; i < 64; i++)
+		p[i] = (char)tolower((unsigned char)p[i]);
+	return p;
+}
+
+bool
+sg_cfg_uri_ok(const char *s)
+{
+	const char *p;
+
+	if (!isalpha((unsigned char)s[0]))
+		return false;
+	for (p = s + 1; isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+	    *p == '.'; p++)
+		continue;
+	if (*p != ':' || p[1] == '\0')
+		return false;
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* ---- object lists ---- */
+
+/* A non-empty YAML sequence at path, or NULL (reported if malformed). */
+static const struct sg_node *
+lower_seq(struct sg_cfg_ctx *c, const char *path, const char *what)
+{
+	const struct sg_cfg_val *v = lower_val(c, path);
+
+	if (v->src != SG_CFG_SRC_YAML || v->node->null)
+		return NULL;
+	if (v->node->kind != SG_NODE_SEQ) {
+		sg_diag_error(c->d, &v->node->loc, path, "expected a sequence "
+		    "of %s, got %s", what, lower_kind(v->node));
+		return NULL;
+	}
+	return v->node->nchild > 0 ? v->node : NULL;
+}
+
+/* s without leading and trailing white space (arena copy). */
+static char *
+lower_trim(struct sg_arena *a, const char *s)
+{
+	size_t n;
+
+	s += strspn(s, " \t\r\n");
+	n = strlen(s);
+	while (n > 0 && strchr(" \t\r\n", s[n - 1]) != NULL)
+		n--;
+	return sg_arena_strndup(a, s, n);
+}
+
+/* Where a member's value is: the scalar, else its key. */
+static struct sg_loc
+lower_vloc(const struct sg_node *m)
+{
+	return m->kind == SG_NODE_SCALAR && !m->null ? m->loc : m->key_loc;
+}
+
 /* ---- rules ---- */
 
 static void
@@ -879,7 +1881,8 @@ lower_rules(struct sg_cfg_ctx *c, struct sg_cfg_flat *f, struct sg_ir *ir)
 		    sizeof(*ir->rules));
 		for (item = seq->child, i = 0; item != NULL;
 		    item = item->next, i++)
-			if (!lower_yaml_rule(c, item, i, &ir->rules[i]))
+			if (!lower_yaml_rule(c, item, sg_arena_printf(c->a,
+			    "rules[%zu]", i), &ir->rules[i]))
 				f->rules_ok = false;
 		ir->nrules = seq->nchild;
 		return;
@@ -893,11 +1896,11 @@ lower_rules(struct sg_cfg_ctx *c, struct sg_cfg_flat *f, struct sg_ir *ir)
 	ir->rules_are_default = true;
 }
 
+/* One rule of a rules: list (top level or a profile's); label is its key. */
 static bool
-lower_yaml_rule(struct sg_cfg_ctx *c, const struct sg_node *item, size_t i,
-    struct sg_ir_rule *r)
+lower_yaml_rule(struct sg_cfg_ctx *c, const struct sg_node *item,
+    const char *label, struct sg_ir_rule *r)
 {
-	const char *label = sg_arena_printf(c->a, "rules[%zu]", i);
 	const char *method = NULL, *path = NULL, *action = NULL;
 	const struct sg_node *m, *mm;
 	size_t nerr = c->d->nerr;

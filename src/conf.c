@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * conf.c: one compiled config generation (include/sockguard/conf.h).
- * Owns the arena holding the IR and the compiled policy; refcounted so
- * in-flight requests keep the generation they started with. Does not
- * parse or check anything itself.
+ * Owns the arena holding the IR and the compiled policies (top-level and
+ * one per client profile); refcounted so in-flight requests keep the
+ * generation they started with. Does not parse or check anything itself.
  */
 #include <stdlib.h>
 
@@ -26,19 +26,33 @@ struct sg_conf *
 sg_conf_compile(struct sg_arena *a, const struct sg_ir *ir,
     struct sg_diag *d)
 {
-	const struct sg_policy *p;
+	const struct sg_ir_clients *cl = &ir->clients;
+	const struct sg_policy *p, **pp;
 	struct sg_conf *c;
+	size_t i;
 
 	p = sg_policy_compile(a, ir->rules, ir->nrules, d);
 	if (p == NULL) {
 		sg_arena_free(a);
 		return NULL;
 	}
+	/* Parallel to ir->clients.profiles; a profile's rules replace the
+	 * top-level ones for its requests (SPEC 3.8). */
+	pp = sg_arena_alloc(a, (cl->nprofiles + 1) * sizeof(*pp));
+	for (i = 0; i < cl->nprofiles; i++) {
+		pp[i] = sg_policy_compile(a, cl->profiles[i].rules,
+		    cl->profiles[i].nrules, d);
+		if (pp[i] == NULL) {
+			sg_arena_free(a);
+			return NULL;
+		}
+	}
 	c = sg_arena_alloc(a, sizeof(*c));
 	c->refcnt = 1;
 	c->arena = a;
 	c->ir = ir;
 	c->policy = p;
+	c->profile_policy = pp;
 	c->generation = 1;
 	return c;
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -36,12 +37,23 @@
 #define CHECK_PEM_MAX (1u << 20)  /* certificate and key files */
 /* SPEC 2.4.3, word for word (the dashes are U+2014). */
 #define CHECK_PLAIN_TCP_MSG                                               \
-	"non-loopback TCP listener \"%s\" requires listen.tls mutual TLS "  \
+	"non-loopback TCP listener \"%s\" requires %s.tls mutual TLS "      \
 	"configuration, or \xe2\x80\x94 for legacy plaintext on a private " \
 	"trusted network \xe2\x80\x94 both "                                \
-	"listen.insecure_allow_plain_tcp=true and "                      \
-	"listen.insecure_allow_unauthenticated_clients=true (one "       \
+	"%s.insecure_allow_plain_tcp=true and "                          \
+	"%s.insecure_allow_unauthenticated_clients=true (one "           \
 	"acknowledgment without the other is rejected)"
+#define CHECK_MAX_LISTENERS 32
+
+/* SPEC 2.6.7, for a client profile: the flag is global. */
+#define CHECK_EXFIL_PROFILE_MSG                                           \
+	"client profile \"%s\" rules allow raw archive/export, log/attach " \
+	"streaming, or registry push endpoints (these can exfiltrate "     \
+	"container files, images, plugins, environment variables, and "    \
+	"secrets); either tighten the profile's allow rules to omit these " \
+	"paths or set insecure_allow_read_exfiltration: true to "          \
+	"acknowledge the risk (a global setting: it acknowledges it for "   \
+	"the top-level rules and every profile). Exposed endpoints: %s"
 
 /* SPEC 2.6.7: the two ways out are both named. */
 #define CHECK_EXFIL_MSG                                                   \
@@ -62,10 +74,31 @@ struct check_enum {
 	int value;
 };
 
-static void check_listener(struct sg_ir *ir, const struct sg_cfg_flat *raw,
+static void check_listeners(struct sg_ir *ir, const struct sg_cfg_flat *raw,
     struct sg_diag *d);
-static void check_id(const struct sg_ir *ir, const char *key, int64_t v,
+static void check_listener(struct sg_ir_listener *l,
+    const struct sg_cfg_lst_src *s, struct sg_diag *d);
+static void check_socket_mode(struct sg_ir_listener *l,
+    const struct sg_cfg_lst_src *s, struct sg_diag *d);
+static void check_id(const struct sg_cfg_lst_src *s, const char *field,
+    int64_t v, const struct sg_loc *loc, struct sg_diag *d);
+static void check_listener_tcp(const struct sg_ir_listener *l,
+    const struct sg_cfg_lst_src *s, struct sg_diag *d);
+static void check_listener_tls_files(const struct sg_ir_tls_server *t,
+    const struct sg_cfg_lst_src *s, struct sg_diag *d);
+static void check_named_listeners(struct sg_ir *ir,
+    const struct sg_cfg_flat *raw, struct sg_diag *d);
+static void check_allowed_profiles(const struct sg_ir *ir,
+    const struct sg_ir_listener *l, const struct sg_cfg_lst_src *s,
     struct sg_diag *d);
+static void check_bind_targets(const struct sg_ir *ir,
+    const struct sg_cfg_lst_src *srcs, struct sg_diag *d);
+static void check_clients(struct sg_ir *ir, const struct sg_cfg_flat *raw,
+    struct sg_diag *d);
+static void check_default_admitted(const struct sg_ir *ir,
+    struct sg_diag *d);
+static char *check_read(const char *path, size_t *len, char *why,
+    size_t whycap);
 static int check_hostport(const char *addr, char *host, size_t hcap);
 static bool check_loopback(const char *host);
 static void check_upstream(struct sg_ir *ir, const struct sg_cfg_flat *raw,
@@ -96,8 +129,11 @@ static void check_log(struct sg_ir *ir, const struct sg_cfg_flat *raw,
 static bool check_log_output(const char *s);
 static void check_misc(struct sg_ir *ir, const struct sg_cfg_flat *raw,
     struct sg_diag *d);
-static void check_rules(const struct sg_ir *ir, struct sg_diag *d);
-static void check_read_exfil(const struct sg_ir *ir, struct sg_diag *d);
+static void check_rules(const struct sg_ir_rule *rules, size_t n,
+    const char *prefix, struct sg_diag *d);
+static void check_read_exfil(const struct sg_ir *ir,
+    const struct sg_ir_rule *rules, size_t n, const char *prefix,
+    const char *profile, struct sg_diag *d);
 static int check_enum(const struct check_enum *e, size_t n, const char *s,
     int *out);
 static const struct sg_loc *check_loc(const struct sg_ir *ir,
@@ -149,39 +185,196 @@ int
 sg_ir_check(struct sg_ir *ir, const struct sg_cfg_flat *raw,
     struct sg_diag *d)
 {
-	size_t nerr = d->nerr;
+	size_t nerr = d->nerr, i;
 
-	check_listener(ir, raw, d);
+	check_listeners(ir, raw, d);
 	check_upstream(ir, raw, d);
 	check_log(ir, raw, d);
 	check_misc(ir, raw, d);
-	check_rules(ir, d);
+	check_clients(ir, raw, d);
+	check_rules(ir->rules, ir->nrules, "rules", d);
 	if (raw->rules_ok)
-		check_read_exfil(ir, d);
+		check_read_exfil(ir, ir->rules, ir->nrules, "rules", NULL, d);
+	/* SPEC 2.6.7: the probes run over each profile's rules too. */
+	for (i = 0; i < ir->clients.nprofiles; i++) {
+		const struct sg_ir_profile *p = &ir->clients.profiles[i];
+		char key[64];
+
+		snprintf(key, sizeof(key), "clients.profiles[%zu].rules", i);
+		check_rules(p->rules, p->nrules, key, d);
+		if ((raw->cl_src == NULL || raw->cl_src->profiles[i].rules_ok) &&
+		    p->nrules > 0)
+			check_read_exfil(ir, p->rules, p->nrules, key,
+			    p->name, d);
+	}
 	return d->nerr > nerr ? -1 : 0;
 }
 
-/* ---- listen (SPEC 2.4.1-2.4.3) ---- */
+/* ---- listeners (SPEC 2.4) ---- */
+
+/* A location for l, or NULL when it was not recorded. */
+static const struct sg_loc *
+check_l(const struct sg_loc *l)
+{
+	return l != NULL && l->file != NULL ? l : NULL;
+}
+
+/* The recorded location of key, else the zero location. */
+static struct sg_loc
+check_kloc(const struct sg_ir *ir, const char *key)
+{
+	const struct sg_loc *l = check_loc(ir, key);
+	struct sg_loc z = {NULL, 0, 0};
+
+	return l != NULL ? *l : z;
+}
+
+/*
+ * The legacy listen: block as a listener source: text values from the
+ * flat values (authoritative for it), locations from the key table.
+ */
+static void
+check_legacy_src(const struct sg_ir *ir, const struct sg_cfg_flat *raw,
+    struct sg_cfg_lst_src *s)
+{
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->key = s->label = "listen";
+	s->item = check_kloc(ir, "listen");
+	s->socket = check_kloc(ir, "listen.socket");
+	s->address = check_kloc(ir, "listen.address");
+	s->socket_mode = check_kloc(ir, "listen.socket_mode");
+	s->socket_uid = check_kloc(ir, "listen.socket_uid");
+	s->socket_gid = check_kloc(ir, "listen.socket_gid");
+	s->max_connections = check_kloc(ir, "listen.max_connections");
+	s->cert_file = check_kloc(ir, "listen.tls.cert_file");
+	s->key_file = check_kloc(ir, "listen.tls.key_file");
+	s->client_ca_file = check_kloc(ir, "listen.tls.client_ca_file");
+	s->tls = check_kloc(ir, "listen.tls");
+	for (i = 0; s->tls.file == NULL && i < ir->nkeylocs; i++)
+		if (strncmp(ir->keylocs[i].key, "listen.tls.", 11) == 0)
+			s->tls = ir->keylocs[i].loc; /* e.g. from the env */
+	s->socket_mode_text = raw->listen_socket_mode;
+	s->socket_uid_v = raw->listen_socket_uid;
+	s->socket_gid_v = raw->listen_socket_gid;
+	s->max_connections_v = raw->listen_max_connections;
+}
+
+/* A listeners[] entry of a hand-built IR: only its own location. */
+static void
+check_named_src(const struct sg_ir_listener *l, size_t i, char *key,
+    char *label, char *mode, size_t cap, struct sg_cfg_lst_src *s)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(key, cap, "listeners[%zu]", i);
+	if (l->name != NULL && l->name[0] != '\0')
+		snprintf(label, cap, "listeners[%s]", l->name);
+	else
+		snprintf(label, cap, "%s", key);
+	s->key = key;
+	s->label = label;
+	s->item = s->name = s->socket = s->address = s->socket_mode =
+	    s->socket_uid = s->socket_gid = s->max_connections = s->tls =
+	    s->cert_file = s->key_file = s->client_ca_file =
+	    s->allowed_profiles = l->loc;
+	snprintf(mode, cap, "%04o", l->socket_mode & 07777u);
+	s->socket_mode_text = mode;
+	s->socket_uid_v = l->socket_uid < 0 ? INT64_MIN : l->socket_uid;
+	s->socket_gid_v = l->socket_gid < 0 ? INT64_MIN : l->socket_gid;
+	s->max_connections_v = l->max_connections;
+}
 
 static void
-check_listener(struct sg_ir *ir, const struct sg_cfg_flat *raw,
+check_listeners(struct sg_ir *ir, const struct sg_cfg_flat *raw,
     struct sg_diag *d)
 {
-	struct sg_ir_listener *l = &ir->listeners[0];
-	const char *m = raw->listen_socket_mode;
-	const struct sg_loc *mloc = check_loc(ir, "listen.socket_mode");
-	size_t ml;
+	struct sg_cfg_lst_src s;
 
-	if (l->socket[0] == '\0' && l->address[0] == '\0') {
-		const struct sg_loc *loc = check_loc(ir, "listen.socket");
+	if (ir->nlisteners == 0)
+		return;
+	if (ir->listeners[0].named) {
+		check_named_listeners(ir, raw, d);
+		return;
+	}
+	check_legacy_src(ir, raw, &s);
+	check_listener(&ir->listeners[0], &s, d);
+}
 
-		if (loc == NULL)
-			loc = check_loc(ir, "listen.address");
-		sg_diag_error(d, loc, "listen", "at least one listener is "
-		    "required (listen.socket or listen.address)");
+/* One listener: the legacy listen: block or a listeners[] entry. */
+static void
+check_listener(struct sg_ir_listener *l, const struct sg_cfg_lst_src *s,
+    struct sg_diag *d)
+{
+	bool has_socket = l->socket[0] != '\0';
+	bool has_addr = l->address[0] != '\0';
+	char k[192];
+
+#define KEY(f) (snprintf(k, sizeof(k), "%s.%s", s->key, f), k)
+	if (!l->named) {
+		if (!has_socket && !has_addr) {
+			const struct sg_loc *loc = check_l(&s->socket);
+
+			if (loc == NULL)
+				loc = check_l(&s->address);
+			sg_diag_error(d, loc, "listen", "at least one listener "
+			    "is required (listen.socket or listen.address)");
+		}
+		/* The socket wins when both are set (SPEC 2.4.1). */
+		has_addr = has_addr && !has_socket;
+	} else if (has_socket == has_addr) {
+		sg_diag_error(d, check_l(has_socket ? &s->address : &s->item),
+		    s->key, "%s: exactly one of socket or address is "
+		    "required%s", s->label, has_socket ? ", got both" : "");
+		has_socket = has_addr = false;
 	}
 
-	/* socket_mode, trimmed: "0600" or "0660" (+ socket_gid). */
+	/* The legacy block checks socket_mode even for TCP (as before). */
+	if (!l->named || has_socket) {
+		check_socket_mode(l, s, d);
+		if (s->socket_uid_v != INT64_MIN)
+			check_id(s, "socket_uid", s->socket_uid_v,
+			    &s->socket_uid, d);
+		if (s->socket_gid_v != INT64_MIN)
+			check_id(s, "socket_gid", s->socket_gid_v,
+			    &s->socket_gid, d);
+	} else if (has_addr) {
+		if (s->socket_uid_v != INT64_MIN)
+			sg_diag_error(d, check_l(&s->socket_uid),
+			    KEY("socket_uid"), "%s.socket_uid is only valid "
+			    "for unix listeners", s->label);
+		if (s->socket_gid_v != INT64_MIN)
+			sg_diag_error(d, check_l(&s->socket_gid),
+			    KEY("socket_gid"), "%s.socket_gid is only valid "
+			    "for unix listeners", s->label);
+	}
+
+	if (s->max_connections_v < 1 || s->max_connections_v > 1048576)
+		sg_diag_error(d, check_l(&s->max_connections),
+		    KEY("max_connections"), "%s.max_connections must be "
+		    "between 1 and 1048576, got %lld", s->label,
+		    (long long)s->max_connections_v);
+	else
+		l->max_connections = (uint32_t)s->max_connections_v;
+
+	if (has_socket && l->tls.enabled)
+		sg_diag_error(d, check_l(&s->tls), KEY("tls"), "%s.tls is only "
+		    "valid for TCP listeners", s->label);
+	else if (has_addr)
+		check_listener_tcp(l, s, d);
+#undef KEY
+}
+
+/* socket_mode, trimmed: "0600" or "0660" (+ socket_gid), SPEC 2.4.2. */
+static void
+check_socket_mode(struct sg_ir_listener *l, const struct sg_cfg_lst_src *s,
+    struct sg_diag *d)
+{
+	const char *m = s->socket_mode_text;
+	char k[192];
+	size_t ml;
+
+	snprintf(k, sizeof(k), "%s.socket_mode", s->key);
 	m += strspn(m, " \t\r\n");
 	ml = strlen(m);
 	while (ml > 0 && strchr(" \t\r\n", m[ml - 1]) != NULL)
@@ -190,61 +383,345 @@ check_listener(struct sg_ir *ir, const struct sg_cfg_flat *raw,
 		l->socket_mode = 0600;
 	} else if (ml == 4 && strncmp(m, "0660", 4) == 0) {
 		l->socket_mode = 0660;
-		if (raw->listen_socket_gid == INT64_MIN)
-			sg_diag_error(d, mloc, "listen.socket_mode",
-			    "listen.socket_mode \"0660\" requires "
-			    "listen.socket_gid to be set explicitly; omit "
-			    "socket_gid and use \"0600\" for the default "
-			    "owner-only mode");
+		if (s->socket_gid_v == INT64_MIN)
+			sg_diag_error(d, check_l(&s->socket_mode), k,
+			    "%s.socket_mode \"0660\" requires %s.socket_gid to "
+			    "be set explicitly; omit socket_gid and use "
+			    "\"0600\" for the default owner-only mode",
+			    s->label, s->label);
 	} else {
-		sg_diag_error(d, mloc, "listen.socket_mode",
-		    "listen.socket_mode must be \"0600\" or \"0660\" (the "
-		    "latter requires listen.socket_gid), got \"%s\"",
-		    raw->listen_socket_mode);
-	}
-	if (raw->listen_socket_uid != INT64_MIN)
-		check_id(ir, "listen.socket_uid", raw->listen_socket_uid, d);
-	if (raw->listen_socket_gid != INT64_MIN)
-		check_id(ir, "listen.socket_gid", raw->listen_socket_gid, d);
-
-	if (raw->listen_max_connections < 1 ||
-	    raw->listen_max_connections > 1048576)
-		sg_diag_error(d, check_loc(ir, "listen.max_connections"),
-		    "listen.max_connections", "listen.max_connections must be "
-		    "between 1 and 1048576, got %lld",
-		    (long long)raw->listen_max_connections);
-	else
-		l->max_connections = (uint32_t)raw->listen_max_connections;
-
-	/* TCP: the socket wins when both are set (SPEC 2.4.1). */
-	if (l->socket[0] == '\0' && l->address[0] != '\0') {
-		const struct sg_loc *aloc = check_loc(ir, "listen.address");
-		char host[256];
-
-		if (check_hostport(l->address, host, sizeof(host)) == -1) {
-			sg_diag_error(d, aloc, "listen.address",
-			    "listen.address must be host:port with a numeric "
-			    "port 1-65535 (IPv6 hosts in brackets), got "
-			    "\"%s\"", l->address);
-		} else if (!check_loopback(host) &&
-		    !(l->insecure_allow_plain_tcp &&
-		    l->insecure_allow_unauthenticated_clients)) {
-			sg_diag_error(d, aloc, "listen.address",
-			    CHECK_PLAIN_TCP_MSG, l->address);
-		}
+		sg_diag_error(d, check_l(&s->socket_mode), k, "%s.socket_mode "
+		    "must be \"0600\" or \"0660\" (the latter requires "
+		    "%s.socket_gid), got \"%s\"", s->label, s->label,
+		    s->socket_mode_text);
 	}
 }
 
 static void
-check_id(const struct sg_ir *ir, const char *key, int64_t v,
+check_id(const struct sg_cfg_lst_src *s, const char *field, int64_t v,
+    const struct sg_loc *loc, struct sg_diag *d)
+{
+	char k[192];
+
+	snprintf(k, sizeof(k), "%s.%s", s->key, field);
+	if (v < 0)
+		sg_diag_error(d, check_l(loc), k, "%s.%s must be >= 0, got "
+		    "%lld", s->label, field, (long long)v);
+	else if (v > CHECK_ID_MAX)
+		sg_diag_error(d, check_l(loc), k, "%s.%s must be <= %lld, got "
+		    "%lld", s->label, field, CHECK_ID_MAX, (long long)v);
+}
+
+/* TCP: address form, TLS completeness and files, plaintext rules. */
+static void
+check_listener_tcp(const struct sg_ir_listener *l,
+    const struct sg_cfg_lst_src *s, struct sg_diag *d)
+{
+	const struct sg_ir_tls_server *t = &l->tls;
+	bool complete = t->cert_file != NULL && t->key_file != NULL &&
+	    t->client_ca_file != NULL;
+	char host[256], k[192];
+	bool addr_ok;
+
+	snprintf(k, sizeof(k), "%s.address", s->key);
+	addr_ok = check_hostport(l->address, host, sizeof(host)) == 0;
+	if (!addr_ok)
+		sg_diag_error(d, check_l(&s->address), k, "%s.address must be "
+		    "host:port with a numeric port 1-65535 (IPv6 hosts in "
+		    "brackets), got \"%s\"", s->label, l->address);
+	if (t->enabled && !complete) {
+		/* SPEC 2.4.4; the plaintext rule does not apply then. */
+		snprintf(k, sizeof(k), "%s.tls", s->key);
+		sg_diag_error(d, check_l(&s->tls), k, "%s.tls requires "
+		    "cert_file, key_file, and client_ca_file together",
+		    s->label);
+		return;
+	}
+	if (complete)
+		check_listener_tls_files(t, s, d);
+	if (addr_ok && !complete && !check_loopback(host) &&
+	    !(l->insecure_allow_plain_tcp &&
+	    l->insecure_allow_unauthenticated_clients))
+		sg_diag_error(d, check_l(&s->address), k, CHECK_PLAIN_TCP_MSG,
+		    l->address, s->label, s->label, s->label);
+}
+
+/*
+ * Constructive validation of a complete listener TLS block (SPEC 2.4.4),
+ * at config time: the key pair loads and matches, and the client CA
+ * file holds at least one certificate.
+ */
+static void
+check_listener_tls_files(const struct sg_ir_tls_server *t,
+    const struct sg_cfg_lst_src *s, struct sg_diag *d)
+{
+	struct sg_diag tmp;
+	char kc[192], kk[192], ka[192], why[256];
+	X509 *x;
+	EVP_PKEY *k;
+	size_t i, len, n = 0;
+	char *buf;
+	BIO *b;
+
+	snprintf(kc, sizeof(kc), "%s.tls.cert_file", s->key);
+	snprintf(kk, sizeof(kk), "%s.tls.key_file", s->key);
+	snprintf(ka, sizeof(ka), "%s.tls.client_ca_file", s->key);
+
+	/* The endpoint helpers' messages, under the SPEC's prefix. */
+	sg_diag_init(&tmp);
+	x = check_pem_cert(t->cert_file, "cert_file", check_l(&s->cert_file),
+	    kc, &tmp);
+	k = check_pem_key(t->key_file, "key_file", check_l(&s->key_file), kk,
+	    &tmp);
+	if (x != NULL && k != NULL && X509_check_private_key(x, k) != 1)
+		sg_diag_error(&tmp, check_l(&s->key_file), kk, "key_file "
+		    "\"%s\" does not match cert_file \"%s\": the private key "
+		    "is not the certificate's key", t->key_file, t->cert_file);
+	ERR_clear_error();
+	X509_free(x);
+	EVP_PKEY_free(k);
+	for (i = 0; i < tmp.n; i++)
+		sg_diag_error(d, &tmp.v[i].loc, tmp.v[i].key, "load %s.tls "
+		    "cert/key pair: %s", s->label, tmp.v[i].msg);
+	sg_diag_free(&tmp);
+
+	buf = check_read(t->client_ca_file, &len, why, sizeof(why));
+	if (buf == NULL) {
+		sg_diag_error(d, check_l(&s->client_ca_file), ka, "read %s.tls "
+		    "client_ca_file: %s: %s", s->label, t->client_ca_file, why);
+		return;
+	}
+	/* Like a certificate pool: unusable blocks are skipped. */
+	b = BIO_new_mem_buf(buf, (int)len);
+	for (;;) {
+		char *name = NULL, *hdr = NULL;
+		unsigned char *data = NULL;
+		long dl = 0;
+
+		if (b == NULL || PEM_read_bio(b, &name, &hdr, &data, &dl) != 1)
+			break;
+		if (strcmp(name, "CERTIFICATE") == 0 ||
+		    strcmp(name, "TRUSTED CERTIFICATE") == 0 ||
+		    strcmp(name, "X509 CERTIFICATE") == 0) {
+			const unsigned char *p = data;
+			X509 *c = d2i_X509(NULL, &p, dl);
+
+			if (c != NULL)
+				n++;
+			X509_free(c);
+		}
+		OPENSSL_free(name);
+		OPENSSL_free(hdr);
+		OPENSSL_free(data);
+	}
+	ERR_clear_error();
+	BIO_free(b);
+	free(buf);
+	if (n == 0)
+		sg_diag_error(d, check_l(&s->client_ca_file), ka, "parse %s.tls "
+		    "client_ca_file: no PEM certificates found", s->label);
+}
+
+/* ^[a-z][a-z0-9-]{0,62}$ */
+static bool
+check_listener_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 63 && s[0] >= 'a' && s[0] <= 'z' &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/* SPEC 2.4.5: listeners: entries, their names, profiles and targets. */
+static void
+check_named_listeners(struct sg_ir *ir, const struct sg_cfg_flat *raw,
     struct sg_diag *d)
 {
-	if (v < 0)
-		sg_diag_error(d, check_loc(ir, key), key, "%s must be >= 0, "
-		    "got %lld", key, (long long)v);
-	else if (v > CHECK_ID_MAX)
-		sg_diag_error(d, check_loc(ir, key), key, "%s must be <= %lld, "
-		    "got %lld", key, CHECK_ID_MAX, (long long)v);
+	struct sg_cfg_lst_src *srcs;
+	char (*keys)[3][80];  /* key, label, socket mode of hand-built IR */
+	size_t i, j;
+
+	/* Any listen.* written (YAML, SOCKGUARD_LISTEN_*, --listen-socket);
+	 * key locations are in key table order, the section first. */
+	for (i = 0; i < ir->nkeylocs; i++) {
+		const char *k = ir->keylocs[i].key;
+
+		if (strcmp(k, "listen") == 0 || strncmp(k, "listen.", 7) == 0) {
+			sg_diag_error(d, check_l(&ir->keylocs[i].loc), k,
+			    "listen and listeners are mutually exclusive; "
+			    "migrate the listen: block into a single-entry "
+			    "listeners: list");
+			break;
+		}
+	}
+	if (ir->nlisteners > CHECK_MAX_LISTENERS)
+		sg_diag_error(d, check_loc(ir, "listeners"), "listeners",
+		    "listeners must contain at most %d entries, got %zu",
+		    CHECK_MAX_LISTENERS, ir->nlisteners);
+
+	srcs = calloc(ir->nlisteners, sizeof(*srcs));
+	keys = calloc(ir->nlisteners, sizeof(*keys));
+	if (srcs == NULL || keys == NULL)
+		abort();
+	for (i = 0; i < ir->nlisteners; i++) {
+		struct sg_ir_listener *l = &ir->listeners[i];
+		const struct sg_cfg_lst_src *s;
+		char k[192];
+
+		if (raw->lst_src != NULL)
+			srcs[i] = raw->lst_src[i];
+		else
+			check_named_src(l, i, keys[i][0], keys[i][1],
+			    keys[i][2], sizeof(keys[i][0]), &srcs[i]);
+		s = &srcs[i];
+		if (s->not_map)
+			continue;
+		snprintf(k, sizeof(k), "%s.name", s->key);
+		if (l->name[0] == '\0') {
+			sg_diag_error(d, check_l(&s->name), k, "%s.name is "
+			    "required", s->key);
+		} else if (!check_listener_name(l->name)) {
+			sg_diag_error(d, check_l(&s->name), k, "%s.name \"%s\" "
+			    "must match ^[a-z][a-z0-9-]{0,62}$", s->key,
+			    l->name);
+		} else if (strcmp(l->name, "admin") == 0) {
+			sg_diag_error(d, check_l(&s->name), k, "%s.name must "
+			    "not be \"admin\" (reserved for the dedicated admin "
+			    "listener)", s->key);
+		} else {
+			for (j = 0; j < i; j++)
+				if (strcmp(ir->listeners[j].name, l->name) == 0)
+					break;
+			if (j < i)
+				sg_diag_error(d, check_l(&s->name), k,
+				    "listeners[*].name must be unique, got "
+				    "duplicate \"%s\"", l->name);
+		}
+		check_listener(l, s, d);
+		check_allowed_profiles(ir, l, s, d);
+	}
+	check_bind_targets(ir, srcs, d);
+	free(srcs);
+	free(keys);
+}
+
+static bool
+check_profile_exists(const struct sg_ir *ir, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < ir->clients.nprofiles; i++)
+		if (ir->clients.profiles[i].name[0] != '\0' &&
+		    strcmp(ir->clients.profiles[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static void
+check_allowed_profiles(const struct sg_ir *ir, const struct sg_ir_listener *l,
+    const struct sg_cfg_lst_src *s, struct sg_diag *d)
+{
+	const struct sg_ir_strlist *ap = &l->allowed_profiles;
+	char k[192];
+	size_t i, j;
+
+	snprintf(k, sizeof(k), "%s.allowed_profiles", s->key);
+	if (ap->n == 0) {
+		sg_diag_error(d, check_l(&s->allowed_profiles), k, "%s."
+		    "allowed_profiles must contain at least one profile name "
+		    "(or the wildcard \"*\")", s->label);
+		return;
+	}
+	if (l->admit_all) {
+		if (ap->n > 1)
+			sg_diag_error(d, check_l(&s->allowed_profiles), k,
+			    "%s.allowed_profiles: \"*\" cannot be combined "
+			    "with concrete profile names", s->label);
+		return;
+	}
+	for (i = 0; i < ap->n; i++) {
+		const struct sg_loc *loc = s->allowed_items != NULL ?
+		    &s->allowed_items[i] : &s->allowed_profiles;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(ap->v[j], ap->v[i]) == 0)
+				break;
+		if (j < i)
+			sg_diag_error(d, check_l(loc), k, "%s.allowed_profiles "
+			    "must be unique, got duplicate \"%s\"", s->label,
+			    ap->v[i]);
+		else if (!check_profile_exists(ir, ap->v[i]))
+			sg_diag_error(d, check_l(loc), k, "%s.allowed_profiles "
+			    "must match a configured client profile, got "
+			    "\"%s\"", s->label, ap->v[i]);
+	}
+}
+
+/*
+ * TCP bind targets in comparable form: IP spelling canonical, host names
+ * lower case, port without leading zeros (SPEC 2.4.5).
+ */
+static void
+check_bind_canon(const char *addr, char *out, size_t cap)
+{
+	char host[256], buf[INET6_ADDRSTRLEN];
+	const char *port = strrchr(addr, ':');
+	uint8_t a[16];
+	size_t i;
+
+	if (port == NULL || check_hostport(addr, host, sizeof(host)) == -1) {
+		snprintf(out, cap, "%s", addr);
+		return;
+	}
+	if (inet_pton(AF_INET, host, a) == 1)
+		inet_ntop(AF_INET, a, host, sizeof(host));
+	else if (inet_pton(AF_INET6, host, a) == 1 &&
+	    inet_ntop(AF_INET6, a, buf, sizeof(buf)) != NULL)
+		snprintf(host, sizeof(host), "%s", buf);
+	else
+		for (i = 0; host[i] != '\0'; i++)
+			host[i] = (char)tolower((unsigned char)host[i]);
+	snprintf(out, cap, "[%s]:%lu", host, strtoul(port + 1, NULL, 10));
+}
+
+static void
+check_bind_targets(const struct sg_ir *ir, const struct sg_cfg_lst_src *srcs,
+    struct sg_diag *d)
+{
+	size_t i, j;
+
+	for (j = 1; j < ir->nlisteners; j++) {
+		const struct sg_ir_listener *b = &ir->listeners[j];
+
+		for (i = 0; i < j; i++) {
+			const struct sg_ir_listener *a = &ir->listeners[i];
+			char ca[300], cb[300], k[192];
+
+			if (b->socket[0] != '\0' &&
+			    strcmp(a->socket, b->socket) == 0) {
+				snprintf(k, sizeof(k), "%s.socket",
+				    srcs[j].key);
+				sg_diag_error(d, check_l(&srcs[j].socket), k,
+				    "%s.socket and %s.socket must be distinct, "
+				    "both are \"%s\"", srcs[i].label,
+				    srcs[j].label, b->socket);
+				break;
+			}
+			if (a->address[0] == '\0' || b->address[0] == '\0')
+				continue;
+			check_bind_canon(a->address, ca, sizeof(ca));
+			check_bind_canon(b->address, cb, sizeof(cb));
+			if (strcmp(ca, cb) == 0) {
+				snprintf(k, sizeof(k), "%s.address",
+				    srcs[j].key);
+				sg_diag_error(d, check_l(&srcs[j].address), k,
+				    "%s.address and %s.address must be "
+				    "distinct, both are \"%s\"", srcs[i].label,
+				    srcs[j].label, a->address);
+				break;
+			}
+		}
+	}
 }
 
 /* "host:port", "[v6]:port" or ":port"; numeric port 1-65535. */
@@ -696,6 +1173,19 @@ static char *
 check_slurp(const char *path, const char *what, const struct sg_loc *loc,
     const char *key, size_t *len, struct sg_diag *d)
 {
+	char why[256];
+	char *buf = check_read(path, len, why, sizeof(why));
+
+	if (buf == NULL)
+		sg_diag_error(d, loc, key, "cannot read %s \"%s\": %s", what,
+		    path, why);
+	return buf;
+}
+
+/* The whole (small) file, NUL-terminated (free it); NULL with why. */
+static char *
+check_read(const char *path, size_t *len, char *why, size_t whycap)
+{
 	struct stat st;
 	char *buf = NULL;
 	size_t n = 0;
@@ -711,14 +1201,12 @@ check_slurp(const char *path, const char *what, const struct sg_loc *loc,
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		sg_diag_error(d, loc, key, "cannot read %s \"%s\": not a "
-		    "regular file", what, path);
+		snprintf(why, whycap, "not a regular file");
 		close(fd);
 		return NULL;
 	}
 	if (st.st_size > (off_t)CHECK_PEM_MAX) {
-		sg_diag_error(d, loc, key, "cannot read %s \"%s\": larger "
-		    "than %u bytes", what, path, CHECK_PEM_MAX);
+		snprintf(why, whycap, "larger than %u bytes", CHECK_PEM_MAX);
 		close(fd);
 		return NULL;
 	}
@@ -745,8 +1233,7 @@ fail:
 	if (fd != -1)
 		close(fd);
 	free(buf);
-	sg_diag_error(d, loc, key, "cannot read %s \"%s\": %s", what, path,
-	    strerror(err));
+	snprintf(why, whycap, "%s", strerror(err));
 	return NULL;
 }
 
@@ -779,6 +1266,226 @@ check_locstr(const struct sg_loc *l, char *buf, size_t cap)
 		snprintf(buf, cap, "%s:%u:%u", l->file, l->line,
 		    l->col ? l->col : 1);
 	return buf;
+}
+
+/* ---- clients (SPEC 3.8) ---- */
+
+/* Where assignment i was written; hand-built IR: its own location. */
+static void
+check_assign_src(const struct sg_cfg_assign_src *srcs, const char *kind,
+    size_t i, const struct sg_loc *own, char *key, size_t cap,
+    struct sg_cfg_assign_src *out)
+{
+	if (srcs != NULL) {
+		*out = srcs[i];
+		return;
+	}
+	snprintf(key, cap, "clients.%s[%zu]", kind, i);
+	out->key = key;
+	out->profile = *own;
+	out->not_map = false;
+}
+
+/* The assignment's profile: required, and one of clients.profiles. */
+static void
+check_assign_profile(const struct sg_ir *ir, const char *profile,
+    const struct sg_cfg_assign_src *s, struct sg_diag *d)
+{
+	char k[192];
+
+	snprintf(k, sizeof(k), "%s.profile", s->key);
+	if (profile == NULL || profile[0] == '\0')
+		sg_diag_error(d, check_l(&s->profile), k, "%s.profile is "
+		    "required", s->key);
+	else if (!check_profile_exists(ir, profile))
+		sg_diag_error(d, check_l(&s->profile), k, "%s.profile must "
+		    "match a configured client profile, got \"%s\"", s->key,
+		    profile);
+}
+
+static void
+check_clients(struct sg_ir *ir, const struct sg_cfg_flat *raw,
+    struct sg_diag *d)
+{
+	const struct sg_ir_clients *cl = &ir->clients;
+	const struct sg_cfg_clients_src *cs = raw->cl_src;
+	bool has_tcp = false, has_unix = false, has_mtls = false;
+	char key[96];
+	size_t i, j;
+
+	/* What the effective listeners offer (the legacy socket wins). */
+	for (i = 0; i < ir->nlisteners; i++) {
+		const struct sg_ir_listener *l = &ir->listeners[i];
+		const struct sg_ir_tls_server *t = &l->tls;
+
+		if (l->socket[0] != '\0') {
+			has_unix = true;
+			if (l->named && l->address[0] != '\0')
+				has_tcp = true;
+			continue;
+		}
+		if (l->address[0] == '\0')
+			continue;
+		has_tcp = true;
+		if (t->cert_file != NULL && t->key_file != NULL &&
+		    t->client_ca_file != NULL)
+			has_mtls = true;
+	}
+	if (!has_tcp && cl->nallowed_cidrs > 0)
+		sg_diag_error(d, check_loc(ir, "clients.allowed_cidrs"),
+		    "clients.allowed_cidrs", "clients.allowed_cidrs requires a "
+		    "TCP listener; configure a TCP listen/listeners[*] entry or "
+		    "clear clients.allowed_cidrs");
+	if (!has_tcp && cl->nsource_ip > 0)
+		sg_diag_error(d, check_loc(ir, "clients.source_ip_profiles"),
+		    "clients.source_ip_profiles", "clients.source_ip_profiles "
+		    "requires a TCP listener; configure a TCP "
+		    "listen/listeners[*] entry or clear "
+		    "clients.source_ip_profiles");
+	if (!has_tcp && cl->ncert > 0)
+		sg_diag_error(d, check_loc(ir,
+		    "clients.client_certificate_profiles"),
+		    "clients.client_certificate_profiles",
+		    "clients.client_certificate_profiles requires a TCP "
+		    "listener; configure a TCP listen/listeners[*] entry or "
+		    "clear clients.client_certificate_profiles");
+	else if (!has_mtls && cl->ncert > 0)
+		sg_diag_error(d, check_loc(ir,
+		    "clients.client_certificate_profiles"),
+		    "clients.client_certificate_profiles",
+		    "clients.client_certificate_profiles requires a "
+		    "listen/listeners[*] entry with mutual TLS configured");
+	if (!has_unix && cl->nunix_peer > 0)
+		sg_diag_error(d, check_loc(ir, "clients.unix_peer_profiles"),
+		    "clients.unix_peer_profiles", "clients.unix_peer_profiles "
+		    "requires a unix listener; configure a unix "
+		    "listen/listeners[*] entry or clear "
+		    "clients.unix_peer_profiles");
+
+	/* Profiles: names required, unique, not the wildcard; rules. */
+	for (i = 0; i < cl->nprofiles; i++) {
+		const struct sg_ir_profile *p = &cl->profiles[i];
+		struct sg_cfg_prof_src ps;
+		char k[192];
+
+		if (cs != NULL) {
+			ps = cs->profiles[i];
+		} else {
+			snprintf(key, sizeof(key), "clients.profiles[%zu]", i);
+			ps.key = key;
+			ps.name = ps.rules = p->loc;
+			ps.rules_ok = true;
+			ps.not_map = false;
+		}
+		if (ps.not_map)
+			continue;
+		snprintf(k, sizeof(k), "%s.name", ps.key);
+		if (p->name[0] == '\0') {
+			sg_diag_error(d, check_l(&ps.name), k, "%s.name is "
+			    "required", ps.key);
+		} else if (strcmp(p->name, "*") == 0) {
+			sg_diag_error(d, check_l(&ps.name), k, "%s.name must "
+			    "not be \"*\" (reserved as the listener "
+			    "allowed_profiles wildcard)", ps.key);
+		} else {
+			for (j = 0; j < i; j++)
+				if (strcmp(cl->profiles[j].name, p->name) == 0)
+					break;
+			if (j < i)
+				sg_diag_error(d, check_l(&ps.name), k, "%s.name "
+				    "must be unique, got duplicate \"%s\"",
+				    ps.key, p->name);
+		}
+		snprintf(k, sizeof(k), "%s.rules", ps.key);
+		if (p->nrules == 0 && ps.rules_ok)
+			sg_diag_error(d, check_l(&ps.rules), k, "%s.rules must "
+			    "contain at least one rule", ps.key);
+	}
+
+	if (cl->default_profile != NULL && cl->default_profile[0] != '\0' &&
+	    !check_profile_exists(ir, cl->default_profile))
+		sg_diag_error(d, check_loc(ir, "clients.default_profile"),
+		    "clients.default_profile", "clients.default_profile must "
+		    "match a configured client profile, got \"%s\"",
+		    cl->default_profile);
+	else if (cl->default_profile != NULL && cl->default_profile[0] != '\0')
+		check_default_admitted(ir, d);
+
+	for (i = 0; i < cl->nsource_ip; i++) {
+		const struct sg_ir_ip_assign *a = &cl->source_ip[i];
+		struct sg_cfg_assign_src s;
+
+		check_assign_src(cs != NULL ? cs->source_ip : NULL,
+		    "source_ip_profiles", i, &a->loc, key, sizeof(key), &s);
+		if (s.not_map)
+			continue;
+		check_assign_profile(ir, a->profile, &s, d);
+		if (a->ncidrs == 0)
+			sg_diag_error(d, &a->loc, s.key, "%s.cidrs must contain "
+			    "at least one CIDR", s.key);
+	}
+	for (i = 0; i < cl->ncert; i++) {
+		const struct sg_ir_cert_assign *a = &cl->cert[i];
+		const struct sg_ir_cert_sel *sel = &a->sel;
+		struct sg_cfg_assign_src s;
+
+		check_assign_src(cs != NULL ? cs->cert : NULL,
+		    "client_certificate_profiles", i, &a->loc, key,
+		    sizeof(key), &s);
+		if (s.not_map)
+			continue;
+		check_assign_profile(ir, a->profile, &s, d);
+		if (sel->common_names.n + sel->dns_names.n +
+		    sel->ip_addresses.n + sel->uri_sans.n + sel->spiffe_ids.n +
+		    sel->public_key_sha256_pins.n == 0)
+			sg_diag_error(d, &a->loc, s.key, "%s must contain at "
+			    "least one client certificate identity selector",
+			    s.key);
+	}
+	for (i = 0; i < cl->nunix_peer; i++) {
+		const struct sg_ir_peer_assign *a = &cl->unix_peer[i];
+		struct sg_cfg_assign_src s;
+
+		check_assign_src(cs != NULL ? cs->unix_peer : NULL,
+		    "unix_peer_profiles", i, &a->loc, key, sizeof(key), &s);
+		if (s.not_map)
+			continue;
+		check_assign_profile(ir, a->profile, &s, d);
+		if (a->nuids + a->ngids + a->npids == 0)
+			sg_diag_error(d, &a->loc, s.key, "%s must contain at "
+			    "least one unix peer credential selector", s.key);
+		else if (a->nuids + a->ngids == 0)
+			/* PIDs are recycled: they only narrow a uid/gid. */
+			sg_diag_error(d, &a->loc, s.key, "%s must not select "
+			    "by pid alone: process IDs are recycled by the "
+			    "kernel and are not a stable identity; add a uid "
+			    "and/or gid selector", s.key);
+	}
+}
+
+/* SPEC 2.4.5: a warning per listener that refuses the default profile. */
+static void
+check_default_admitted(const struct sg_ir *ir, struct sg_diag *d)
+{
+	const char *dp = ir->clients.default_profile;
+	size_t i, j;
+
+	for (i = 0; i < ir->nlisteners; i++) {
+		const struct sg_ir_listener *l = &ir->listeners[i];
+
+		if (!l->named || l->admit_all)
+			continue;
+		for (j = 0; j < l->allowed_profiles.n; j++)
+			if (strcmp(l->allowed_profiles.v[j], dp) == 0)
+				break;
+		if (j < l->allowed_profiles.n)
+			continue;
+		sg_diag_warn(d, check_loc(ir, "clients.default_profile"),
+		    "clients.default_profile", "clients.default_profile \"%s\" "
+		    "is not admitted by listeners[%s] (not in its "
+		    "allowed_profiles): clients there that fall back to it are "
+		    "refused with 403", dp, l->name);
+	}
 }
 
 /* ---- log (SPEC 2.9.1, 2.9.4) ---- */
@@ -886,17 +1593,18 @@ check_misc(struct sg_ir *ir, const struct sg_cfg_flat *raw, struct sg_diag *d)
 /* ---- rules (SPEC 2.6.1) ---- */
 
 static void
-check_rules(const struct sg_ir *ir, struct sg_diag *d)
+check_rules(const struct sg_ir_rule *rules, size_t n, const char *prefix,
+    struct sg_diag *d)
 {
 	size_t i;
 
-	for (i = 0; i < ir->nrules; i++) {
-		const struct sg_ir_rule *r = &ir->rules[i];
+	for (i = 0; i < n; i++) {
+		const struct sg_ir_rule *r = &rules[i];
 		size_t len = strlen(r->path);
 		struct sg_path_ver ver;
-		char key[32], *out;
+		char key[96], *out;
 
-		snprintf(key, sizeof(key), "rules[%zu]", i);
+		snprintf(key, sizeof(key), "%s[%zu]", prefix, i);
 		if (strchr(r->path, '%') != NULL) {
 			sg_diag_error(d, &r->loc, key, "match.path \"%s\" "
 			    "contains a literal '%%'; sockguard matches the "
@@ -930,8 +1638,10 @@ check_rules(const struct sg_ir *ir, struct sg_diag *d)
 
 /* ---- SPEC 2.6.7: read-exfiltration startup probe ---- */
 
+/* Over rules (the top-level ones, or profile's); key prefix "rules". */
 static void
-check_read_exfil(const struct sg_ir *ir, struct sg_diag *d)
+check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
+    size_t n, const char *prefix, const char *profile, struct sg_diag *d)
 {
 	struct sg_arena *a = sg_arena_new();
 	struct sg_policy *p;
@@ -939,7 +1649,7 @@ check_read_exfil(const struct sg_ir *ir, struct sg_diag *d)
 	int first = -1;
 	size_t i;
 
-	p = sg_policy_compile(a, ir->rules, ir->nrules, d);
+	p = sg_policy_compile(a, rules, n, d);
 	if (p == NULL) {
 		sg_arena_free(a);
 		return;
@@ -959,23 +1669,27 @@ check_read_exfil(const struct sg_ir *ir, struct sg_diag *d)
 		    pr->method, pr->path);
 	}
 	if (list != NULL) {
-		char key[32];
-		const struct sg_loc *loc = first >= 0 &&
-		    (size_t)first < ir->nrules ? &ir->rules[first].loc :
-		    check_loc(ir, "rules");
+		char key[96];
+		const struct sg_loc *loc = first >= 0 && (size_t)first < n ?
+		    &rules[first].loc : check_loc(ir, prefix);
 
 		if (first >= 0)
-			snprintf(key, sizeof(key), "rules[%d]", first);
+			snprintf(key, sizeof(key), "%s[%d]", prefix, first);
 		else
-			snprintf(key, sizeof(key), "rules");
-		if (!ir->insecure_allow_read_exfiltration)
-			sg_diag_error(d, loc, key, CHECK_EXFIL_MSG, list);
-		else
+			snprintf(key, sizeof(key), "%s", prefix);
+		if (ir->insecure_allow_read_exfiltration)
 			sg_diag_warn(d, check_loc(ir,
 			    "insecure_allow_read_exfiltration"),
 			    "insecure_allow_read_exfiltration",
 			    "insecure_allow_read_exfiltration is enabled and "
-			    "the rules allow: %s", list);
+			    "the %s%s%srules allow: %s", profile != NULL ?
+			    "client profile \"" : "", profile != NULL ?
+			    profile : "", profile != NULL ? "\" " : "", list);
+		else if (profile != NULL)
+			sg_diag_error(d, loc, key, CHECK_EXFIL_PROFILE_MSG,
+			    profile, list);
+		else
+			sg_diag_error(d, loc, key, CHECK_EXFIL_MSG, list);
 	}
 	sg_arena_free(a);
 }

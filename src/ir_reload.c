@@ -2,10 +2,12 @@
 /*
  * ir_reload.c: the difference between two config generations. Flattens
  * every effective value of an IR into (key, text) pairs and the rules
- * into DSL lines, then reports changed keys (with reload immutability)
- * and rule edits (added, removed, moved). Knows nothing about files,
- * signals or the running server.
+ * into DSL lines (a client profile's rules into one multi-line value,
+ * clients.profiles[NAME].rules), then reports changed keys (with reload
+ * immutability) and rule edits (added, removed, moved). Knows nothing
+ * about files, signals or the running server.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +26,21 @@ static const char *const reload_immutable[] = {
 	"upstream.failover", "log.", "reload.",
 };
 
+/*
+ * SPEC 2.11.3: listeners are pinned at startup (every field, adding,
+ * removing, switching between listen: and listeners:) except which
+ * profiles each admits; clients.* is mutable like the rules.
+ */
 bool
 sg_ir_key_immutable(const char *key)
 {
-	size_t i;
+	static const char ap[] = ".allowed_profiles";
+	size_t i, n = strlen(key);
 
+	if (strncmp(key, "listeners[", 10) == 0 && n > sizeof(ap) - 1 &&
+	    strcmp(key + n - (sizeof(ap) - 1), ap) == 0 &&
+	    memchr(key + 10, ']', n - 10) == key + n - sizeof(ap))
+		return false;
 	for (i = 0; i < SG_ARRAY_LEN(reload_immutable); i++)
 		if (strncmp(key, reload_immutable[i],
 		    strlen(reload_immutable[i])) == 0)
@@ -108,18 +120,180 @@ flat_int(struct flat *f, const char *key, long long v)
 	flat_add(f, key, b);
 }
 
+/* A string list as one value: items joined by ","; "" when empty. */
+static void
+flat_list(struct flat *f, const char *key, const char *const *v, size_t n)
+{
+	size_t i, len = 1;
+	char *b, *p;
+
+	for (i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	b = malloc(len);
+	if (b == NULL)
+		abort();
+	p = b;
+	*p = '\0';
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s%s", i > 0 ? "," : "", v[i]);
+	flat_add(f, key, b);
+	free(b);
+}
+
+static void
+flat_ids(struct flat *f, const char *key, const int64_t *v, size_t n)
+{
+	char *b = malloc(n * 22 + 1), *p = b;
+	size_t i;
+
+	if (b == NULL)
+		abort();
+	*p = '\0';
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s%lld", i > 0 ? "," : "", (long long)v[i]);
+	flat_add(f, key, b);
+	free(b);
+}
+
+static void
+flat_cidrs(struct flat *f, const char *key, const struct sg_ir_cidr *v,
+    size_t n)
+{
+	char *b = malloc(n * (INET6_ADDRSTRLEN + 6) + 1), *p = b;
+	size_t i;
+
+	if (b == NULL)
+		abort();
+	*p = '\0';
+	for (i = 0; i < n; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		if (inet_ntop(v[i].family, v[i].addr, a, sizeof(a)) == NULL)
+			snprintf(a, sizeof(a), "?");
+		p += sprintf(p, "%s%s/%u", i > 0 ? "," : "", a, v[i].prefix);
+	}
+	flat_add(f, key, b);
+	free(b);
+}
+
+static void
+flat_sel(struct flat *f, const char *prefix, const struct sg_ir_cert_sel *s,
+    bool spiffe)
+{
+	char k[256];
+
+#define SK(x) (snprintf(k, sizeof(k), "%s.%s", prefix, x), k)
+	flat_list(f, SK("common_names"), s->common_names.v,
+	    s->common_names.n);
+	flat_list(f, SK("dns_names"), s->dns_names.v, s->dns_names.n);
+	flat_list(f, SK("ip_addresses"), s->ip_addresses.v,
+	    s->ip_addresses.n);
+	flat_list(f, SK("uri_sans"), s->uri_sans.v, s->uri_sans.n);
+	if (spiffe)
+		flat_list(f, SK("spiffe_ids"), s->spiffe_ids.v,
+		    s->spiffe_ids.n);
+	flat_list(f, SK("public_key_sha256_pins"),
+	    s->public_key_sha256_pins.v, s->public_key_sha256_pins.n);
+#undef SK
+}
+
+/* A profile's rules as one value: their DSL lines, one per line. */
+static void
+flat_rules(struct flat *f, const char *key, const struct sg_ir_rule *r,
+    size_t n)
+{
+	char line[8192], *b = NULL;
+	size_t i, len = 0;
+
+	for (i = 0; i < n; i++) {
+		size_t l = sg_cfg_dsl_format(&r[i], line, sizeof(line));
+		char *nb;
+
+		if (l >= sizeof(line))
+			l = sizeof(line) - 1;
+		nb = realloc(b, len + l + 2);
+		if (nb == NULL)
+			abort();
+		b = nb;
+		if (i > 0)
+			b[len++] = '\n';
+		memcpy(b + len, line, l);
+		len += l;
+	}
+	if (b == NULL) {
+		flat_add(f, key, "");
+		return;
+	}
+	b[len] = '\0';
+	flat_add(f, key, b);
+	free(b);
+}
+
+static void
+ir_flatten_clients(const struct sg_ir_clients *cl, struct flat *f)
+{
+	static const char *const modes[] = {"enforce", "warn", "audit"};
+	char k[256];
+	size_t i;
+
+	flat_cidrs(f, "clients.allowed_cidrs", cl->allowed_cidrs,
+	    cl->nallowed_cidrs);
+	flat_add(f, "clients.default_profile", cl->default_profile);
+	for (i = 0; i < cl->nprofiles; i++) {
+		const struct sg_ir_profile *p = &cl->profiles[i];
+
+		snprintf(k, sizeof(k), "clients.profiles[%s].mode", p->name);
+		flat_add(f, k, modes[p->mode]);
+		snprintf(k, sizeof(k), "clients.profiles[%s].rules", p->name);
+		flat_rules(f, k, p->rules, p->nrules);
+	}
+	for (i = 0; i < cl->nsource_ip; i++) {
+		snprintf(k, sizeof(k), "clients.source_ip_profiles[%zu].profile",
+		    i);
+		flat_add(f, k, cl->source_ip[i].profile);
+		snprintf(k, sizeof(k), "clients.source_ip_profiles[%zu].cidrs",
+		    i);
+		flat_cidrs(f, k, cl->source_ip[i].cidrs, cl->source_ip[i].ncidrs);
+	}
+	for (i = 0; i < cl->ncert; i++) {
+		snprintf(k, sizeof(k),
+		    "clients.client_certificate_profiles[%zu].profile", i);
+		flat_add(f, k, cl->cert[i].profile);
+		snprintf(k, sizeof(k),
+		    "clients.client_certificate_profiles[%zu]", i);
+		flat_sel(f, k, &cl->cert[i].sel, true);
+	}
+	for (i = 0; i < cl->nunix_peer; i++) {
+		const struct sg_ir_peer_assign *a = &cl->unix_peer[i];
+
+		snprintf(k, sizeof(k), "clients.unix_peer_profiles[%zu].profile",
+		    i);
+		flat_add(f, k, a->profile);
+		snprintf(k, sizeof(k), "clients.unix_peer_profiles[%zu].uids",
+		    i);
+		flat_ids(f, k, a->uids, a->nuids);
+		snprintf(k, sizeof(k), "clients.unix_peer_profiles[%zu].gids",
+		    i);
+		flat_ids(f, k, a->gids, a->ngids);
+		snprintf(k, sizeof(k), "clients.unix_peer_profiles[%zu].pids",
+		    i);
+		flat_ids(f, k, a->pids, a->npids);
+	}
+}
+
 static void
 ir_flatten(const struct sg_ir *ir, struct flat *f)
 {
 	static const char *const levels[] = {"debug", "info", "warn", "error"};
-	char k[128], b[64];
+	char k[256], b[64];
 	size_t i;
 
 	for (i = 0; i < ir->nlisteners; i++) {
 		const struct sg_ir_listener *l = &ir->listeners[i];
-		char p[64];
+		const struct sg_ir_tls_server *t = &l->tls;
+		char p[96];
 
-		if (ir->nlisteners == 1 && strcmp(l->name, "default") == 0)
+		if (!l->named)
 			snprintf(p, sizeof(p), "listen");
 		else
 			snprintf(p, sizeof(p), "listeners[%s]", l->name);
@@ -136,6 +310,14 @@ ir_flatten(const struct sg_ir *ir, struct flat *f)
 		flat_bool(f, LK("insecure_allow_unauthenticated_clients"),
 		    l->insecure_allow_unauthenticated_clients);
 		flat_int(f, LK("max_connections"), l->max_connections);
+		flat_add(f, LK("tls.cert_file"), t->cert_file);
+		flat_add(f, LK("tls.key_file"), t->key_file);
+		flat_add(f, LK("tls.client_ca_file"), t->client_ca_file);
+		flat_sel(f, LK("tls"), &t->sel, false);
+		/* the only listener field that may change on reload */
+		if (l->named)
+			flat_list(f, LK("allowed_profiles"),
+			    l->allowed_profiles.v, l->allowed_profiles.n);
 #undef LK
 	}
 	flat_add(f, "upstream.socket", ir->upstream.socket);
@@ -179,6 +361,7 @@ ir_flatten(const struct sg_ir *ir, struct flat *f)
 	flat_add(f, "rules_file", ir->rules_file);
 	flat_bool(f, "reload.enabled", ir->reload_enabled);
 	flat_dur(f, "reload.debounce", ir->reload_debounce_ns, NULL);
+	ir_flatten_clients(&ir->clients, f);
 }
 
 static char **
@@ -344,10 +527,24 @@ sg_ir_diff_free(struct sg_ir_diff *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static const char *
-show(const char *v)
+/* One value on one line: multi-line values (rule lists) as "a; b". */
+static void
+show(FILE *fp, const char *v)
 {
-	return v == NULL ? "(unset)" : v[0] == '\0' ? "\"\"" : v;
+	if (v == NULL) {
+		fputs("(unset)", fp);
+		return;
+	}
+	if (v[0] == '\0') {
+		fputs("\"\"", fp);
+		return;
+	}
+	for (; *v != '\0'; v++) {
+		if (*v == '\n')
+			fputs("; ", fp);
+		else
+			fputc(*v, fp);
+	}
 }
 
 void
@@ -355,10 +552,14 @@ sg_ir_diff_print(const struct sg_ir_diff *d, FILE *fp)
 {
 	size_t i;
 
-	for (i = 0; i < d->n; i++)
-		fprintf(fp, "~ %s: %s -> %s%s\n", d->v[i].key, show(d->v[i].old),
-		    show(d->v[i].new), d->v[i].immutable ?
+	for (i = 0; i < d->n; i++) {
+		fprintf(fp, "~ %s: ", d->v[i].key);
+		show(fp, d->v[i].old);
+		fputs(" -> ", fp);
+		show(fp, d->v[i].new);
+		fprintf(fp, "%s\n", d->v[i].immutable ?
 		    "  (needs a restart)" : "");
+	}
 	for (i = 0; i < d->nrules; i++) {
 		const struct sg_rule_change *r = &d->rules[i];
 

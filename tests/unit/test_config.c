@@ -476,11 +476,20 @@ START_TEST(key_table_is_consistent)
 	    "log.audit.format", "log.audit.output", "response.deny_verbosity",
 	    "health.enabled", "health.path", "insecure_allow_read_exfiltration",
 	    "rules", "rules_file", "min_api_version", "reload",
-	    "reload.enabled", "reload.debounce"};
-	static const char *const unsupported[] = {"listen.tls", "listeners",
+	    "reload.enabled", "reload.debounce", "listen.tls",
+	    "listen.tls.cert_file", "listen.tls.key_file",
+	    "listen.tls.client_ca_file", "listen.tls.common_names",
+	    "listen.tls.dns_names", "listen.tls.ip_addresses",
+	    "listen.tls.uri_sans", "listen.tls.public_key_sha256_pins",
+	    "listeners", "clients", "clients.allowed_cidrs",
+	    "clients.default_profile", "clients.source_ip_profiles",
+	    "clients.client_certificate_profiles", "clients.unix_peer_profiles",
+	    "clients.profiles"};
+	static const char *const unsupported[] = {
 	    "response.redact_container_env", "insecure_allow_body_blind_writes",
 	    "insecure_accept_opaque_buildkit_tunnels", "request_body",
-	    "clients",
+	    "clients.container_labels", "clients.container_labels.enabled",
+	    "clients.global_concurrency",
 	    "ownership", "health.watchdog", "health.readiness", "metrics",
 	    "admin", "reload.poll_interval", "policy_bundle", "mutations"};
 
@@ -560,6 +569,35 @@ START_TEST(key_table_is_consistent)
 	    "4096");
 	ck_assert_ptr_null(sg_cfg_key_find("listen.sokcet"));
 	ck_assert_ptr_null(sg_cfg_key_find(""));
+	/* SPEC 2.3, 2.11.3, 2.12: listeners and clients */
+	ck_assert_int_eq(sg_cfg_key_find("listen.tls")->type, SG_KEY_SECTION);
+	ck_assert_int_eq(sg_cfg_key_find("listen.tls.key_file")->type,
+	    SG_KEY_STR);
+	ck_assert_int_eq(sg_cfg_key_find("listen.tls.uri_sans")->type,
+	    SG_KEY_STRLIST);
+	ck_assert_str_eq(sg_cfg_key_find("listen.tls.public_key_sha256_pins")->
+	    env, "SOCKGUARD_LISTEN_TLS_PUBLIC_KEY_SHA256_PINS");
+	ck_assert(!(sg_cfg_key_find("listen.tls.cert_file")->flags &
+	    SG_KEYF_MUTABLE));
+	ck_assert_int_eq(sg_cfg_key_find("listeners")->type, SG_KEY_OBJLIST);
+	ck_assert(sg_cfg_key_find("listeners")->flags & SG_KEYF_YAML_ONLY);
+	ck_assert(!(sg_cfg_key_find("listeners")->flags & SG_KEYF_MUTABLE));
+	ck_assert_ptr_null(sg_cfg_key_find("listeners")->env);
+	ck_assert_int_eq(sg_cfg_key_find("clients")->type, SG_KEY_SECTION);
+	for (i = 0; i < n; i++)
+		if (strncmp(k[i].path, "clients", 7) == 0)
+			ck_assert_msg(k[i].flags & SG_KEYF_MUTABLE, "%s",
+			    k[i].path);
+	ck_assert_int_eq(sg_cfg_key_find("clients.allowed_cidrs")->type,
+	    SG_KEY_STRLIST);
+	ck_assert_str_eq(sg_cfg_key_find("clients.allowed_cidrs")->env,
+	    "SOCKGUARD_CLIENTS_ALLOWED_CIDRS");
+	ck_assert_str_eq(sg_cfg_key_find("clients.default_profile")->env,
+	    "SOCKGUARD_CLIENTS_DEFAULT_PROFILE");
+	ck_assert_int_eq(sg_cfg_key_find("clients.profiles")->type,
+	    SG_KEY_OBJLIST);
+	ck_assert(sg_cfg_key_find("clients.unix_peer_profiles")->flags &
+	    SG_KEYF_YAML_ONLY);
 }
 END_TEST
 
@@ -628,17 +666,17 @@ START_TEST(not_supported_keys)
 
 	ld_run(&l, "metrics:\n  enabled: true\n  path: /m\n"
 	    "admin:\n  enabled: true\n  path: /a\n"
-	    "listen:\n  tls:\n    cert_file: /c\n    key_file: /k\n"
-	    "listeners: []\n", NULL);
+	    "clients:\n  container_labels:\n    enabled: true\n"
+	    "  global_concurrency: {max_inflight: 3}\n", NULL);
 	ck_fail(&l);
 	ck_diag(&l, "t.yaml:1:1: error: metrics: metrics is not supported yet "
 	    "by this version of sockguard");
 	ck_diag(&l, "t.yaml:4:1: error: admin: admin is not supported yet by "
 	    "this version of sockguard");
-	ck_diag(&l, "t.yaml:8:3: error: listen.tls: listen.tls is not "
-	    "supported yet");
-	ck_diag(&l, "t.yaml:11:1: error: listeners: listeners is not "
-	    "supported yet");
+	ck_diag(&l, "t.yaml:8:3: error: clients.container_labels: "
+	    "clients.container_labels is not supported yet");
+	ck_diag(&l, "t.yaml:10:3: error: clients.global_concurrency: "
+	    "clients.global_concurrency is not supported yet");
 	/* One error per section, none for its children. */
 	ck_assert_uint_eq(l.d.nerr, 4);
 	ld_free(&l);

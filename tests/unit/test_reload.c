@@ -129,6 +129,173 @@ START_TEST(immutable_changes_are_marked)
 }
 END_TEST
 
+/* SPEC 2.11.3: listeners are pinned except allowed_profiles. */
+static const char two_listeners[] =
+    "listeners:\n"
+    "  - {name: ci, socket: /tmp/sg-ci.sock, allowed_profiles: [ci]}\n"
+    "  - {name: ops, socket: /tmp/sg-ops.sock, allowed_profiles: [ops]}\n"
+    "clients:\n"
+    "  unix_peer_profiles:\n"
+    "    - {profile: ci, uids: [1000]}\n"
+    "  profiles:\n"
+    "    - name: ci\n"
+    "      rules:\n"
+    "        - {match: {method: GET, path: /_ping}, action: allow}\n"
+    "    - name: ops\n"
+    "      rules:\n"
+    "        - {match: {method: GET, path: /version}, action: allow}\n";
+
+START_TEST(listener_allowed_profiles_are_mutable)
+{
+	static const char b[] =
+	    "listeners:\n"
+	    "  - {name: ci, socket: /tmp/sg-ci.sock, allowed_profiles: "
+	    "[ci, ops]}\n"
+	    "  - {name: ops, socket: /tmp/sg-ops.sock, allowed_profiles: "
+	    "[\"*\"]}\n"
+	    "clients:\n"
+	    "  unix_peer_profiles:\n"
+	    "    - {profile: ci, uids: [1000]}\n"
+	    "  profiles:\n"
+	    "    - name: ci\n"
+	    "      rules:\n"
+	    "        - {match: {method: GET, path: /_ping}, action: allow}\n"
+	    "    - name: ops\n"
+	    "      rules:\n"
+	    "        - {match: {method: GET, path: /version}, action: allow}\n";
+	struct sg_ir_diff d;
+	char text[4096] = "";
+
+	diff_of(two_listeners, two_listeners, &d, text, sizeof(text));
+	ck_assert_uint_eq(d.n + d.nrules, 0);
+	sg_ir_diff_free(&d);
+
+	diff_of(two_listeners, b, &d, text, sizeof(text));
+	ck_assert_msg(d.n == 2, "%s", text);
+	ck_assert_uint_eq(d.nimmutable, 0);
+	ck_assert_msg(strstr(text, "~ listeners[ci].allowed_profiles: ci -> "
+	    "ci,ops\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "~ listeners[ops].allowed_profiles: ops -> "
+	    "*\n") != NULL, "%s", text);
+	sg_ir_diff_free(&d);
+}
+END_TEST
+
+START_TEST(listener_fields_are_immutable)
+{
+	struct sg_arena *a = sg_arena_new(), *b = sg_arena_new();
+	struct sg_ir *ia, *ib;
+	struct sg_ir_diff d;
+	struct sg_diag dg;
+	static const char *cn[] = {"ci-runner"};
+	char text[8192] = "";
+	FILE *fp;
+
+	/* A listener's socket (and one added) need a restart. */
+	diff_of(two_listeners, "listeners:\n"
+	    "  - {name: ci, socket: /tmp/sg-ci2.sock, allowed_profiles: [ci]}\n"
+	    "  - {name: ops, socket: /tmp/sg-ops.sock, allowed_profiles: "
+	    "[ops]}\n"
+	    "  - {name: new, socket: /tmp/sg-new.sock, allowed_profiles: "
+	    "[ops]}\n"
+	    "clients:\n"
+	    "  profiles:\n"
+	    "    - name: ci\n"
+	    "      rules:\n"
+	    "        - {match: {method: GET, path: /_ping}, action: allow}\n"
+	    "    - name: ops\n"
+	    "      rules:\n"
+	    "        - {match: {method: GET, path: /version}, action: allow}\n",
+	    &d, text, sizeof(text));
+	ck_assert_msg(strstr(text, "~ listeners[ci].socket: /tmp/sg-ci.sock -> "
+	    "/tmp/sg-ci2.sock  (needs a restart)\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "~ listeners[new].socket: (unset) -> "
+	    "/tmp/sg-new.sock  (needs a restart)\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "~ listeners[new].allowed_profiles: (unset) "
+	    "-> ops\n") != NULL, "%s", text);
+	/* the removed assignment is a mutable clients.* change */
+	ck_assert_msg(strstr(text, "~ clients.unix_peer_profiles[0].uids: 1000 "
+	    "-> (unset)\n") != NULL, "%s", text);
+	ck_assert_uint_ge(d.nimmutable, 2);
+	sg_ir_diff_free(&d);
+
+	/* Every TLS field too (certificate files need a restart). */
+	sg_diag_init(&dg);
+	ia = load(a, two_listeners, &dg);
+	ib = load(b, two_listeners, &dg);
+	ck_assert_ptr_nonnull(ia);
+	ck_assert_ptr_nonnull(ib);
+	ib->listeners[1].tls.sel.common_names.v = cn;
+	ib->listeners[1].tls.sel.common_names.n = 1;
+	ib->listeners[1].tls.cert_file = "/etc/sg/cert.pem";
+	sg_ir_diff(ia, ib, &d);
+	fp = fmemopen(text, sizeof(text), "w");
+	sg_ir_diff_print(&d, fp);
+	fclose(fp);
+	ck_assert_uint_eq(d.n, 2);
+	ck_assert_uint_eq(d.nimmutable, 2);
+	ck_assert_msg(strstr(text, "~ listeners[ops].tls.common_names: \"\" -> "
+	    "ci-runner  (needs a restart)\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "~ listeners[ops].tls.cert_file: \"\" -> "
+	    "/etc/sg/cert.pem  (needs a restart)\n") != NULL, "%s", text);
+	sg_ir_diff_free(&d);
+
+	/* listen: -> listeners: is a listener change as well. */
+	sg_ir_diff(load(a, "", &dg), ia, &d);
+	ck_assert_uint_gt(d.nimmutable, 0);
+	sg_ir_diff_free(&d);
+	sg_diag_free(&dg);
+	sg_arena_free(a);
+	sg_arena_free(b);
+}
+END_TEST
+
+START_TEST(profile_changes_are_mutable)
+{
+	static const char b[] =
+	    "listeners:\n"
+	    "  - {name: ci, socket: /tmp/sg-ci.sock, allowed_profiles: [ci]}\n"
+	    "  - {name: ops, socket: /tmp/sg-ops.sock, allowed_profiles: [ops]}\n"
+	    "clients:\n"
+	    "  default_profile: ops\n"
+	    "  unix_peer_profiles:\n"
+	    "    - {profile: ci, uids: [1000, 1001]}\n"
+	    "  profiles:\n"
+	    "    - name: ci\n"
+	    "      mode: warn\n"
+	    "      rules:\n"
+	    "        - {match: {method: GET, path: /_ping}, action: allow}\n"
+	    "        - {match: {method: '*', path: '/**'}, action: deny, "
+	    "reason: \"not for ci\"}\n"
+	    "    - name: ops\n"
+	    "      rules:\n"
+	    "        - {match: {method: GET, path: /version}, action: allow}\n";
+	struct sg_ir_diff d;
+	char text[4096] = "";
+	size_t i;
+
+	diff_of(two_listeners, b, &d, text, sizeof(text));
+	ck_assert_uint_eq(d.nimmutable, 0);
+	ck_assert_msg(d.n == 4, "%s", text);
+	ck_assert_msg(strstr(text, "~ clients.profiles[ci].rules: allow GET "
+	    "/_ping -> allow GET /_ping; deny * /** \"not for ci\"\n") != NULL,
+	    "%s", text);
+	ck_assert_msg(strstr(text, "~ clients.profiles[ci].mode: enforce -> "
+	    "warn\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "~ clients.default_profile: \"\" -> ops\n")
+	    != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "~ clients.unix_peer_profiles[0].uids: 1000 "
+	    "-> 1000,1001\n") != NULL, "%s", text);
+	for (i = 0; i < d.n; i++)
+		if (strcmp(d.v[i].key, "clients.profiles[ci].rules") == 0)
+			ck_assert_str_eq(d.v[i].new, "allow GET /_ping\n"
+			    "deny * /** \"not for ci\"");
+	/* the top-level rules did not change */
+	ck_assert_uint_eq(d.nrules, 0);
+	sg_ir_diff_free(&d);
+}
+END_TEST
+
 START_TEST(immutability_table)
 {
 	ck_assert(sg_ir_key_immutable("listen.socket"));
@@ -140,6 +307,20 @@ START_TEST(immutability_table)
 	ck_assert(!sg_ir_key_immutable("rules_file"));
 	ck_assert(!sg_ir_key_immutable("response.deny_verbosity"));
 	ck_assert(!sg_ir_key_immutable("health.path"));
+	/* SPEC 2.11.3: listeners (and listen.tls), except allowed_profiles */
+	ck_assert(sg_ir_key_immutable("listen.tls.cert_file"));
+	ck_assert(sg_ir_key_immutable("listeners"));
+	ck_assert(sg_ir_key_immutable("listeners[ci].socket"));
+	ck_assert(sg_ir_key_immutable("listeners[ci].tls.uri_sans"));
+	ck_assert(sg_ir_key_immutable("listeners[ci].max_connections"));
+	ck_assert(!sg_ir_key_immutable("listeners[ci].allowed_profiles"));
+	ck_assert(!sg_ir_key_immutable("listeners[a-b].allowed_profiles"));
+	ck_assert(sg_ir_key_immutable("listeners[ci].tls.allowed_profiles"));
+	ck_assert(sg_ir_key_immutable("listeners[ci.allowed_profiles"));
+	ck_assert(sg_ir_key_immutable("listen.allowed_profiles"));
+	ck_assert(!sg_ir_key_immutable("clients.allowed_cidrs"));
+	ck_assert(!sg_ir_key_immutable("clients.profiles[ci].rules"));
+	ck_assert(!sg_ir_key_immutable("clients.source_ip_profiles[0].cidrs"));
 }
 END_TEST
 
@@ -183,6 +364,9 @@ suite_reload(void)
 	tcase_add_test(tc, rules_insert_delete_move);
 	tcase_add_test(tc, immutable_changes_are_marked);
 	tcase_add_test(tc, immutability_table);
+	tcase_add_test(tc, listener_allowed_profiles_are_mutable);
+	tcase_add_test(tc, listener_fields_are_immutable);
+	tcase_add_test(tc, profile_changes_are_mutable);
 	tcase_add_test(tc, reload_keys);
 	suite_add_tcase(s, tc);
 	return s;
