@@ -93,7 +93,7 @@ check "deny: verbose deny body names method, path and reason" \
 check "deny: the daemon never saw the exec request" \
 	sh -c "! tail -n +$((mark + 1)) '$DK/dockerd.log' | grep Calling | grep -q '/exec'"
 check "deny: access log records the denial with its rule" \
-	sh -c "grep '\"msg\":\"request_denied\"' '$T/strict.log' | grep '/exec' | grep -q '\"rule\":0'"
+	wait_for 5 sh -c "grep '\"msg\":\"request_denied\"' '$T/strict.log' | grep '/exec' | grep -q '\"rule\":0'"
 check "deny: images are denied by the default-deny tail" \
 	sh -c "! DOCKER_HOST=unix://$T/strict.sock docker images 2>&1 | grep -q REPOSITORY"
 sgd strict rm -f victim >/dev/null

@@ -100,4 +100,4 @@ check "slowloris: an incomplete head gets 408 and the connection closes" \
 	sh -c "head -1 '$T/slow.out' | grep -q '^HTTP/1.1 408'"
 
 check "raw: access log records are JSON with the canonical path" \
-	sh -c "grep '\"msg\":\"request\"' '$T/raw.log' | grep -q '\"normalized_path\":\"/containers/json\"'"
+	wait_for 5 sh -c "grep '\"msg\":\"request\"' '$T/raw.log' | grep -q '\"normalized_path\":\"/containers/json\"'"

@@ -47,7 +47,7 @@ m2=$!
 wait_for 5 sh -c "grep -q 'HTTP/1.1 200' '$T/maxc1.out' && grep -q 'HTTP/1.1 200' '$T/maxc2.out'"
 raw maxc -w 1000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n" >"$T/maxc3.out"
 check "maxc: a third connection waits while two are open" sh -c "! grep -q 'HTTP/1.1 200' '$T/maxc3.out'"
-check "maxc: the bound is logged" contains "$T/maxc.log" "max_connections (2) reached"
+check "maxc: the bound is logged" wait_for 5 contains "$T/maxc.log" "max_connections (2) reached"
 wait "$m1" "$m2"
 r=$(raw maxc -w 3000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
 check "maxc: accepting resumes when connections close" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"

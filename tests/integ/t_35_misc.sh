@@ -33,7 +33,7 @@ SG_PIDS+=("$tp")
 if wait_for 10 grep -q 'msg="sockguard started"' "$T/tcp.log"; then
 	r=$("$SGRAW" -t "127.0.0.1:$PORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
 	check "tcp: loopback TCP listener serves" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
-	check "env: SOCKGUARD_LOG_FORMAT=text switches to logfmt" grep -q 'level=INFO msg=request ' "$T/tcp.log"
+	check "env: SOCKGUARD_LOG_FORMAT=text switches to logfmt" wait_for 5 grep -q 'level=INFO msg=request ' "$T/tcp.log"
 	check "tcp: docker CLI over TCP" sh -c "DOCKER_HOST=tcp://127.0.0.1:$PORT docker version --format '{{.Server.APIVersion}}' | grep -q 1.41"
 else
 	fail "tcp: sockguard starts on a TCP listener"

@@ -135,7 +135,7 @@ cfg=$(write_cfg_up skip "  endpoints:
         key_file: $CERTS/client/key.pem")
 if sg_start skip "$cfg"; then
 	check "insecure: skip-verify connects despite an unrelated CA" sgd skip ps
-	check "insecure: skip-verify warns" contains "$T/skip.log" "not verified"
+	check "insecure: skip-verify warns" wait_for 5 contains "$T/skip.log" "not verified"
 	sg_stop skip
 else
 	fail "insecure: skip-verify starts"
@@ -147,7 +147,7 @@ cfg=$(write_cfg_up plain "  endpoints:
       insecure_allow_plain_tcp: true")
 if sg_start plain "$cfg"; then
 	check "insecure: plaintext TCP endpoint works" sgd plain ps
-	check "insecure: plaintext TCP warns" contains "$T/plain.log" "plaintext TCP"
+	check "insecure: plaintext TCP warns" wait_for 5 contains "$T/plain.log" "plaintext TCP"
 	sg_stop plain
 else
 	fail "insecure: plaintext TCP starts"
@@ -171,7 +171,7 @@ cfg=$(write_env_cfg denv1)
 DOCKER_HOST=tcp://127.0.0.1:$DK_TLS_PORT DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$CERTS/client \
 	sg_start denv1 "$cfg" && check "docker-env: verify + cert path = verified mTLS" sgd denv1 ps ||
 	fail "docker-env: verify + cert path starts"
-check "docker-env: logs that it uses DOCKER_HOST" contains "$T/denv1.log" "using remote upstream from DOCKER_HOST"
+check "docker-env: logs that it uses DOCKER_HOST" wait_for 5 contains "$T/denv1.log" "using remote upstream from DOCKER_HOST"
 sg_stop denv1
 
 cfg=$(write_env_cfg denv2)
@@ -202,7 +202,7 @@ sg_stop denv3b
 cfg=$(write_env_cfg denv4)
 DOCKER_HOST=tcp://127.0.0.1:$PLAIN_PORT sg_start denv4 "$cfg" &&
 	check "docker-env: neither = plaintext TCP" sgd denv4 ps || fail "docker-env: plaintext starts"
-check "docker-env: plaintext warns" contains "$T/denv4.log" "plaintext"
+check "docker-env: plaintext warns" wait_for 5 contains "$T/denv4.log" "plaintext"
 sg_stop denv4
 
 cfg=$(write_env_cfg prec1 "upstream:
@@ -267,7 +267,7 @@ if sg_start fo "$cfg"; then
 	fi
 	check "failover: the standby is active now" active_is "tcp://127.0.0.1:$DK_TLS_PORT"
 	check "failover: the health transition was logged" \
-		sh -c "grep 'upstream endpoint health changed' '$T/fo.log' | grep -q '\"to\":\"unhealthy\"'"
+		wait_for 5 sh -c "grep 'upstream endpoint health changed' '$T/fo.log' | grep -q '\"to\":\"unhealthy\"'"
 	fwd_start fo "127.0.0.1:$FO_PORT" -t "127.0.0.1:$DK_TLS_PORT"
 	check "failover: after restart traffic returns to the first endpoint" \
 		wait_for 5 active_is "tcp://127.0.0.1:$FO_PORT"

@@ -114,7 +114,7 @@ check "reload: the events stream survived every reload" \
 kill "$evp" 2>/dev/null
 wait "$evp" 2>/dev/null
 check "reload: each applied reload logged its diff" \
-	sh -c "grep '\"msg\":\"config change\"' '$T/rl.log' | grep -q 'rules\\|rule 4\\|/info'"
+	wait_for 5 sh -c "grep '\"msg\":\"config change\"' '$T/rl.log' | grep -q 'rules\\|rule 4\\|/info'"
 
 g=$(generation)
 # SIGHUP without a change
@@ -129,7 +129,7 @@ rl_write "$RL" allow "" "  failover:
 check "reload: changing upstream.failover.health_interval is refused" \
 	wait_for 10 sh -c "[ \$(grep -c '\"result\":\"rejected_immutable\"' '$T/rl.log') -gt $n ]"
 check "reload: ... naming the field and 'needs a restart'" \
-	sh -c "grep 'reload-immutable field changed' '$T/rl.log' | grep -q 'upstream.failover.health_interval.*needs a restart'"
+	wait_for 5 sh -c "grep 'reload-immutable field changed' '$T/rl.log' | grep -q 'upstream.failover.health_interval.*needs a restart'"
 n=$(result_count rejected_immutable)
 rl_write "$RL" allow
 sed -i "s|socket: $T/rl.sock|socket: $T/rl-other.sock|" "$RL"
@@ -146,7 +146,7 @@ check "reload: the old config still serves after refusals" gen_is "$g"
 n=$(result_count rejected_invalid)
 printf 'rules: [ { match: \n' >"$RL"
 check "reload: broken YAML is refused" wait_for 10 sh -c "[ \$(grep -c '\"result\":\"rejected_invalid\"' '$T/rl.log') -gt $n ]"
-check "reload: ... with its location" sh -c "grep 'config reload: invalid config' '$T/rl.log' | grep -q 'rl.yaml:'"
+check "reload: ... with its location" wait_for 5 sh -c "grep 'config reload: invalid config' '$T/rl.log' | grep -q 'rl.yaml:'"
 n=$(result_count rejected_unreadable)
 rm -f "$RL"
 check "reload: a deleted file is refused (no fallback to defaults)" \
