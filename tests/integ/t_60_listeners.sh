@@ -3,6 +3,7 @@
 # listener admission, rollout modes.
 
 chmod 755 "$T" # unprivileged test clients must reach the sockets
+SGFWD_BIN=$SGTOOLS/sgfwd
 TLS_PORT=$(free_port)
 tlsd() { # docker CLI over TLS with the client certificate in DIR
 	local dir=$1
@@ -175,3 +176,27 @@ check "audit: ... logged as would_deny with the rule that would deny it" \
 	wait_for 5 sh -c "grep '\"msg\":\"request_would_deny\"' '$T/ml.log' | grep '\"profile\":\"audited\"' | grep '\"rollout_mode\":\"audit\"' | grep -q '\"rule\":1'"
 kill -TERM "$mlp"
 wait "$mlp"
+
+# all listeners are bound or none: a failed bind undoes the others, exit 1
+BUSY=$(free_port)
+"$SGFWD_BIN" -l "127.0.0.1:$BUSY" -u "$DOCKER_SOCK" >"$T/busy.log" 2>&1 &
+busyp=$!
+wait_for 5 contains "$T/busy.log" "listening"
+cat >"$T/aon.yaml" <<YAML
+listeners:
+  - name: first
+    socket: $T/aon.sock
+    allowed_profiles: ["*"]
+  - name: second
+    address: 127.0.0.1:$BUSY
+    allowed_profiles: ["*"]
+upstream:
+  socket: $DOCKER_SOCK
+YAML
+"$SG" run -c "$T/aon.yaml" >"$T/aon.log" 2>&1
+rc=$?
+check "listeners: a failed bind exits 1" [ "$rc" -eq 1 ]
+check "listeners: ... naming the address" contains "$T/aon.log" "127.0.0.1:$BUSY"
+check "listeners: ... and the listener already bound is undone" test ! -e "$T/aon.sock"
+kill -KILL "$busyp" 2>/dev/null
+wait "$busyp" 2>/dev/null
