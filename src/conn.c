@@ -502,6 +502,48 @@ conn_admitted(const struct sg_conn *c, const struct sg_conf *conf, int prof)
 	return false; /* listener gone from the config: admit nobody */
 }
 
+/* ---- rewritten heads ---- */
+
+/*
+ * Appends "Name: value\r\n" for every header of m that is not hop-by-hop
+ * and whose id is not in skip (a bit per enum sg_hdr_id), keeping 512
+ * bytes of room for what the proxy adds. Returns the new offset, or 0
+ * when the head does not fit.
+ */
+static size_t
+head_copy(char *dst, size_t o, size_t cap, const char *src,
+    const struct sg_http_msg *m, unsigned skip)
+{
+	uint16_t i;
+
+	for (i = 0; i < m->nhdr; i++) {
+		const struct sg_http_hdr *h = &m->hdr[i];
+
+		if (h->hop || (skip & (1u << h->id)))
+			continue;
+		if (o + h->name.len + h->value.len + 4 + 512 > cap)
+			return 0;
+		memcpy(dst + o, src + h->name.off, h->name.len);
+		o += h->name.len;
+		dst[o++] = ':';
+		dst[o++] = ' ';
+		memcpy(dst + o, src + h->value.off, h->value.len);
+		o += h->value.len;
+		dst[o++] = '\r';
+		dst[o++] = '\n';
+	}
+	return o;
+}
+
+/* The request id and trace context every forwarded head carries. */
+static size_t
+head_ids(char *dst, size_t o, size_t cap, const struct sg_xfer *x)
+{
+	return o + (size_t)snprintf(dst + o, cap - o,
+	    "X-Request-Id: %s\r\ntraceparent: 00-%s-%s-%s\r\n", x->reqid,
+	    x->trace_id, x->span_id, x->flags);
+}
+
 /* ---- head ---- */
 
 static void
@@ -787,29 +829,13 @@ conn_request(struct sg_conn *c)
 	}
 	o += (size_t)snprintf(x->out + o, sizeof(x->out) - o,
 	    " HTTP/1.1\r\nHost: docker\r\n");
-	for (i = 0; i < x->req.nhdr; i++) {
-		const struct sg_http_hdr *h = &x->req.hdr[i];
-		size_t need = h->name.len + h->value.len + 4;
-
-		if (h->hop || h->id == SG_HDR_HOST || h->id == SG_HDR_EXPECT)
-			continue;
-		if (o + need + 512 > sizeof(x->out)) {
-			sg_respond_error(c, 431, "request head too large",
-			    true);
-			return;
-		}
-		memcpy(x->out + o, x->in + h->name.off, h->name.len);
-		o += h->name.len;
-		x->out[o++] = ':';
-		x->out[o++] = ' ';
-		memcpy(x->out + o, x->in + h->value.off, h->value.len);
-		o += h->value.len;
-		x->out[o++] = '\r';
-		x->out[o++] = '\n';
+	o = head_copy(x->out, o, sizeof(x->out), x->in, &x->req,
+	    1u << SG_HDR_HOST | 1u << SG_HDR_EXPECT);
+	if (o == 0) {
+		sg_respond_error(c, 431, "request head too large", true);
+		return;
 	}
-	o += (size_t)snprintf(x->out + o, sizeof(x->out) - o,
-	    "X-Request-Id: %s\r\ntraceparent: 00-%s-%s-%s\r\n", x->reqid,
-	    x->trace_id, x->span_id, x->flags);
+	o = head_ids(x->out, o, sizeof(x->out), x);
 	if (x->hijack && x->req.conn_upgrade) {
 		i = x->req.first[SG_HDR_UPGRADE];
 		o += (size_t)snprintf(x->out + o, sizeof(x->out) - o,
@@ -1170,25 +1196,10 @@ conn_resp_head(struct sg_conn *c)
 	o = x->h_len;
 	o += (size_t)snprintf(x->hb + o, sizeof(x->hb) - o, "HTTP/1.1 %03u %.*s\r\n",
 	    x->resp.status, (int)x->resp.reason.len, x->r + x->resp.reason.off);
-	for (i = 0; i < x->resp.nhdr; i++) {
-		const struct sg_http_hdr *h = &x->resp.hdr[i];
-
-		if (h->hop)
-			continue;
-		if (o + h->name.len + h->value.len + 4 + 256 > sizeof(x->hb))
-			return -1;
-		memcpy(x->hb + o, x->r + h->name.off, h->name.len);
-		o += h->name.len;
-		x->hb[o++] = ':';
-		x->hb[o++] = ' ';
-		memcpy(x->hb + o, x->r + h->value.off, h->value.len);
-		o += h->value.len;
-		x->hb[o++] = '\r';
-		x->hb[o++] = '\n';
-	}
-	o += (size_t)snprintf(x->hb + o, sizeof(x->hb) - o,
-	    "X-Request-Id: %s\r\ntraceparent: 00-%s-%s-%s\r\n", x->reqid,
-	    x->trace_id, x->span_id, x->flags);
+	o = head_copy(x->hb, o, sizeof(x->hb), x->r, &x->resp, 0);
+	if (o == 0)
+		return -1;
+	o = head_ids(x->hb, o, sizeof(x->hb), x);
 	if (x->resp.status == 101) {
 		i = x->resp.first[SG_HDR_UPGRADE];
 		o += (size_t)snprintf(x->hb + o, sizeof(x->hb) - o,
