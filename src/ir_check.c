@@ -164,6 +164,23 @@ static const struct check_probe check_exfil_probes[] = {
 	{"POST", "/libpod/manifests/sockguard-test/push"},
 };
 
+/* Writes whose request body decides what the daemon does. */
+static const struct check_probe check_body_probes[] = {
+	{"POST", "/containers/create"},
+	{"POST", "/containers/sockguard-test/update"},
+	{"POST", "/containers/sockguard-test/exec"},
+	{"POST", "/exec/sockguard-test/start"},
+	{"PUT", "/containers/sockguard-test/archive"},
+	{"POST", "/images/create"},
+	{"POST", "/images/load"},
+	{"POST", "/build"},
+	{"POST", "/plugins/pull"},
+	{"POST", "/services/create"},
+	{"POST", "/volumes/create"},
+	{"POST", "/networks/create"},
+	{"POST", "/swarm/init"},
+};
+
 static const struct check_enum check_levels[] = {
 	{"debug", SG_LOG_DEBUG},
 	{"info", SG_LOG_INFO},
@@ -1638,6 +1655,34 @@ check_rules(const struct sg_ir_rule *rules, size_t n, const char *prefix,
 
 /* ---- SPEC 2.6.7: read-exfiltration startup probe ---- */
 
+/*
+ * Evaluates probes through compiled rules; returns "METHOD path, ..." of
+ * the allowed ones (in arena a) or NULL, and the first deciding rule.
+ */
+static const char *
+check_probe_list(struct sg_arena *a, const struct sg_policy *p,
+    const struct check_probe *probes, size_t np, int *first)
+{
+	const char *list = NULL;
+	size_t i;
+
+	*first = -1;
+	for (i = 0; i < np; i++) {
+		struct sg_verdict v;
+
+		sg_policy_eval(p, probes[i].method, strlen(probes[i].method),
+		    probes[i].path, strlen(probes[i].path), &v);
+		if (v.action != SG_ACTION_ALLOW)
+			continue;
+		if (*first == -1)
+			*first = v.rule;
+		list = list == NULL ? sg_arena_printf(a, "%s %s",
+		    probes[i].method, probes[i].path) : sg_arena_printf(a,
+		    "%s, %s %s", list, probes[i].method, probes[i].path);
+	}
+	return list;
+}
+
 /* Over rules (the top-level ones, or profile's); key prefix "rules". */
 static void
 check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
@@ -1645,29 +1690,16 @@ check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
 {
 	struct sg_arena *a = sg_arena_new();
 	struct sg_policy *p;
-	const char *list = NULL;
-	int first = -1;
-	size_t i;
+	const char *list;
+	int first;
 
 	p = sg_policy_compile(a, rules, n, d);
 	if (p == NULL) {
 		sg_arena_free(a);
 		return;
 	}
-	for (i = 0; i < SG_ARRAY_LEN(check_exfil_probes); i++) {
-		const struct check_probe *pr = &check_exfil_probes[i];
-		struct sg_verdict v;
-
-		sg_policy_eval(p, pr->method, strlen(pr->method), pr->path,
-		    strlen(pr->path), &v);
-		if (v.action != SG_ACTION_ALLOW)
-			continue;
-		if (first == -1)
-			first = v.rule;
-		list = list == NULL ? sg_arena_printf(a, "%s %s", pr->method,
-		    pr->path) : sg_arena_printf(a, "%s, %s %s", list,
-		    pr->method, pr->path);
-	}
+	list = check_probe_list(a, p, check_exfil_probes,
+	    SG_ARRAY_LEN(check_exfil_probes), &first);
 	if (list != NULL) {
 		char key[96];
 		const struct sg_loc *loc = first >= 0 && (size_t)first < n ?
@@ -1690,6 +1722,28 @@ check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
 			    profile, list);
 		else
 			sg_diag_error(d, loc, key, CHECK_EXFIL_MSG, list);
+	}
+	/*
+	 * Request bodies are not inspected yet: say so for every allowed
+	 * write whose body decides what the daemon does.
+	 */
+	list = check_probe_list(a, p, check_body_probes,
+	    SG_ARRAY_LEN(check_body_probes), &first);
+	if (list != NULL) {
+		char key[96];
+
+		snprintf(key, sizeof(key), "%s[%d]", prefix, first);
+		sg_diag_warn(d, first >= 0 && (size_t)first < n ?
+		    &rules[first].loc : check_loc(ir, prefix), key,
+		    "request bodies are not inspected by this version: the "
+		    "%s%s%srules allow %s, and whatever body is sent there "
+		    "reaches the daemon unchecked (POST /containers/create "
+		    "can start a privileged container with host mounts, "
+		    "which is root on the host); allow these only to "
+		    "trusted clients (client profiles) or deny them",
+		    profile != NULL ? "client profile \"" : "",
+		    profile != NULL ? profile : "", profile != NULL ? "\" " :
+		    "", list);
 	}
 	sg_arena_free(a);
 }

@@ -234,6 +234,122 @@ main_print_upstream(const struct sg_ir *ir)
 	}
 }
 
+static void
+main_strlist(const char *label, const struct sg_ir_strlist *l)
+{
+	size_t i;
+
+	if (l->n == 0)
+		return;
+	printf(" %s=", label);
+	for (i = 0; i < l->n; i++)
+		printf("%s%s", i ? "," : "", l->v[i]);
+}
+
+static void
+main_print_listener(const struct sg_ir_listener *l)
+{
+	size_t i;
+
+	if (l->socket != NULL && l->socket[0] != '\0')
+		printf("listener %s: unix %s (mode %04o)", l->name, l->socket,
+		    l->socket_mode);
+	else
+		printf("listener %s: tcp %s", l->name, l->address);
+	if (l->tls.enabled) {
+		printf(" TLS 1.3, client certificates from %s",
+		    l->tls.client_ca_file != NULL ? l->tls.client_ca_file : "?");
+		main_strlist("cn", &l->tls.sel.common_names);
+		main_strlist("dns", &l->tls.sel.dns_names);
+		main_strlist("ip", &l->tls.sel.ip_addresses);
+		main_strlist("uri", &l->tls.sel.uri_sans);
+		main_strlist("pins", &l->tls.sel.public_key_sha256_pins);
+	} else if (l->socket == NULL || l->socket[0] == '\0') {
+		printf(" plaintext");
+	}
+	if (l->named) {
+		printf(", admits ");
+		if (l->admit_all)
+			printf("every profile");
+		for (i = 0; !l->admit_all && i < l->allowed_profiles.n; i++)
+			printf("%s%s", i ? "," : "", l->allowed_profiles.v[i]);
+	}
+	printf("\n");
+}
+
+static void
+main_print_rules(const struct sg_ir_rule *rules, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct sg_ir_rule *r = &rules[i];
+		char m[256];
+
+		main_methods(r, m, sizeof(m));
+		printf("  %3zu  %-5s %-12s %s", i + 1,
+		    r->action == SG_ACTION_ALLOW ? "allow" : "deny", m, r->path);
+		if (r->reason != NULL && r->reason[0] != '\0')
+			printf("  \"%s\"", r->reason);
+		if (r->loc.file != NULL)
+			printf("  (%s:%u)", r->loc.file, r->loc.line);
+		printf("\n");
+	}
+}
+
+static void
+main_print_clients(const struct sg_ir_clients *cl)
+{
+	static const char *const modes[] = {"enforce", "warn", "audit"};
+	size_t i, j;
+
+	if (cl->nallowed_cidrs > 0) {
+		printf("clients allowed from:");
+		for (i = 0; i < cl->nallowed_cidrs; i++)
+			printf(" %s", cl->allowed_cidrs[i].text);
+		printf("\n");
+	}
+	for (i = 0; i < cl->ncert; i++) {
+		printf("profile by client certificate -> %s:",
+		    cl->cert[i].profile);
+		main_strlist("cn", &cl->cert[i].sel.common_names);
+		main_strlist("dns", &cl->cert[i].sel.dns_names);
+		main_strlist("ip", &cl->cert[i].sel.ip_addresses);
+		main_strlist("uri", &cl->cert[i].sel.uri_sans);
+		main_strlist("spiffe", &cl->cert[i].sel.spiffe_ids);
+		main_strlist("pins", &cl->cert[i].sel.public_key_sha256_pins);
+		printf("\n");
+	}
+	for (i = 0; i < cl->nunix_peer; i++) {
+		const struct sg_ir_peer_assign *a = &cl->unix_peer[i];
+
+		printf("profile by unix peer -> %s:", a->profile);
+		for (j = 0; j < a->nuids; j++)
+			printf("%s%lld", j ? "," : " uid=", (long long)a->uids[j]);
+		for (j = 0; j < a->ngids; j++)
+			printf("%s%lld", j ? "," : " gid=", (long long)a->gids[j]);
+		for (j = 0; j < a->npids; j++)
+			printf("%s%lld", j ? "," : " pid=", (long long)a->pids[j]);
+		printf("\n");
+	}
+	for (i = 0; i < cl->nsource_ip; i++) {
+		printf("profile by source address -> %s:",
+		    cl->source_ip[i].profile);
+		for (j = 0; j < cl->source_ip[i].ncidrs; j++)
+			printf(" %s", cl->source_ip[i].cidrs[j].text);
+		printf("\n");
+	}
+	if (cl->default_profile != NULL && cl->default_profile[0] != '\0')
+		printf("default profile: %s\n", cl->default_profile);
+	for (i = 0; i < cl->nprofiles; i++) {
+		const struct sg_ir_profile *p = &cl->profiles[i];
+
+		printf("profile %s (%s), rules (%zu):\n", p->name, modes[p->mode],
+		    p->nrules);
+		main_print_rules(p->rules, p->nrules);
+	}
+}
+
 static int
 main_check(struct main_args *a)
 {
@@ -259,34 +375,17 @@ main_check(struct main_args *a)
 	}
 	printf("config: %s\n", ir->config_path != NULL ? ir->config_path :
 	    "(built-in defaults + environment)");
-	for (i = 0; i < ir->nlisteners; i++) {
-		const struct sg_ir_listener *l = &ir->listeners[i];
-
-		if (l->socket != NULL && l->socket[0] != '\0')
-			printf("listener %s: unix %s (mode %04o)\n", l->name,
-			    l->socket, l->socket_mode);
-		else
-			printf("listener %s: tcp %s\n", l->name, l->address);
-	}
+	for (i = 0; i < ir->nlisteners; i++)
+		main_print_listener(&ir->listeners[i]);
 	main_print_upstream(ir);
 	printf("minimum API version: %u.%u\n", ir->min_api_major,
 	    ir->min_api_minor);
 	printf("rules (%zu)%s%s:\n", ir->nrules,
 	    ir->rules_are_default ? " [built-in defaults]" : "",
-	    ir->rules_file != NULL && ir->rules_file[0] ? " from " : "");
-	for (i = 0; i < ir->nrules; i++) {
-		const struct sg_ir_rule *r = &ir->rules[i];
-		char m[256];
-
-		main_methods(r, m, sizeof(m));
-		printf("  %3zu  %-5s %-12s %s", i + 1,
-		    r->action == SG_ACTION_ALLOW ? "allow" : "deny", m, r->path);
-		if (r->reason != NULL && r->reason[0] != '\0')
-			printf("  \"%s\"", r->reason);
-		if (r->loc.file != NULL)
-			printf("  (%s:%u)", r->loc.file, r->loc.line);
-		printf("\n");
-	}
+	    ir->rules_file != NULL && ir->rules_file[0] ? " from rules_file" :
+	    "");
+	main_print_rules(ir->rules, ir->nrules);
+	main_print_clients(&ir->clients);
 	printf("validation passed\n");
 	sg_conf_unref(c);
 	return 0;
