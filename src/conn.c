@@ -52,12 +52,13 @@ static void conn_do_handshake(struct sg_conn *c);
 static int conn_profile(struct sg_conn *c, const struct sg_conf *conf);
 static void conn_request(struct sg_conn *c);
 static void conn_do_dial(struct sg_conn *c);
-static void conn_dial_failed(struct sg_conn *c, const char *err);
+static void conn_dial_failed(struct sg_conn *c, const char *err, bool local);
 static void conn_arm_request_timeout(struct sg_conn *c);
 static void conn_do_exchange(struct sg_conn *c);
 static void conn_do_tunnel(struct sg_conn *c);
 static void conn_do_local(struct sg_conn *c);
 static void conn_finish(struct sg_conn *c);
+static void conn_bad_body(struct sg_conn *c, int status);
 static void conn_log(struct sg_conn *c);
 static void conn_audit(struct sg_conn *c, const struct sg_ir *ir);
 static void conn_fail_upstream(struct sg_conn *c, const char *what,
@@ -604,7 +605,13 @@ conn_do_head(struct sg_conn *c)
 		}
 		if (c->st == SG_CS_IDLE) {
 			c->st = SG_CS_HEAD;
-			tl_set(c, SG_TL_HEAD);
+			/*
+			 * A new connection's deadline runs from accept (or the
+			 * TLS handshake); a keep-alive one's from the first byte
+			 * of its next head.
+			 */
+			if (c->nreq > 0)
+				tl_set(c, SG_TL_HEAD);
 		}
 		x->in_len += (uint32_t)n;
 	}
@@ -857,7 +864,9 @@ conn_request(struct sg_conn *c)
 
 	c->up = sg_upstream_acquire(srv, &connecting);
 	if (c->up == NULL) {
-		conn_dial_failed(c, sg_upstream_active(srv)->error);
+		conn_dial_failed(c, sg_upstream_active(srv)->error,
+		    errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+		    errno == ENOBUFS);
 		return;
 	}
 	conn_rd(c)->ur = false;
@@ -923,7 +932,7 @@ conn_do_dial(struct sg_conn *c)
 		return;
 	}
 	if (rc == SG_ERR) {
-		conn_dial_failed(c, err);
+		conn_dial_failed(c, err, false);
 		return;
 	}
 	u->s.rd_wants_w = u->s.wr_wants_r = false;
@@ -934,17 +943,26 @@ conn_do_dial(struct sg_conn *c)
 	c->st = SG_CS_EXCHANGE;
 }
 
-/* The active endpoint could not be dialed: demote it, answer 502. */
+/*
+ * The active endpoint could not be dialed: answer 502 and demote it,
+ * unless the failure is ours (out of descriptors or memory), which says
+ * nothing about the daemon's health.
+ */
 static void
-conn_dial_failed(struct sg_conn *c, const char *err)
+conn_dial_failed(struct sg_conn *c, const char *err, bool local)
 {
 	struct sg_server *srv = c->srv;
 	struct sg_endpoint *ep = c->up != NULL ? c->up->ep :
 	    sg_upstream_active(srv);
+	char msg[sizeof(ep->error)];
 
-	snprintf(ep->error, sizeof(ep->error), "%s", err);
-	conn_fail_upstream(c, "dial", err);
-	sg_failover_demote(srv, ep, ep->error);
+	/* err may be ep->error itself: copy before writing it */
+	snprintf(msg, sizeof(msg), "%s", err);
+	if (!local)
+		snprintf(ep->error, sizeof(ep->error), "%s", msg);
+	conn_fail_upstream(c, "dial", msg);
+	if (!local)
+		sg_failover_demote(srv, ep, ep->error);
 }
 
 /* Docker's query booleans: false only for "", 0, no, false, none. */
@@ -1063,6 +1081,34 @@ conn_arm_request_timeout(struct sg_conn *c)
 		c->tnext->tprev = c;
 	else
 		h->last = c;
+}
+
+/*
+ * The client's chunked body broke its framing after the head went
+ * upstream: the daemon only ever saw an unfinished request, which dies
+ * with the upstream connection; the client gets the 400 it earned.
+ */
+static void
+conn_bad_body(struct sg_conn *c, int status)
+{
+	struct sg_xfer *x = c->x;
+
+	x->upstream_reusable = false;
+	x->reason_code = "malformed_request_body";
+	x->reason = "malformed chunked request body";
+	if (c->up != NULL) {
+		sg_ev_del(c->srv->ev, c->up->s.fd);
+		sg_upstream_release(c->srv, c->up, false);
+		c->up = NULL;
+	}
+	if (x->resp_head_done || x->h_off > 0) {
+		conn_log(c);
+		conn_close(c);
+		return;
+	}
+	x->h_off = x->h_len = 0;
+	x->r_off = x->r_end = x->r_len = 0;
+	sg_respond_error(c, status, "malformed chunked request body", true);
 }
 
 /* ---- body framing ---- */
@@ -1312,9 +1358,7 @@ conn_do_exchange(struct sg_conn *c)
 					st = conn_req_feed(x, from, (uint32_t)n,
 					    &used);
 					if (st != 0) {
-						x->upstream_reusable = false;
-						conn_fail_upstream(c, "request body",
-						    "malformed chunked request body");
+						conn_bad_body(c, st);
 						return;
 					}
 					x->b_end = from + used;
@@ -1913,7 +1957,7 @@ sg_conn_expire(struct sg_server *srv)
 	while ((c = srv->tl[SG_TL_HEAD].first) != NULL && c->deadline <= now) {
 		tl_set(c, SG_TL_NONE);
 		if (c->st == SG_CS_DIAL) {
-			conn_dial_failed(c, "connect timed out");
+			conn_dial_failed(c, "connect timed out", false);
 			conn_step(c);
 		} else if (c->st == SG_CS_HEAD && c->x != NULL) {
 			c->x->start_ns = now;

@@ -115,13 +115,9 @@ void
 sg_failover_demote(struct sg_server *srv, struct sg_endpoint *ep,
     const char *err)
 {
-	if (srv->nep < 2) {
-		/* nowhere to go: keep the state honest for /health */
-		ep->health = SG_EP_UNHEALTHY;
-		ep->health_at = sg_ev_now(srv->ev);
-		return;
-	}
 	sg_failover_set(ep, SG_EP_UNHEALTHY, err);
+	if (srv->nep < 2)
+		return; /* nowhere to go; recovery shows on the next check */
 	/* one asynchronous re-probe; recovery also comes with the interval */
 	sg_failover_probe(ep);
 }

@@ -346,8 +346,15 @@ listen_on_accept(struct sg_ev *ev, int fd, unsigned events, void *arg)
 				 * then pause accepting briefly instead of
 				 * spinning on a queue we cannot drain.
 				 */
-				sg_errx("accept: %s; refusing connections for "
-				    "100ms", strerror(errno));
+				static int64_t last_emfile;
+
+				if (sg_ev_now(ev) - last_emfile >
+				    10 * SG_NS_PER_SEC) {
+					sg_errx("accept: %s; refusing connections "
+					    "for 100ms at a time until "
+					    "descriptors free up", strerror(errno));
+					last_emfile = sg_ev_now(ev);
+				}
 				if (srv->reserve_fd != -1) {
 					close(srv->reserve_fd);
 					cfd = accept(fd, NULL, NULL);
