@@ -11,7 +11,18 @@
  *              round trips of --echo-size bytes over the raw stream
  *   stream     hijack: POST with "Upgrade: tcp", expect 101, read the raw
  *              stream until EOF (MB/s), reconnect, repeat
- *   handshake  TLS only: connect, handshake, close, repeat (handshakes/s)
+ *   handshake  TLS only: connect, handshake, close, repeat (handshakes/s;
+ *              with TLS 1.3 the client finishes before the server has
+ *              checked its certificate: use http with --new-conn to count
+ *              only connections the server accepted)
+ *
+ * --new-conn makes http mode open a new connection for every request and
+ * close it after the response (latency from connect() to the last byte:
+ * TCP connect, the full TLS handshake, the request). --cert/--key present
+ * a client certificate (mutual TLS), --cacert verifies the server's
+ * certificate and its name or IP (the host of -a, or --sni). TLS offers
+ * ALPN http/1.1; the JSON line reports the negotiated version, cipher
+ * and ALPN.
  *
  * Run `loadgen -h` for the options.
  */
@@ -50,10 +61,11 @@ enum mode { MODE_HTTP, MODE_ECHO, MODE_STREAM, MODE_HANDSHAKE };
 
 static struct {
 	const char *unix_path, *tcp_addr, *sni;
-	bool tls;
+	const char *cert, *key, *cacert;
+	bool tls, new_conn;
 	enum mode mode;
 	int conns, idle;
-	double duration, warmup, timeout;
+	double duration, warmup, timeout, idle_settle;
 	const char *method, *path, *idle_path, *body, *scenario, *target;
 	const char *hdrs[32];
 	int nhdrs;
@@ -63,7 +75,7 @@ static struct {
 	int rss_pid;
 	bool fail_on_error, quiet;
 } o = {
-	.conns = 10, .duration = 5, .warmup = 0, .timeout = 10,
+	.conns = 10, .duration = 5, .warmup = 0, .timeout = 10, .idle_settle = 0.2,
 	.method = "GET", .path = "/_ping", .mode = MODE_HTTP,
 	.echo_size = 64, .rss_pid = 0,
 };
@@ -209,6 +221,8 @@ static bool running = true, measuring;
 static int idle_pending;
 static uint64_t idle_ok, idle_closed;
 static uint64_t retry_pending;
+static char tls_version[32], tls_cipher[64], tls_alpn[32];
+static uint64_t tls_handshakes;
 
 static void conn_start(struct conn *c);
 static void send_request(struct conn *c);
@@ -444,7 +458,9 @@ send_request(struct conn *c)
 	c->resp_close = false;
 	c->status = 0;
 	c->stream_bytes = 0;
-	c->t_start = now_ns();
+	/* --new-conn: the request's latency includes connect + handshake */
+	c->t_start = o.new_conn && !c->idle && c->responses == 0 ?
+	    c->t_conn : now_ns();
 	if (c->idle)
 		start_write(c, req_idle, req_idle_len);
 	else
@@ -517,6 +533,11 @@ response_done(struct conn *c)
 		return true;
 	}
 	record(c, ok);
+	if (o.new_conn) {
+		/* one request per connection: the client closes */
+		conn_recycle(c);
+		return false;
+	}
 	if (c->resp_close || !running) {
 		if (c->resp_close && measuring)
 			st.server_closes++;
@@ -920,6 +941,21 @@ do_handshake(struct conn *c)
 	ERR_clear_error();
 	k = SSL_do_handshake(c->ssl);
 	if (k == 1) {
+		if (measuring)
+			tls_handshakes++;
+		if (!tls_version[0]) {
+			const unsigned char *a = NULL;
+			unsigned al = 0;
+
+			snprintf(tls_version, sizeof(tls_version), "%s",
+			    SSL_get_version(c->ssl));
+			snprintf(tls_cipher, sizeof(tls_cipher), "%s",
+			    SSL_get_cipher_name(c->ssl));
+			SSL_get0_alpn_selected(c->ssl, &a, &al);
+			snprintf(tls_alpn, sizeof(tls_alpn), "%.*s",
+			    (int)(al < sizeof(tls_alpn) ? al : 0),
+			    a ? (const char *)a : "");
+		}
 		if (o.mode == MODE_HANDSHAKE) {
 			c->t_start = c->t_conn;
 			record(c, true);
@@ -1115,13 +1151,23 @@ usage(int code)
 "usage: loadgen (-u SOCKET | -a HOST:PORT [--tls]) [options]\n"
 "  -u, --unix PATH         unix socket to connect to\n"
 "  -a, --addr HOST:PORT    TCP address\n"
-"      --tls               TLS over TCP (OpenSSL, no verification)\n"
-"      --sni NAME          TLS server name\n"
+"      --tls               TLS over TCP (OpenSSL; ALPN http/1.1; the server\n"
+"                          is not verified unless --cacert)\n"
+"      --sni NAME          TLS server name (also the name --cacert checks)\n"
+"      --cert FILE         TLS client certificate (PEM chain), with --key\n"
+"      --key FILE          its private key (PEM)\n"
+"      --cacert FILE       verify the server against this CA, and its\n"
+"                          name or IP (--sni, else the host of -a)\n"
+"      --new-conn          http mode: a new connection per request, closed\n"
+"                          by the client after the response; latency from\n"
+"                          connect() (includes the TLS handshake)\n"
 "  -M, --mode MODE         http (default), echo, stream, handshake\n"
 "  -c, --conns N           active closed-loop connections (10)\n"
 "  -i, --idle N            idle connections: opened first, one request\n"
 "                          each, then kept open and silent (0)\n"
 "      --idle-path PATH    request path of the idle connections (-p)\n"
+"      --idle-settle S     sample RSS 0.2 s and S s after the idle\n"
+"                          connections were answered (0.2)\n"
 "  -d, --duration S        measured seconds (5)\n"
 "  -w, --warmup S          unmeasured seconds before (0)\n"
 "  -X, --method M          request method (GET)\n"
@@ -1155,12 +1201,15 @@ main(int argc, char **argv)
 		{"expect-bytes", 1, 0, 5}, {"timeout", 1, 0, 't'},
 		{"rss-pid", 1, 0, 6}, {"scenario", 1, 0, 's'},
 		{"target", 1, 0, 'T'}, {"fail-on-error", 0, 0, 7},
-		{"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+		{"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
+		{"cert", 1, 0, 8}, {"key", 1, 0, 9}, {"cacert", 1, 0, 10},
+		{"new-conn", 0, 0, 11}, {"idle-settle", 1, 0, 12}, {0, 0, 0, 0},
 	};
 	struct epoll_event evs[512];
 	struct rlimit rl;
 	uint64_t t0, t_measure = 0, t_end = 0, next_tick = 0, idle_deadline;
-	long rss_start, rss_idle = -1, rss_max = -1, rss_end, hwm;
+	uint64_t t_start0;
+	long rss_start, rss_idle = -1, rss_idle_early = -1, rss_max = -1, rss_end, hwm;
 	int opt, i;
 	size_t u;
 
@@ -1204,6 +1253,11 @@ main(int argc, char **argv)
 		case 's': o.scenario = optarg; break;
 		case 'T': o.target = optarg; break;
 		case 7: o.fail_on_error = true; break;
+		case 8: o.cert = optarg; break;
+		case 9: o.key = optarg; break;
+		case 10: o.cacert = optarg; break;
+		case 11: o.new_conn = true; break;
+		case 12: o.idle_settle = atof(optarg); break;
 		case 'q': o.quiet = true; break;
 		case 'h': usage(0); break;
 		default: usage(2);
@@ -1211,7 +1265,9 @@ main(int argc, char **argv)
 	}
 	if (!o.unix_path == !o.tcp_addr || o.conns < 1 || o.idle < 0 ||
 	    o.duration <= 0 || o.echo_size < 1 ||
-	    (o.tls && !o.tcp_addr) || (o.mode == MODE_HANDSHAKE && !o.tls))
+	    (o.tls && !o.tcp_addr) || (o.mode == MODE_HANDSHAKE && !o.tls) ||
+	    (!o.cert != !o.key) || ((o.cert || o.cacert) && !o.tls) ||
+	    (o.new_conn && o.mode != MODE_HTTP))
 		usage(2);
 	if (!o.expect)
 		o.expect = (o.mode == MODE_ECHO || o.mode == MODE_STREAM) ?
@@ -1245,6 +1301,51 @@ main(int argc, char **argv)
 		/* every handshake is a full one */
 		SSL_CTX_set_session_cache_mode(ssl_ctx, SSL_SESS_CACHE_OFF);
 		SSL_CTX_set_options(ssl_ctx, SSL_OP_NO_TICKET);
+		if (SSL_CTX_set_alpn_protos(ssl_ctx,
+		    (const unsigned char *)"\x08http/1.1", 9) != 0) {
+			fprintf(stderr, "loadgen: ALPN setup failed\n");
+			return 2;
+		}
+		if (o.cert && (SSL_CTX_use_certificate_chain_file(ssl_ctx,
+		    o.cert) != 1 || SSL_CTX_use_PrivateKey_file(ssl_ctx, o.key,
+		    SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(ssl_ctx) != 1)) {
+			fprintf(stderr, "loadgen: client certificate %s / %s: "
+			    "%s\n", o.cert, o.key,
+			    ERR_error_string(ERR_get_error(), NULL));
+			return 2;
+		}
+		if (o.cacert) {
+			X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(ssl_ctx);
+			char host[256], *colon;
+			int ok;
+
+			if (SSL_CTX_load_verify_locations(ssl_ctx, o.cacert,
+			    NULL) != 1) {
+				fprintf(stderr, "loadgen: --cacert %s: %s\n",
+				    o.cacert,
+				    ERR_error_string(ERR_get_error(), NULL));
+				return 2;
+			}
+			SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_PEER, NULL);
+			snprintf(host, sizeof(host), "%s",
+			    o.sni ? o.sni : o.tcp_addr);
+			if (!o.sni && (colon = strrchr(host, ':')) != NULL)
+				*colon = 0;
+			if (host[0] == '[') {
+				memmove(host, host + 1, strlen(host));
+				host[strlen(host) - 1] = 0;
+			}
+			/* an IP literal is checked against the IP SANs */
+			ok = X509_VERIFY_PARAM_set1_ip_asc(vp, host);
+			if (!ok)
+				ok = X509_VERIFY_PARAM_set1_host(vp, host, 0);
+			if (!ok) {
+				fprintf(stderr, "loadgen: --cacert: bad name "
+				    "%s\n", host);
+				return 2;
+			}
+		}
 	}
 	req_main = build_request(o.path, o.mode == MODE_ECHO ||
 	    o.mode == MODE_STREAM);
@@ -1277,6 +1378,7 @@ main(int argc, char **argv)
 		    "HEAD") == 0;
 	}
 	rss_start = proc_kb(o.rss_pid, "VmRSS");
+	t_start0 = now_ns();
 
 	/* phase 1: idle connections */
 	t0 = now_ns();
@@ -1311,9 +1413,16 @@ main(int argc, char **argv)
 		}
 	}
 	if (o.idle > 0) {
-		/* let the server settle, then measure its idle footprint */
+		/* let the server settle, then measure its idle footprint:
+		 * 0.2 s after the idle connections' requests, and again after
+		 * --idle-settle (a server may keep per-request buffers around
+		 * for a while after a burst) */
 		usleep(200000);
-		rss_idle = proc_kb(o.rss_pid, "VmRSS");
+		rss_idle_early = rss_idle = proc_kb(o.rss_pid, "VmRSS");
+		if (o.idle_settle > 0.2) {
+			usleep((useconds_t)((o.idle_settle - 0.2) * 1e6));
+			rss_idle = proc_kb(o.rss_pid, "VmRSS");
+		}
 	}
 	for (u = 0; u < E__N; u++) {
 		setup_err[u] += st.err[u];
@@ -1456,10 +1565,36 @@ main(int argc, char **argv)
 		fprintf(f, ",\"connects\":%" PRIu64 ",\"server_closes\":%" PRIu64
 		    ",\"upgrades\":%" PRIu64, st.connects, st.server_closes,
 		    st.upgrades);
+		fprintf(f, ",\"new_conn\":%s", o.new_conn ? "true" : "false");
+		{
+			/* the load generator's own CPU (whole process, warm-up
+			 * and idle setup included) over its wall time */
+			struct rusage ru;
+
+			getrusage(RUSAGE_SELF, &ru);
+			fprintf(f, ",\"lg_cpu_s\":%.3f,\"lg_wall_s\":%.3f",
+			    (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+			    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
+			    (double)(now_ns() - t_start0) / 1e9);
+		}
+		if (o.tls) {
+			fprintf(f, ",\"tls_handshakes\":%" PRIu64
+			    ",\"tls_client_cert\":%s,\"tls_server_verified\":%s"
+			    ",\"tls_version\":", tls_handshakes,
+			    o.cert ? "true" : "false",
+			    o.cacert ? "true" : "false");
+			json_str(f, tls_version);
+			fprintf(f, ",\"tls_cipher\":");
+			json_str(f, tls_cipher);
+			fprintf(f, ",\"tls_alpn\":");
+			json_str(f, tls_alpn);
+		}
 		fprintf(f, ",\"rss_pid\":%d,\"rss_start_kb\":%ld"
-		    ",\"rss_idle_kb\":%ld,\"rss_max_kb\":%ld,\"rss_end_kb\":%ld"
-		    ",\"hwm_kb\":%ld}\n", o.rss_pid, rss_start, rss_idle,
-		    rss_max, rss_end, hwm);
+		    ",\"rss_idle_early_kb\":%ld,\"rss_idle_kb\":%ld"
+		    ",\"idle_settle_seconds\":%.1f"
+		    ",\"rss_max_kb\":%ld,\"rss_end_kb\":%ld"
+		    ",\"hwm_kb\":%ld}\n", o.rss_pid, rss_start, rss_idle_early,
+		    rss_idle, o.idle_settle, rss_max, rss_end, hwm);
 		fflush(f);
 		if (o.fail_on_error && (st.errors || setup_errors ||
 		    st.ok == 0 || (o.idle && idle_ok < (uint64_t)o.idle))) {
