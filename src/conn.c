@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ static void conn_dial_failed(struct sg_conn *c, const char *err, bool local);
 static void conn_arm_request_timeout(struct sg_conn *c);
 static void conn_do_exchange(struct sg_conn *c);
 static void conn_do_tunnel(struct sg_conn *c);
+static int conn_tunnel_splice(struct sg_conn *c, bool *progress);
 static void conn_do_local(struct sg_conn *c);
 static void conn_finish(struct sg_conn *c);
 static void conn_bad_body(struct sg_conn *c, int status);
@@ -261,7 +263,8 @@ conn_step(struct sg_conn *c)
 static bool
 conn_client_pending(const struct sg_xfer *x)
 {
-	return x != NULL && (x->h_off < x->h_len || x->r_off < x->r_end);
+	return x != NULL && (x->h_off < x->h_len || x->r_off < x->r_end ||
+	    x->pipe_len > 0);
 }
 
 static bool
@@ -295,7 +298,8 @@ conn_interest(struct sg_conn *c)
 		break;
 	case SG_CS_TUNNEL:
 		want_cr = !c->client_eof && x->in_len < sizeof(x->in);
-		want_ur = !c->up_eof && x->r_len < sizeof(x->r);
+		want_ur = !c->up_eof && (x->piped ? x->pipe_len < x->pipe_cap :
+		    x->r_len < sizeof(x->r));
 		break;
 	case SG_CS_LOCAL:
 		want_cr = !x->req_done && !x->close_after;
@@ -1475,6 +1479,58 @@ conn_do_exchange(struct sg_conn *c)
 
 /* ---- tunnel (hijacked attach / exec) ---- */
 
+/*
+ * Between two plain sockets the daemon's output moves kernel to kernel
+ * through a pipe (splice), once the 101 head and any bytes read with it
+ * went out. Returns -1 on an error that ends the tunnel.
+ */
+static int
+conn_tunnel_splice(struct sg_conn *c, bool *progress)
+{
+	struct conn_ready *rd = conn_rd(c);
+	struct sg_xfer *x = c->x;
+	ssize_t n;
+
+	if (!x->piped) {
+		if (c->cs.ssl != NULL || c->up->s.ssl != NULL ||
+		    x->h_off < x->h_len || x->r_off < x->r_end ||
+		    pipe2(x->pfd, O_NONBLOCK | O_CLOEXEC) == -1)
+			return 0;
+		x->piped = true;
+		n = fcntl(x->pfd[1], F_SETPIPE_SZ, 1024 * 1024);
+		x->pipe_cap = n > 0 ? (uint32_t)n : 65536;
+	}
+	if (rd->ur && !c->up_eof && x->pipe_len < x->pipe_cap) {
+		n = splice(c->up->s.fd, NULL, x->pfd[1], NULL,
+		    x->pipe_cap - x->pipe_len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n > 0) {
+			x->pipe_len += (uint32_t)n;
+			*progress = true;
+		} else if (n == 0) {
+			c->up_eof = true;
+			*progress = true;
+		} else if (errno == EAGAIN) {
+			rd->ur = false;
+		} else if (errno != EINTR) {
+			return -1;
+		}
+	}
+	if (x->pipe_len > 0 && rd->cw) {
+		n = splice(x->pfd[0], NULL, c->cs.fd, NULL, x->pipe_len,
+		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n > 0) {
+			x->pipe_len -= (uint32_t)n;
+			x->resp_bytes += (uint64_t)n;
+			*progress = true;
+		} else if (n == -1 && errno == EAGAIN) {
+			rd->cw = false;
+		} else if (n == -1 && errno != EINTR) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 conn_do_tunnel(struct sg_conn *c)
 {
@@ -1524,7 +1580,10 @@ conn_do_tunnel(struct sg_conn *c)
 		/* upstream -> client */
 		if (x->r_off == x->r_end)
 			x->r_off = x->r_end = x->r_len = 0;
-		if (rd->ur && !c->up_eof && x->r_len < sizeof(x->r)) {
+		if (conn_tunnel_splice(c, &progress) == -1)
+			goto done;
+		if (!x->piped && rd->ur && !c->up_eof &&
+		    x->r_len < sizeof(x->r)) {
 			n = sg_sock_read(&c->up->s, x->r + x->r_len,
 			    sizeof(x->r) - x->r_len, &rd->ur, &rd->uw);
 			if (n == 0) {
@@ -1880,6 +1939,10 @@ conn_free(void *arg)
 		SSL_free(c->cs.ssl);
 	}
 	close(c->cs.fd);
+	if (c->x != NULL && c->x->piped) {
+		close(c->x->pfd[0]);
+		close(c->x->pfd[1]);
+	}
 	if (c->x != NULL) {
 		if (c->x->conf != NULL)
 			sg_conf_unref(c->x->conf);

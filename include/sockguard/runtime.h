@@ -22,7 +22,7 @@
 
 #define SG_HEAD_MAX       (32 * 1024)  /* request/response head limit */
 #define SG_BODY_ROOM      (16 * 1024)  /* body relay room after a head */
-#define SG_RESP_BUF       (32 * 1024)
+#define SG_RESP_BUF       (256 * 1024)
 #define SG_HB_BUF         (8 * 1024)   /* rewritten response head */
 #define SG_OUT_BUF        (SG_HEAD_MAX + 4096)
 #define SG_HEAD_TIMEOUT   (5 * SG_NS_PER_SEC)
@@ -151,6 +151,10 @@ struct sg_xfer {
 
 	/* pending bytes to the client (response head or a local answer) */
 	uint32_t h_off, h_len;
+	/* hijacked stream between two plain sockets: splice through a pipe */
+	bool piped;
+	int pfd[2];
+	uint32_t pipe_len, pipe_cap;
 
 	/* decisions */
 	int status;
