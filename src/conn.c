@@ -2119,8 +2119,8 @@ static void
 xfer_put(struct sg_server *srv, struct sg_xfer *x)
 {
 	srv->nxfer_busy--;
-	/* keep about twice what is in use: memory follows the load */
-	if (srv->nxfree >= XFREE_MAX || srv->nxfree > 2 * srv->nxfer_busy + 32) {
+	/* sg_conn_trim returns what stays unused for a second */
+	if (srv->nxfree >= XFREE_MAX) {
 		free(x);
 		return;
 	}

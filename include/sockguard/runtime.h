@@ -29,7 +29,7 @@
 #define SG_IDLE_TIMEOUT   (120 * SG_NS_PER_SEC)
 #define SG_DRAIN_TIMEOUT  (30 * SG_NS_PER_SEC)
 #define SG_DIAL_TIMEOUT   (5 * SG_NS_PER_SEC)
-#define SG_POOL_MAX_IDLE  100
+#define SG_POOL_MAX_IDLE  1024
 #define SG_POOL_IDLE_NS   (90 * SG_NS_PER_SEC)
 #define SG_DISCARD_MAX    (1024 * 1024) /* body bytes skipped after a deny */
 #define SG_REQID_LEN      32
