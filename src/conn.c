@@ -56,6 +56,7 @@ static void conn_do_dial(struct sg_conn *c);
 static void conn_dial_failed(struct sg_conn *c, const char *err, bool local);
 static void conn_arm_request_timeout(struct sg_conn *c);
 static void conn_do_exchange(struct sg_conn *c);
+static int conn_write_client(struct sg_conn *c, bool *progress);
 static void conn_do_tunnel(struct sg_conn *c);
 static int conn_tunnel_splice(struct sg_conn *c, bool *progress);
 static void conn_do_local(struct sg_conn *c);
@@ -1292,6 +1293,41 @@ conn_resp_head(struct sg_conn *c)
 	return 1;
 }
 
+/*
+ * Writes the pending response head (hb) and relayed bytes (r) to the
+ * client in one writev. Returns -1 when the client is gone.
+ */
+static int
+conn_write_client(struct sg_conn *c, bool *progress)
+{
+	struct conn_ready *rd = conn_rd(c);
+	struct sg_xfer *x = c->x;
+	struct iovec iov[2];
+	size_t h = x->h_len - x->h_off;
+	ssize_t n;
+
+	if (!conn_client_pending(x) || !rd->cw)
+		return 0;
+	iov[0].iov_base = x->hb + x->h_off;
+	iov[0].iov_len = h;
+	iov[1].iov_base = x->r + x->r_off;
+	iov[1].iov_len = x->r_end - x->r_off;
+	n = sg_sock_writev(&c->cs, iov, 2, &rd->cr, &rd->cw);
+	if (n < -1)
+		return -1;
+	if (n > 0) {
+		if ((size_t)n <= h) {
+			x->h_off += (uint32_t)n;
+		} else {
+			x->resp_bytes += (size_t)n - h;
+			x->h_off = x->h_len;
+			x->r_off += (uint32_t)((size_t)n - h);
+		}
+		*progress = true;
+	}
+	return 0;
+}
+
 static void
 conn_do_exchange(struct sg_conn *c)
 {
@@ -1431,31 +1467,12 @@ conn_do_exchange(struct sg_conn *c)
 		}
 
 		/* response to the client */
-		if (conn_client_pending(x) && rd->cw) {
-			iov[0].iov_base = x->hb + x->h_off;
-			iov[0].iov_len = x->h_len - x->h_off;
-			iov[1].iov_base = x->r + x->r_off;
-			iov[1].iov_len = x->r_end - x->r_off;
-			n = sg_sock_writev(&c->cs, iov, 2, &rd->cr, &rd->cw);
-			if (n < -1) {
-				x->upstream_reusable = false;
-				x->reason_code = "client_closed_response";
-				conn_log(c);
-				conn_close(c);
-				return;
-			}
-			if (n > 0) {
-				size_t h = x->h_len - x->h_off;
-
-				if ((size_t)n <= h) {
-					x->h_off += (uint32_t)n;
-				} else {
-					x->resp_bytes += (size_t)n - h;
-					x->h_off = x->h_len;
-					x->r_off += (uint32_t)((size_t)n - h);
-				}
-				progress = true;
-			}
+		if (conn_write_client(c, &progress) == -1) {
+			x->upstream_reusable = false;
+			x->reason_code = "client_closed_response";
+			conn_log(c);
+			conn_close(c);
+			return;
 		}
 
 		if (x->resp_head_done && x->tunnel && x->h_off == x->h_len &&
@@ -1597,27 +1614,8 @@ conn_do_tunnel(struct sg_conn *c)
 				progress = true;
 			}
 		}
-		if (conn_client_pending(x) && rd->cw) {
-			iov[0].iov_base = x->hb + x->h_off;
-			iov[0].iov_len = x->h_len - x->h_off;
-			iov[1].iov_base = x->r + x->r_off;
-			iov[1].iov_len = x->r_end - x->r_off;
-			n = sg_sock_writev(&c->cs, iov, 2, &rd->cr, &rd->cw);
-			if (n < -1)
-				goto done;
-			if (n > 0) {
-				size_t h = x->h_len - x->h_off;
-
-				if ((size_t)n <= h) {
-					x->h_off += (uint32_t)n;
-				} else {
-					x->resp_bytes += (size_t)n - h;
-					x->h_off = x->h_len;
-					x->r_off += (uint32_t)((size_t)n - h);
-				}
-				progress = true;
-			}
-		}
+		if (conn_write_client(c, &progress) == -1)
+			goto done;
 		if (c->up_eof && !conn_client_pending(x) && !c->client_wr_shut) {
 			/* output finished: tell the client */
 			sg_sock_shutdown_write(&c->cs);
