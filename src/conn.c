@@ -541,13 +541,34 @@ head_copy(char *dst, size_t o, size_t cap, const char *src,
 	return o;
 }
 
-/* The request id and trace context every forwarded head carries. */
+/* Appends s[0..n) at dst + o when it fits (cap is dst's size). */
+static size_t
+head_put(char *dst, size_t o, size_t cap, const char *s, size_t n)
+{
+	if (o + n > cap)
+		return o;
+	memcpy(dst + o, s, n);
+	return o + n;
+}
+
+#define HEAD_PUT(dst, o, cap, lit) head_put(dst, o, cap, lit, sizeof(lit) - 1)
+
+/*
+ * The request id and trace context every forwarded head carries; head_copy
+ * left at least 512 bytes of room for these fixed-size fields.
+ */
 static size_t
 head_ids(char *dst, size_t o, size_t cap, const struct sg_xfer *x)
 {
-	return o + (size_t)snprintf(dst + o, cap - o,
-	    "X-Request-Id: %s\r\ntraceparent: 00-%s-%s-%s\r\n", x->reqid,
-	    x->trace_id, x->span_id, x->flags);
+	o = HEAD_PUT(dst, o, cap, "X-Request-Id: ");
+	o = head_put(dst, o, cap, x->reqid, strlen(x->reqid));
+	o = HEAD_PUT(dst, o, cap, "\r\ntraceparent: 00-");
+	o = head_put(dst, o, cap, x->trace_id, strlen(x->trace_id));
+	o = HEAD_PUT(dst, o, cap, "-");
+	o = head_put(dst, o, cap, x->span_id, strlen(x->span_id));
+	o = HEAD_PUT(dst, o, cap, "-");
+	o = head_put(dst, o, cap, x->flags, strlen(x->flags));
+	return HEAD_PUT(dst, o, cap, "\r\n");
 }
 
 /* ---- head ---- */
@@ -839,8 +860,7 @@ conn_request(struct sg_conn *c)
 		memcpy(x->out + o, x->in + x->req.query.off, x->req.query.len);
 		o += x->req.query.len;
 	}
-	o += (size_t)snprintf(x->out + o, sizeof(x->out) - o,
-	    " HTTP/1.1\r\nHost: docker\r\n");
+	o = HEAD_PUT(x->out, o, sizeof(x->out), " HTTP/1.1\r\nHost: docker\r\n");
 	o = head_copy(x->out, o, sizeof(x->out), x->in, &x->req,
 	    1u << SG_HDR_HOST | 1u << SG_HDR_EXPECT);
 	if (o == 0) {
@@ -1245,8 +1265,17 @@ conn_resp_head(struct sg_conn *c)
 
 	/* rewritten head */
 	o = x->h_len;
-	o += (size_t)snprintf(x->hb + o, sizeof(x->hb) - o, "HTTP/1.1 %03u %.*s\r\n",
-	    x->resp.status, (int)x->resp.reason.len, x->r + x->resp.reason.off);
+	{
+		char sd[4] = {(char)('0' + x->resp.status / 100 % 10),
+		    (char)('0' + x->resp.status / 10 % 10),
+		    (char)('0' + x->resp.status % 10), ' '};
+
+		o = HEAD_PUT(x->hb, o, sizeof(x->hb), "HTTP/1.1 ");
+		o = head_put(x->hb, o, sizeof(x->hb), sd, 4);
+		o = head_put(x->hb, o, sizeof(x->hb), x->r +
+		    x->resp.reason.off, x->resp.reason.len);
+		o = HEAD_PUT(x->hb, o, sizeof(x->hb), "\r\n");
+	}
 	o = head_copy(x->hb, o, sizeof(x->hb), x->r, &x->resp, 0);
 	if (o == 0)
 		return -1;

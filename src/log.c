@@ -43,9 +43,6 @@ static struct {
 	bool batch;           /* the event loop wakes the writer (sg_log_kick) */
 	size_t unkicked;      /* bytes queued since the writer was last woken */
 	int64_t last_kick;
-	time_t tsec;          /* cached second for timestamps */
-	char tprefix[32];     /* "2026-11-29T06:33:21" */
-	char tzone[24];       /* "+00:00" */
 } lg = {
 	.level = SG_LOG_INFO,
 	.sink = {{.fd = 2, .json = true}, {.fd = 2, .json = true}},
@@ -166,35 +163,70 @@ sg_log_dropped(void)
 	return n;
 }
 
-static void
-log_time(char *out, size_t cap)
+/* Decimal digits of v; returns their count (at most 20). */
+static size_t
+log_utoa(char *out, unsigned long long v)
 {
+	char t[20];
+	size_t n = 0, i;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		out[i] = t[n - 1 - i];
+	return n;
+}
+
+/*
+ * RFC 3339 local time with microseconds into out (at least 48 bytes);
+ * returns the length. The part up to the seconds and the zone are
+ * formatted once a second per thread.
+ */
+static size_t
+log_time(char *out)
+{
+	static _Thread_local time_t tsec = -1;
+	static _Thread_local char pre[40];
+	static _Thread_local size_t prelen;
+	static _Thread_local char zone[8];
+	static _Thread_local size_t zonelen;
 	struct timespec ts;
+	long us;
+	int i;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ts.tv_sec != lg.tsec) {
+	if (ts.tv_sec != tsec) {
 		struct tm tm;
 		long off;
 
 		localtime_r(&ts.tv_sec, &tm);
-		strftime(lg.tprefix, sizeof(lg.tprefix), "%Y-%m-%dT%H:%M:%S",
-		    &tm);
+		prelen = strftime(pre, sizeof(pre), "%Y-%m-%dT%H:%M:%S.", &tm);
 		off = tm.tm_gmtoff / 60;
 		if (off == 0)
-			snprintf(lg.tzone, sizeof(lg.tzone), "Z");
+			zonelen = (size_t)snprintf(zone, sizeof(zone), "Z");
 		else
-			snprintf(lg.tzone, sizeof(lg.tzone), "%c%02ld:%02ld",
-			    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
-		lg.tsec = ts.tv_sec;
+			zonelen = (size_t)snprintf(zone, sizeof(zone),
+			    "%c%02ld:%02ld", off < 0 ? '-' : '+',
+			    labs(off) / 60 % 100, labs(off) % 60);
+		tsec = ts.tv_sec;
 	}
-	snprintf(out, cap, "%s.%06d%s", lg.tprefix, (int)(ts.tv_nsec / 1000),
-	    lg.tzone);
+	memcpy(out, pre, prelen);
+	us = ts.tv_nsec / 1000;
+	for (i = 5; i >= 0; i--) {
+		out[prelen + (size_t)i] = (char)('0' + us % 10);
+		us /= 10;
+	}
+	memcpy(out + prelen + 6, zone, zonelen);
+	return prelen + 6 + zonelen;
 }
 
 void
 sg_log_begin(struct sg_logrec *r, enum sg_log_level lvl, const char *msg)
 {
-	char t[96];
+	char t[64];
+	size_t tl;
 
 	r->sink = SG_SINK_OPS;
 	r->json = lg.sink[SG_SINK_OPS].json;
@@ -203,16 +235,16 @@ sg_log_begin(struct sg_logrec *r, enum sg_log_level lvl, const char *msg)
 	r->skip = !sg_log_enabled(lvl);
 	if (r->skip)
 		return;
-	log_time(t, sizeof(t));
+	tl = log_time(t);
 	if (r->json) {
 		log_put(r, "{\"time\":\"", 9);
-		log_put(r, t, strlen(t));
+		log_put(r, t, tl);
 		log_put(r, "\",\"level\":\"", 11);
 		log_put(r, log_level_names[lvl], strlen(log_level_names[lvl]));
 		log_put(r, "\"", 1);
 	} else {
 		log_put(r, "time=", 5);
-		log_put(r, t, strlen(t));
+		log_put(r, t, tl);
 		log_put(r, " level=", 7);
 		log_put(r, log_level_names[lvl], strlen(log_level_names[lvl]));
 	}
@@ -230,19 +262,46 @@ sg_log_begin_audit(struct sg_logrec *r)
 	log_put(r, "{\"event_type\":\"http_request\"", 28);
 }
 
-size_t
-sg_log_escape(char *out, size_t cap, const char *v, size_t n, bool untrusted)
+/* printable ASCII that JSON and logfmt take as it is */
+static inline bool
+log_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/*
+ * Escapes v[0..n) into out (at most cap bytes, no NUL); *all is set when
+ * every input byte fit. Plain runs are copied whole: most values (paths,
+ * ids, names) need no escaping at all.
+ */
+static size_t
+log_escape_into(char *out, size_t cap, const char *v, size_t n,
+    bool untrusted, bool *all)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
+	size_t o = 0, i = 0;
 
-	if (cap == 0)
-		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)v[i];
+	while (i < n) {
+		size_t run = i;
+		unsigned char c;
 		char e[8];
 		size_t el;
 
+		while (run < n && log_plain((unsigned char)v[run]))
+			run++;
+		if (run > i) {
+			size_t k = run - i;
+
+			if (k > cap - o)
+				k = cap - o;
+			memcpy(out + o, v + i, k);
+			o += k;
+			i += k;
+			if (i < run)
+				break;
+			continue;
+		}
+		c = (unsigned char)v[i];
 		if (untrusted && (c == '\r' || c == '\n')) {
 			/* the two characters '\' 'r', then JSON-escaped */
 			e[0] = '\\';
@@ -253,41 +312,40 @@ sg_log_escape(char *out, size_t cap, const char *v, size_t n, bool untrusted)
 			e[0] = '\\';
 			e[1] = (char)c;
 			el = 2;
-		} else if (c == '\n') {
-			memcpy(e, "\\n", 2);
-			el = 2;
-		} else if (c == '\r') {
-			memcpy(e, "\\r", 2);
-			el = 2;
-		} else if (c == '\t') {
-			memcpy(e, "\\t", 2);
-			el = 2;
-		} else if (c < 0x20 || c == 0x7f) {
+		} else if (c == '\n' || c == '\r' || c == '\t') {
 			e[0] = '\\';
-			e[1] = 'u';
-			e[2] = '0';
-			e[3] = '0';
-			e[4] = hex[c >> 4];
-			e[5] = hex[c & 15];
-			el = 6;
-		} else if (c >= 0x80) {
-			/* bytes are not necessarily UTF-8: keep JSON valid */
-			e[0] = '\\';
-			e[1] = 'u';
-			e[2] = '0';
-			e[3] = '0';
-			e[4] = hex[c >> 4];
-			e[5] = hex[c & 15];
-			el = 6;
+			e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			el = 2;
 		} else {
-			e[0] = (char)c;
-			el = 1;
+			/* controls, DEL, and bytes >= 0x80 (not necessarily
+			 * UTF-8): \u00XX keeps the JSON valid */
+			e[0] = '\\';
+			e[1] = 'u';
+			e[2] = '0';
+			e[3] = '0';
+			e[4] = hex[c >> 4];
+			e[5] = hex[c & 15];
+			el = 6;
 		}
-		if (o + el >= cap)
+		if (el > cap - o)
 			break;
 		memcpy(out + o, e, el);
 		o += el;
+		i++;
 	}
+	*all = i == n;
+	return o;
+}
+
+size_t
+sg_log_escape(char *out, size_t cap, const char *v, size_t n, bool untrusted)
+{
+	bool all;
+	size_t o;
+
+	if (cap == 0)
+		return 0;
+	o = log_escape_into(out, cap - 1, v, n, untrusted, &all);
 	out[o] = '\0';
 	return o;
 }
@@ -321,20 +379,22 @@ log_key(struct sg_logrec *r, const char *k)
 static void
 log_value(struct sg_logrec *r, const char *v, size_t n, bool untrusted)
 {
-	char tmp[SG_LOGREC_CAP];
-	size_t m, i;
-	bool quote = !r->json && n == 0;
+	size_t i, room;
+	bool quote = r->json || n == 0, all;
 
-	m = sg_log_escape(tmp, sizeof(tmp), v, n, untrusted);
-	if (!r->json) {
-		for (i = 0; i < n && !quote; i++)
-			quote = v[i] == ' ' || v[i] == '"' || v[i] == '=' ||
-			    (unsigned char)v[i] < 0x21 || v[i] == '\\';
-	}
-	if (r->json || quote)
+	for (i = 0; i < n && !quote; i++)
+		quote = v[i] == ' ' || v[i] == '"' || v[i] == '=' ||
+		    (unsigned char)v[i] < 0x21 || v[i] == '\\';
+	if (quote)
 		log_put(r, "\"", 1);
-	log_put(r, tmp, m);
-	if (r->json || quote)
+	/* keep room for the closing quote and "}\n" */
+	room = sizeof(r->buf) - r->len;
+	room = room > 3 ? room - 3 : 0;
+	r->len += log_escape_into(r->buf + r->len, room, v, n, untrusted,
+	    &all);
+	if (!all)
+		r->truncated = true;
+	if (quote)
 		log_put(r, "\"", 1);
 }
 
@@ -365,14 +425,19 @@ sg_log_ustr(struct sg_logrec *r, const char *k, const char *v, size_t n)
 void
 sg_log_int(struct sg_logrec *r, const char *k, long long v)
 {
-	char b[32];
-	int n;
+	char b[24];
+	size_t n = 0;
 
 	if (r->skip)
 		return;
-	n = snprintf(b, sizeof(b), "%lld", v);
+	if (v < 0) {
+		b[n++] = '-';
+		n += log_utoa(b + n, 0ULL - (unsigned long long)v);
+	} else {
+		n = log_utoa(b, (unsigned long long)v);
+	}
 	log_key(r, k);
-	log_put(r, b, (size_t)n);
+	log_put(r, b, n);
 }
 
 void
@@ -387,15 +452,25 @@ sg_log_bool(struct sg_logrec *r, const char *k, bool v)
 void
 sg_log_ms(struct sg_logrec *r, const char *k, int64_t ns)
 {
-	char b[48];
-	int n;
+	char b[32];
+	size_t n = 0;
+	unsigned long long us;
 
 	if (r->skip)
 		return;
-	n = snprintf(b, sizeof(b), "%lld.%03lld", (long long)(ns / 1000000),
-	    (long long)((ns / 1000) % 1000));
+	if (ns < 0) {
+		b[n++] = '-';
+		us = (0ULL - (unsigned long long)ns) / 1000;
+	} else {
+		us = (unsigned long long)ns / 1000;
+	}
+	n += log_utoa(b + n, us / 1000);
+	b[n++] = '.';
+	b[n++] = (char)('0' + us / 100 % 10);
+	b[n++] = (char)('0' + us / 10 % 10);
+	b[n++] = (char)('0' + us % 10);
 	log_key(r, k);
-	log_put(r, b, (size_t)n);
+	log_put(r, b, n);
 }
 
 void

@@ -244,7 +244,17 @@ sg_upstream_acquire(struct sg_server *srv, bool *connecting)
 	*connecting = false;
 	while ((u = ep->idle) != NULL) {
 		upstream_unlink(u);
-		if (upstream_alive(u)) {
+		/*
+		 * An idle connection is watched by upstream_idle_cb, which drops
+		 * it on EOF or stray bytes; a peek is still needed for one that
+		 * sat idle a while, since its EOF may be queued in this round.
+		 * One released moments ago is known good (a daemon does not
+		 * time out a connection it just answered on), which saves a
+		 * syscall per request on a busy proxy.
+		 */
+		if ((u->s.ssl == NULL &&
+		    sg_ev_now(srv->ev) - u->idle_since < SG_POOL_HOT_NS) ||
+		    upstream_alive(u)) {
 			/* the caller re-points the fd's handler before the loop
 			 * can dispatch another event for it */
 			u->reused = true;

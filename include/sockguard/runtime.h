@@ -31,6 +31,8 @@
 #define SG_DIAL_TIMEOUT   (5 * SG_NS_PER_SEC)
 #define SG_POOL_MAX_IDLE  1024
 #define SG_POOL_IDLE_NS   (90 * SG_NS_PER_SEC)
+/* released this recently: reused without a liveness peek */
+#define SG_POOL_HOT_NS    (100 * SG_NS_PER_MS)
 #define SG_DISCARD_MAX    (1024 * 1024) /* body bytes skipped after a deny */
 #define SG_REQID_LEN      32
 
