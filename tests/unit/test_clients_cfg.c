@@ -30,124 +30,7 @@
 #include "sockguard/conf.h"
 #include "sockguard/policy.h"
 
-static char *const cl_no_env[] = {NULL};
-
-struct cll {
-	struct sg_arena *a;
-	struct sg_diag d;
-	struct sg_ir *ir;
-	struct sg_load_opts o;
-};
-
-static char cl_dump_buf[32768];
-
-static const char *
-cl_dump(const struct sg_diag *d)
-{
-	size_t i, n = 0;
-
-	cl_dump_buf[0] = '\0';
-	for (i = 0; i < d->n && n < sizeof(cl_dump_buf) - 1; i++) {
-		n += sg_diag_format(&d->v[i], cl_dump_buf + n,
-		    sizeof(cl_dump_buf) - n);
-		if (n < sizeof(cl_dump_buf) - 1)
-			cl_dump_buf[n++] = '\n';
-		cl_dump_buf[n] = '\0';
-	}
-	return cl_dump_buf;
-}
-
-/* Some entry formats exactly as want. */
-static bool
-cl_has_exact(const struct sg_diag *d, const char *want)
-{
-	char buf[4096];
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		sg_diag_format(&d->v[i], buf, sizeof(buf));
-		if (strcmp(buf, want) == 0)
-			return true;
-	}
-	return false;
-}
-
-#define ck_diag(l, needle)                                              \
-	ck_assert_msg(sg_diag_has(&(l)->d, needle),                     \
-	    "missing diagnostic:\n  %s\ngot:\n%s", needle,              \
-	    cl_dump(&(l)->d))
-#define ck_exact(l, want)                                               \
-	ck_assert_msg(cl_has_exact(&(l)->d, want),                      \
-	    "missing diagnostic (exact):\n  %s\ngot:\n%s", want,        \
-	    cl_dump(&(l)->d))
-#define ck_no_diag(l, needle)                                           \
-	ck_assert_msg(!sg_diag_has(&(l)->d, needle),                    \
-	    "unexpected diagnostic:\n  %s\ngot:\n%s", needle,           \
-	    cl_dump(&(l)->d))
-#define ck_ok(l)                                                        \
-	ck_assert_msg((l)->ir != NULL && (l)->d.nerr == 0,              \
-	    "load failed:\n%s", cl_dump(&(l)->d))
-#define ck_clean(l)                                                     \
-	ck_assert_msg((l)->ir != NULL && (l)->d.n == 0,                 \
-	    "expected no diagnostics:\n%s", cl_dump(&(l)->d))
-#define ck_fail(l)                                                      \
-	ck_assert_msg((l)->ir == NULL && (l)->d.nerr > 0,               \
-	    "load did not fail:\n%s", cl_dump(&(l)->d))
-#define ck_nerr(l, n)                                                   \
-	ck_assert_msg((l)->d.nerr == (n), "want %d errors, got:\n%s",   \
-	    (int)(n), cl_dump(&(l)->d))
-#define ck_nwarn(l, n)                                                  \
-	ck_assert_msg((l)->d.nwarn == (n), "want %d warnings, got:\n%s", \
-	    (int)(n), cl_dump(&(l)->d))
-
-static void
-cl_init(struct cll *l, char *const *env)
-{
-	memset(l, 0, sizeof(*l));
-	l->a = sg_arena_new();
-	sg_diag_init(&l->d);
-	l->o.envp = env != NULL ? env : cl_no_env;
-}
-
-static struct sg_ir *
-cl_yaml(struct cll *l, const char *yaml)
-{
-	l->ir = sg_cfg_load_bytes(l->a, &l->o, "t.yaml", yaml, strlen(yaml),
-	    &l->d);
-	return l->ir;
-}
-
-static struct sg_ir *
-cl_run(struct cll *l, const char *yaml, char *const *env)
-{
-	cl_init(l, env);
-	return cl_yaml(l, yaml);
-}
-
-static void
-cl_free(struct cll *l)
-{
-	sg_diag_free(&l->d);
-	sg_arena_free(l->a);
-}
-
-/* printf into a static ring of buffers (YAML texts and messages). */
-static char *
-fmt(const char *f, ...) SG_PRINTF(1, 2);
-
-static char *
-fmt(const char *f, ...)
-{
-	static char ring[8][8192];
-	static unsigned k;
-	char *p = ring[k++ % 8];
-	va_list ap;
-
-	va_start(ap, f);
-	vsnprintf(p, 8192, f, ap);
-	va_end(ap);
-	return p;
-}
+#include "fixtures.h"
 
 /* A profile named n that allows GET /_ping, as YAML list items at
  * indentation 4 (under clients: profiles:). */
@@ -159,79 +42,30 @@ fmt(const char *f, ...)
 
 /* ---- PEM fixtures ---- */
 
-static char pem_dir[64];
-static char p_ca[256], p_cert[256], p_key[256], p_key2[256], p_text[256];
-static char p_keyonly_ca[256], p_badfirst[256];
-
-static X509 *
-pem_selfsigned(EVP_PKEY *k, const char *cn)
-{
-	X509 *x = X509_new();
-	X509_NAME *n;
-
-	ck_assert_ptr_nonnull(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, k);
-	n = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, n);
-	ck_assert_int_gt(X509_sign(x, k, EVP_sha256()), 0);
-	return x;
-}
-
-static FILE *
-pem_open(char *path, const char *name)
-{
-	FILE *fp;
-
-	snprintf(path, 256, "%s/%s", pem_dir, name);
-	fp = fopen(path, "w");
-	ck_assert_ptr_nonnull(fp);
-	return fp;
-}
+static char p_ca[TMP_PATH_MAX], p_cert[TMP_PATH_MAX], p_key[TMP_PATH_MAX];
+static char p_key2[TMP_PATH_MAX], p_text[TMP_PATH_MAX];
+static char p_keyonly_ca[TMP_PATH_MAX], p_badfirst[TMP_PATH_MAX];
 
 static void
 pem_setup(void)
 {
-	EVP_PKEY *k = EVP_EC_gen("P-256"), *k2 = EVP_EC_gen("P-256");
+	EVP_PKEY *k = pem_ec_key(), *k2 = pem_ec_key();
 	X509 *ca, *srv;
 	FILE *fp;
 
-	ck_assert_ptr_nonnull(k);
-	ck_assert_ptr_nonnull(k2);
-	strcpy(pem_dir, "/tmp/sg_test_clXXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(pem_dir));
+	tmp_setup("cl");
 	ca = pem_selfsigned(k2, "clients-ca");
 	srv = pem_selfsigned(k, "sockguard.internal");
 
-	fp = pem_open(p_ca, "ca.pem");
-	ck_assert_int_eq(PEM_write_X509(fp, ca), 1);
-	fclose(fp);
-	fp = pem_open(p_cert, "server.pem");
-	ck_assert_int_eq(PEM_write_X509(fp, srv), 1);
-	fclose(fp);
-	fp = pem_open(p_key, "server-key.pem");
-	ck_assert_int_eq(PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL,
-	    NULL), 1);
-	fclose(fp);
-	fp = pem_open(p_key2, "other-key.pem");
-	ck_assert_int_eq(PEM_write_PrivateKey(fp, k2, NULL, NULL, 0, NULL,
-	    NULL), 1);
-	fclose(fp);
-	fp = pem_open(p_text, "notpem.txt");
-	fputs("this is not a certificate\n", fp);
-	fclose(fp);
+	pem_cert(p_ca, "ca.pem", ca);
+	pem_cert(p_cert, "server.pem", srv);
+	pem_key(p_key, "server-key.pem", k);
+	pem_key(p_key2, "other-key.pem", k2);
+	tmp_text(p_text, "notpem.txt", "this is not a certificate\n");
 	/* A private key where the CA bundle belongs. */
-	fp = pem_open(p_keyonly_ca, "key-as-ca.pem");
-	ck_assert_int_eq(PEM_write_PrivateKey(fp, k2, NULL, NULL, 0, NULL,
-	    NULL), 1);
-	fclose(fp);
+	pem_key(p_keyonly_ca, "key-as-ca.pem", k2);
 	/* An unusable block before a good one: skipped, like a cert pool. */
-	fp = pem_open(p_badfirst, "bad-then-good.pem");
+	fp = tmp_open(p_badfirst, "bad-then-good.pem");
 	fputs("-----BEGIN CERTIFICATE-----\nAAAAbm90IGEgY2VydA==\n"
 	    "-----END CERTIFICATE-----\n", fp);
 	ck_assert_int_eq(PEM_write_X509(fp, ca), 1);
@@ -241,15 +75,6 @@ pem_setup(void)
 	X509_free(srv);
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(k2);
-}
-
-static void
-pem_teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pem_dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 
 /* A complete tls: block with the fixture files, at indentation ind. */
@@ -267,10 +92,10 @@ tls_block(int ind)
 
 START_TEST(legacy_listener_lowered)
 {
-	struct cll l;
+	struct ld l;
 	const struct sg_ir_listener *ls;
 
-	cl_run(&l, "", NULL);
+	ld_run(&l, "", NULL);
 	ck_clean(&l);
 	ck_assert_uint_eq(l.ir->nlisteners, 1);
 	ls = &l.ir->listeners[0];
@@ -286,16 +111,16 @@ START_TEST(legacy_listener_lowered)
 	ck_assert_uint_eq(l.ir->clients.nprofiles, 0);
 	ck_assert_uint_eq(l.ir->clients.nallowed_cidrs, 0);
 	ck_assert_str_eq(l.ir->clients.default_profile, "");
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(legacy_tls_complete)
 {
-	struct cll l;
+	struct ld l;
 	const struct sg_ir_tls_server *t;
 
-	cl_run(&l, fmt("listen:\n  address: 10.1.2.3:2376\n%s"
+	ld_run(&l, fmt("listen:\n  address: 10.1.2.3:2376\n%s"
 	    "    common_names: [\" ci-runner \", ops]\n"
 	    "    ip_addresses: [\"::ffff:10.0.0.1\", 2001:DB8:0:0::1]\n"
 	    "    uri_sans: [\"SPIFFE://corp/ci\"]\n"
@@ -319,53 +144,53 @@ START_TEST(legacy_tls_complete)
 	ck_assert_str_eq(t->sel.public_key_sha256_pins.v[0],
 	    "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
 	ck_assert_uint_eq(t->sel.spiffe_ids.n, 0);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(legacy_tls_incomplete)
 {
-	struct cll l;
+	struct ld l;
 	char *env[] = {"SOCKGUARD_LISTEN_TLS_DNS_NAMES=a.example,b.example",
 	    NULL};
 
 	/* Any tls key enables TLS; the three files go together. */
-	cl_run(&l, "listen:\n  address: 127.0.0.1:2376\n  tls:\n"
+	ld_run(&l, "listen:\n  address: 127.0.0.1:2376\n  tls:\n"
 	    "    cert_file: /etc/sg/cert.pem\n", NULL);
 	ck_fail(&l);
 	ck_exact(&l, "t.yaml:3:3: error: listen.tls: listen.tls requires "
 	    "cert_file, key_file, and client_ca_file together");
 	ck_nerr(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 
-	cl_run(&l, "", env);
+	ld_run(&l, "", env);
 	ck_fail(&l);
 	ck_exact(&l, "env:SOCKGUARD_LISTEN_TLS_DNS_NAMES: error: listen.tls: "
 	    "listen.tls requires cert_file, key_file, and client_ca_file "
 	    "together");
 	ck_nerr(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* Empty TLS strings are "not set". */
-	cl_run(&l, "listen:\n  tls:\n    cert_file: \"\"\n    uri_sans: []\n",
+	ld_run(&l, "listen:\n  tls:\n    cert_file: \"\"\n    uri_sans: []\n",
 	    NULL);
 	ck_clean(&l);
 	ck_assert(!l.ir->listeners[0].tls.enabled);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(legacy_tls_on_unix)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, fmt("listen:\n  socket: /run/sg.sock\n%s", tls_block(2)),
+	ld_run(&l, fmt("listen:\n  socket: /run/sg.sock\n%s", tls_block(2)),
 	    NULL);
 	ck_fail(&l);
 	ck_exact(&l, "t.yaml:3:3: error: listen.tls: listen.tls is only valid "
 	    "for TCP listeners");
 	ck_nerr(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -378,28 +203,28 @@ START_TEST(loopback_rule_honours_tls)
 	    "listen.insecure_allow_plain_tcp=true and "
 	    "listen.insecure_allow_unauthenticated_clients=true (one "
 	    "acknowledgment without the other is rejected)";
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "listen:\n  address: 0.0.0.0:2376\n"
+	ld_run(&l, "listen:\n  address: 0.0.0.0:2376\n"
 	    "  insecure_allow_plain_tcp: true\n", NULL);
 	ck_fail(&l);
 	ck_exact(&l, fmt("t.yaml:2:12: error: listen.address: non-loopback "
 	    "TCP listener \"0.0.0.0:2376\" %s", msg));
-	cl_free(&l);
+	ld_free(&l);
 
-	cl_run(&l, fmt("listen:\n  address: 0.0.0.0:2376\n%s", tls_block(2)),
+	ld_run(&l, fmt("listen:\n  address: 0.0.0.0:2376\n%s", tls_block(2)),
 	    NULL);
 	ck_clean(&l);
-	cl_free(&l);
+	ld_free(&l);
 
-	cl_run(&l, "listen:\n  address: 0.0.0.0:2376\n"
+	ld_run(&l, "listen:\n  address: 0.0.0.0:2376\n"
 	    "  insecure_allow_plain_tcp: true\n"
 	    "  insecure_allow_unauthenticated_clients: true\n", NULL);
 	ck_ok(&l);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* Per listener, named by its label. */
-	cl_run(&l, "listeners:\n"
+	ld_run(&l, "listeners:\n"
 	    "  - name: remote\n"
 	    "    address: 192.0.2.10:2376\n"
 	    "    insecure_allow_unauthenticated_clients: true\n"
@@ -413,16 +238,16 @@ START_TEST(loopback_rule_honours_tls)
 	    "listeners[remote].insecure_allow_unauthenticated_clients=true "
 	    "(one acknowledgment without the other is rejected)");
 	ck_nerr(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 
-	cl_run(&l, fmt("listeners:\n"
+	ld_run(&l, fmt("listeners:\n"
 	    "  - name: remote\n"
 	    "    address: 192.0.2.10:2376\n"
 	    "%s"
 	    "    allowed_profiles: [\"*\"]\n", tls_block(4)), NULL);
 	ck_clean(&l);
 	ck_assert(l.ir->listeners[0].tls.enabled);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -430,29 +255,29 @@ END_TEST
 
 START_TEST(tls_constructive_errors)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n  tls:\n"
+	ld_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n  tls:\n"
 	    "    cert_file: %s/missing.pem\n"
 	    "    key_file: %s\n"
-	    "    client_ca_file: %s/missing-ca.pem\n", pem_dir, p_text,
-	    pem_dir), NULL);
+	    "    client_ca_file: %s/missing-ca.pem\n", tmpdir, p_text,
+	    tmpdir), NULL);
 	ck_fail(&l);
 	ck_exact(&l, fmt("t.yaml:4:16: error: listen.tls.cert_file: load "
 	    "listen.tls cert/key pair: cannot read cert_file "
-	    "\"%s/missing.pem\": No such file or directory", pem_dir));
+	    "\"%s/missing.pem\": No such file or directory", tmpdir));
 	ck_exact(&l, fmt("t.yaml:5:15: error: listen.tls.key_file: load "
 	    "listen.tls cert/key pair: key_file \"%s\" contains no PEM "
 	    "private key (expected a -----BEGIN PRIVATE KEY----- block)",
 	    p_text));
 	ck_exact(&l, fmt("t.yaml:6:21: error: listen.tls.client_ca_file: read "
 	    "listen.tls client_ca_file: %s/missing-ca.pem: No such file or "
-	    "directory", pem_dir));
+	    "directory", tmpdir));
 	ck_nerr(&l, 3);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* A key that is not the certificate's; a CA file without certs. */
-	cl_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n  tls:\n"
+	ld_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n  tls:\n"
 	    "    cert_file: %s\n"
 	    "    key_file: %s\n"
 	    "    client_ca_file: %s\n", p_cert, p_key2, p_keyonly_ca), NULL);
@@ -464,10 +289,10 @@ START_TEST(tls_constructive_errors)
 	ck_exact(&l, "t.yaml:6:21: error: listen.tls.client_ca_file: parse "
 	    "listen.tls client_ca_file: no PEM certificates found");
 	ck_nerr(&l, 2);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* Per listener: the label in the prefix, the index in the key. */
-	cl_run(&l, fmt("listeners:\n"
+	ld_run(&l, fmt("listeners:\n"
 	    "  - name: ops\n"
 	    "    address: 127.0.0.1:2376\n"
 	    "    tls:\n"
@@ -484,15 +309,15 @@ START_TEST(tls_constructive_errors)
 	    "parse listeners[ops].tls client_ca_file: no PEM certificates "
 	    "found");
 	ck_nerr(&l, 2);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* An unusable block is skipped when a good certificate follows. */
-	cl_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n  tls:\n"
+	ld_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n  tls:\n"
 	    "    cert_file: %s\n"
 	    "    key_file: %s\n"
 	    "    client_ca_file: %s\n", p_cert, p_key, p_badfirst), NULL);
 	ck_clean(&l);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -500,11 +325,11 @@ END_TEST
 
 START_TEST(tls_selector_errors)
 {
-	struct cll l;
+	struct ld l;
 	char *env[] = {"SOCKGUARD_LISTEN_TLS_COMMON_NAMES=a,,b",
 	    "SOCKGUARD_LISTEN_TLS_IP_ADDRESSES=10.0.0.1, 10.0.0.300", NULL};
 
-	cl_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n%s"
+	ld_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n%s"
 	    "    dns_names: [\"  \"]\n"
 	    "    ip_addresses: [\"fe80::1%%eth0\", 1.2.3]\n"
 	    "    uri_sans: [\"no scheme\", \"x:\", \"1ab:c\", urn:ok]\n"
@@ -539,10 +364,10 @@ START_TEST(tls_selector_errors)
 	ck_diag(&l, "got \"0123456789abcdef0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0\"");
 	ck_nerr(&l, 9);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* Environment lists: items are trimmed, empty ones rejected. */
-	cl_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n%s", tls_block(2)),
+	ld_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n%s", tls_block(2)),
 	    env);
 	ck_fail(&l);
 	ck_exact(&l, "env:SOCKGUARD_LISTEN_TLS_COMMON_NAMES: error: "
@@ -552,13 +377,13 @@ START_TEST(tls_selector_errors)
 	    "listen.tls.ip_addresses: listen.tls.ip_addresses entries must be "
 	    "valid IP addresses, got \" 10.0.0.300\"");
 	ck_nerr(&l, 2);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(tls_selectors_from_env)
 {
-	struct cll l;
+	struct ld l;
 	char *env[] = {"SOCKGUARD_LISTEN_TLS_IP_ADDRESSES=10.0.0.1, ::1 ",
 	    "SOCKGUARD_LISTEN_TLS_URI_SANS=spiffe://corp/a,urn:x:y",
 	    "SOCKGUARD_LISTEN_TLS_PUBLIC_KEY_SHA256_PINS=SHA256:"
@@ -566,7 +391,7 @@ START_TEST(tls_selectors_from_env)
 	    NULL};
 	const struct sg_ir_cert_sel *s;
 
-	cl_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n%s", tls_block(2)),
+	ld_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n%s", tls_block(2)),
 	    env);
 	ck_clean(&l);
 	s = &l.ir->listeners[0].tls.sel;
@@ -579,7 +404,7 @@ START_TEST(tls_selectors_from_env)
 	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
 	ck_assert_str_eq(sg_ir_loc(l.ir, "listen.tls.ip_addresses")->file,
 	    "env:SOCKGUARD_LISTEN_TLS_IP_ADDRESSES");
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -692,10 +517,10 @@ END_TEST
 
 START_TEST(listeners_lowered)
 {
-	struct cll l;
+	struct ld l;
 	const struct sg_ir_listener *a, *b;
 
-	cl_run(&l, "listeners:\n"
+	ld_run(&l, "listeners:\n"
 	    "  - name: ci\n"
 	    "    socket: /run/sg/ci.sock\n"
 	    "    socket_mode: \"0660\"\n"
@@ -736,15 +561,15 @@ START_TEST(listeners_lowered)
 	ck_assert(b->admit_all);
 	ck_assert(!b->tls.enabled);
 	ck_assert_uint_eq(sg_ir_loc(l.ir, "listeners")->line, 1);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(listeners_schema_errors)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "listeners:\n"
+	ld_run(&l, "listeners:\n"
 	    "  - just-a-name\n"
 	    "  - name: b\n"
 	    "    sokcet: /run/b.sock\n"
@@ -778,20 +603,20 @@ START_TEST(listeners_schema_errors)
 	    "name (or the wildcard \"*\")");
 	/* nothing more about an entry that is not a mapping */
 	ck_nerr(&l, 9);
-	cl_free(&l);
+	ld_free(&l);
 
-	cl_run(&l, "listeners: {name: a}\n", NULL);
+	ld_run(&l, "listeners: {name: a}\n", NULL);
 	ck_fail(&l);
 	ck_exact(&l, "t.yaml:1:12: error: listeners: expected a sequence of "
 	    "listeners, got a mapping");
-	cl_free(&l);
+	ld_free(&l);
 
 	/* An empty list is "not configured": the listen: block applies. */
-	cl_run(&l, "listeners: []\nlisten:\n  socket: /run/x.sock\n", NULL);
+	ld_run(&l, "listeners: []\nlisten:\n  socket: /run/x.sock\n", NULL);
 	ck_clean(&l);
 	ck_assert(!l.ir->listeners[0].named);
 	ck_assert_str_eq(l.ir->listeners[0].socket, "/run/x.sock");
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -802,59 +627,59 @@ END_TEST
 
 START_TEST(listen_listeners_exclusive_yaml)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "upstream: {socket: /run/d.sock}\n"
+	ld_run(&l, "upstream: {socket: /run/d.sock}\n"
 	    "listen:\n  socket_mode: \"0600\"\n" ONE_LISTENER, NULL);
 	ck_fail(&l);
 	ck_exact(&l, "t.yaml:2:1: error: listen: " EXCL);
 	ck_nerr(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* Even an empty listen: block was written. */
-	cl_run(&l, "listen: {}\n" ONE_LISTENER, NULL);
+	ld_run(&l, "listen: {}\n" ONE_LISTENER, NULL);
 	ck_fail(&l);
 	ck_exact(&l, "t.yaml:1:1: error: listen: " EXCL);
-	cl_free(&l);
+	ld_free(&l);
 
-	cl_run(&l, ONE_LISTENER, NULL);
+	ld_run(&l, ONE_LISTENER, NULL);
 	ck_clean(&l);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(listen_listeners_exclusive_env)
 {
-	struct cll l;
+	struct ld l;
 	char *env[] = {"SOCKGUARD_LISTEN_ADDRESS=127.0.0.1:9999", NULL};
 	char *empty[] = {"SOCKGUARD_LISTEN_ADDRESS=", NULL};
 	char *tls[] = {"SOCKGUARD_LISTEN_TLS_COMMON_NAMES=x", NULL};
 
-	cl_run(&l, ONE_LISTENER, env);
+	ld_run(&l, ONE_LISTENER, env);
 	ck_fail(&l);
 	ck_exact(&l, "env:SOCKGUARD_LISTEN_ADDRESS: error: listen.address: "
 	    EXCL);
 	ck_nerr(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 
-	cl_run(&l, ONE_LISTENER, tls);
+	ld_run(&l, ONE_LISTENER, tls);
 	ck_fail(&l);
 	ck_exact(&l, "env:SOCKGUARD_LISTEN_TLS_COMMON_NAMES: error: "
 	    "listen.tls.common_names: " EXCL);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* Empty = unset (SPEC 2.2). */
-	cl_run(&l, ONE_LISTENER, empty);
+	ld_run(&l, ONE_LISTENER, empty);
 	ck_clean(&l);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* The --listen-socket flag counts too. */
-	cl_init(&l, NULL);
+	ld_init(&l, NULL);
 	l.o.listen_socket = "/run/flag.sock";
-	cl_yaml(&l, ONE_LISTENER);
+	ld_yaml(&l, ONE_LISTENER);
 	ck_fail(&l);
 	ck_exact(&l, "flag:--listen-socket: error: listen.socket: " EXCL);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -889,9 +714,9 @@ static const struct name_case name_cases[] = {
 START_TEST(listener_names)
 {
 	const struct name_case *t = &name_cases[_i];
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, fmt("listeners:\n  - name: %s\n    socket: /run/a.sock\n"
+	ld_run(&l, fmt("listeners:\n  - name: %s\n    socket: /run/a.sock\n"
 	    "    allowed_profiles: [\"*\"]\n", t->name), NULL);
 	if (t->want == NULL) {
 		ck_clean(&l);
@@ -900,15 +725,15 @@ START_TEST(listener_names)
 		ck_exact(&l, t->want);
 		ck_nerr(&l, 1);
 	}
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(listener_name_missing_and_duplicate)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "listeners:\n"
+	ld_run(&l, "listeners:\n"
 	    "  - socket: /run/a.sock\n"
 	    "    allowed_profiles: [\"*\"]\n"
 	    "  - name: b\n"
@@ -923,13 +748,13 @@ START_TEST(listener_name_missing_and_duplicate)
 	ck_exact(&l, "t.yaml:7:11: error: listeners[2].name: "
 	    "listeners[*].name must be unique, got duplicate \"b\"");
 	ck_nerr(&l, 2);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(listener_count_cap)
 {
-	struct cll l;
+	struct ld l;
 	char yaml[8192];
 	size_t n = 0;
 	int i;
@@ -939,28 +764,28 @@ START_TEST(listener_count_cap)
 		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
 		    "  - {name: l%d, socket: /run/l%d.sock, "
 		    "allowed_profiles: [\"*\"]}\n", i, i);
-	cl_run(&l, yaml, NULL);
+	ld_run(&l, yaml, NULL);
 	ck_fail(&l);
 	ck_exact(&l, "t.yaml:1:1: error: listeners: listeners must contain at "
 	    "most 32 entries, got 33");
 	ck_nerr(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* 32 is fine. */
 	yaml[strlen(yaml) - 1] = '\0';
 	*strrchr(yaml, '\n') = '\0';
-	cl_run(&l, yaml, NULL);
+	ld_run(&l, yaml, NULL);
 	ck_clean(&l);
 	ck_assert_uint_eq(l.ir->nlisteners, 32);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(listener_socket_address_rules)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "listeners:\n"
+	ld_run(&l, "listeners:\n"
 	    "  - name: both\n"
 	    "    socket: /run/a.sock\n"
 	    "    address: 127.0.0.1:1\n"
@@ -1013,15 +838,15 @@ START_TEST(listener_socket_address_rules)
 	    "listeners[badaddr].max_connections must be between 1 and 1048576, "
 	    "got 0");
 	ck_nerr(&l, 10);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(allowed_profiles_rules)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "listeners:\n"
+	ld_run(&l, "listeners:\n"
 	    "  - name: a\n"
 	    "    socket: /run/a.sock\n"
 	    "  - name: b\n"
@@ -1056,15 +881,15 @@ START_TEST(allowed_profiles_rules)
 	    "listeners[d].allowed_profiles must match a configured client "
 	    "profile, got \" ci\"");
 	ck_nerr(&l, 6);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(bind_targets_distinct)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "listeners:\n"
+	ld_run(&l, "listeners:\n"
 	    "  - {name: a, socket: /run/a.sock, allowed_profiles: [\"*\"]}\n"
 	    "  - {name: b, socket: /run/a.sock, allowed_profiles: [\"*\"]}\n"
 	    "  - {name: c, address: \"127.0.0.1:2375\", "
@@ -1098,15 +923,15 @@ START_TEST(bind_targets_distinct)
 	    "listeners[g].address and listeners[h].address must be distinct, "
 	    "both are \"Sock.Example:1\"");
 	ck_nerr(&l, 4);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(default_profile_not_admitted_warns)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "listeners:\n"
+	ld_run(&l, "listeners:\n"
 	    "  - {name: ci, socket: /run/ci.sock, allowed_profiles: [ci]}\n"
 	    "  - {name: ops, socket: /run/ops.sock, allowed_profiles: [ops]}\n"
 	    "  - {name: all, socket: /run/all.sock, allowed_profiles: [\"*\"]}\n"
@@ -1121,7 +946,7 @@ START_TEST(default_profile_not_admitted_warns)
 	    "(not in its allowed_profiles): clients there that fall back to it "
 	    "are refused with 403");
 	ck_nwarn(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -1129,11 +954,11 @@ END_TEST
 
 START_TEST(clients_lowered)
 {
-	struct cll l;
+	struct ld l;
 	const struct sg_ir_clients *cl;
 	char buf[INET6_ADDRSTRLEN];
 
-	cl_run(&l, fmt("listeners:\n"
+	ld_run(&l, fmt("listeners:\n"
 	    "  - name: tcp\n"
 	    "    address: 127.0.0.1:2376\n"
 	    "%s"
@@ -1226,13 +1051,13 @@ START_TEST(clients_lowered)
 	ck_assert_str_eq(cl->profiles[2].rules[0].path, "/info");
 	/* the top-level rules are still the defaults */
 	ck_assert(l.ir->rules_are_default);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(clients_env)
 {
-	struct cll l;
+	struct ld l;
 	char *env[] = {"SOCKGUARD_CLIENTS_ALLOWED_CIDRS=10.0.0.0/8, 192.0.2.1",
 	    "SOCKGUARD_CLIENTS_DEFAULT_PROFILE=ci", NULL};
 	char *bad[] = {"SOCKGUARD_CLIENTS_ALLOWED_CIDRS=10.0.0.0/8,,x",
@@ -1240,16 +1065,16 @@ START_TEST(clients_env)
 	    "SOCKGUARD_CLIENTS_CONTAINER_LABELS_ENABLED=true",
 	    "SOCKGUARD_CLIENTS_GLOBAL_CONCURRENCY_MAX_INFLIGHT=4", NULL};
 
-	cl_run(&l, "clients:\n  profiles:\n" PROFILE("ci"), env);
+	ld_run(&l, "clients:\n  profiles:\n" PROFILE("ci"), env);
 	ck_clean(&l);
 	ck_assert_uint_eq(l.ir->clients.nallowed_cidrs, 2);
 	ck_assert_uint_eq(l.ir->clients.allowed_cidrs[1].prefix, 32);
 	ck_assert_str_eq(l.ir->clients.default_profile, "ci");
 	ck_assert_str_eq(sg_ir_loc(l.ir, "clients.default_profile")->file,
 	    "env:SOCKGUARD_CLIENTS_DEFAULT_PROFILE");
-	cl_free(&l);
+	ld_free(&l);
 
-	cl_run(&l, "", bad);
+	ld_run(&l, "", bad);
 	ck_fail(&l);
 	ck_exact(&l, "env:SOCKGUARD_CLIENTS_ALLOWED_CIDRS: error: "
 	    "clients.allowed_cidrs: clients.allowed_cidrs entries must be "
@@ -1267,15 +1092,15 @@ START_TEST(clients_env)
 	    "error: clients.global_concurrency: clients.global_concurrency is "
 	    "not supported yet");
 	ck_nerr(&l, 5);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(profile_errors)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "clients:\n"
+	ld_run(&l, "clients:\n"
 	    "  profiles:\n"
 	    "    - rules:\n"
 	    "        - match: {method: GET, path: /a}\n"
@@ -1337,21 +1162,21 @@ START_TEST(profile_errors)
 	ck_exact(&l, "t.yaml:26:7: error: clients.profiles[6]: expected a "
 	    "mapping with name, mode and rules, got a scalar");
 	ck_nerr(&l, 14);
-	cl_free(&l);
+	ld_free(&l);
 
-	cl_run(&l, "clients:\n  profiles: {name: x}\n", NULL);
+	ld_run(&l, "clients:\n  profiles: {name: x}\n", NULL);
 	ck_fail(&l);
 	ck_exact(&l, "t.yaml:2:13: error: clients.profiles: expected a "
 	    "sequence of client profiles, got a mapping");
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(profile_rule_path_checks)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "clients:\n"
+	ld_run(&l, "clients:\n"
 	    "  profiles:\n"
 	    "    - name: a\n"
 	    "      rules:\n"
@@ -1366,15 +1191,15 @@ START_TEST(profile_rule_path_checks)
 	ck_diag(&l, "t.yaml:7:11: error: clients.profiles[0].rules[1]: "
 	    "match.path \"/a%2fb\" contains a literal '%'");
 	ck_nerr(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(assignment_errors)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "listeners:\n"
+	ld_run(&l, "listeners:\n"
 	    "  - {name: tcp, address: \"127.0.0.1:1\", allowed_profiles: "
 	    "[\"*\"]}\n"
 	    "  - {name: unix, socket: /run/u.sock, allowed_profiles: [\"*\"]}\n"
@@ -1452,15 +1277,15 @@ START_TEST(assignment_errors)
 	/* nothing else about an entry that is not a mapping */
 	ck_no_diag(&l, "clients.unix_peer_profiles[3] must");
 	ck_nerr(&l, 16);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(cert_assignment_errors)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n%s"
+	ld_run(&l, fmt("listen:\n  address: 127.0.0.1:2376\n%s"
 	    "clients:\n"
 	    "  client_certificate_profiles:\n"
 	    "    - profile: ci\n"
@@ -1501,16 +1326,16 @@ START_TEST(cert_assignment_errors)
 	    "clients.client_certificate_profiles[1] must contain at least one "
 	    "client certificate identity selector");
 	ck_nerr(&l, 8);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(listener_kind_requirements)
 {
-	struct cll l;
+	struct ld l;
 
 	/* Only a unix listener: the TCP-only features are errors. */
-	cl_run(&l, "listen:\n  socket: /run/sg.sock\n"
+	ld_run(&l, "listen:\n  socket: /run/sg.sock\n"
 	    "clients:\n"
 	    "  allowed_cidrs: [10.0.0.0/8]\n"
 	    "  source_ip_profiles:\n"
@@ -1534,10 +1359,10 @@ START_TEST(listener_kind_requirements)
 	    "configure a TCP listen/listeners[*] entry or clear "
 	    "clients.client_certificate_profiles");
 	ck_nerr(&l, 3);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* Only a plaintext TCP listener: no mTLS, no unix peers. */
-	cl_run(&l, "clients:\n"
+	ld_run(&l, "clients:\n"
 	    "  client_certificate_profiles:\n"
 	    "    - {profile: ci, common_names: [x]}\n"
 	    "  unix_peer_profiles:\n"
@@ -1553,17 +1378,17 @@ START_TEST(listener_kind_requirements)
 	    "unix listen/listeners[*] entry or clear "
 	    "clients.unix_peer_profiles");
 	ck_nerr(&l, 2);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* The legacy socket wins over the address: that is not TCP. */
-	cl_run(&l, "listen:\n  socket: /run/sg.sock\n  address: 127.0.0.1:1\n"
+	ld_run(&l, "listen:\n  socket: /run/sg.sock\n  address: 127.0.0.1:1\n"
 	    "clients:\n  allowed_cidrs: [10.0.0.0/8]\n", NULL);
 	ck_fail(&l);
 	ck_diag(&l, "clients.allowed_cidrs requires a TCP listener");
-	cl_free(&l);
+	ld_free(&l);
 
 	/* Mixed listeners satisfy both kinds. */
-	cl_run(&l, fmt("listeners:\n"
+	ld_run(&l, fmt("listeners:\n"
 	    "  - name: tcp\n"
 	    "    address: 127.0.0.1:2376\n"
 	    "%s"
@@ -1580,22 +1405,22 @@ START_TEST(listener_kind_requirements)
 	    "  profiles:\n"
 	    PROFILE("ci"), tls_block(4)), NULL);
 	ck_clean(&l);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(default_profile_must_exist)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "clients:\n  default_profile: ghost\n  profiles:\n"
+	ld_run(&l, "clients:\n  default_profile: ghost\n  profiles:\n"
 	    PROFILE("ci"), NULL);
 	ck_fail(&l);
 	ck_exact(&l, "t.yaml:2:20: error: clients.default_profile: "
 	    "clients.default_profile must match a configured client profile, "
 	    "got \"ghost\"");
 	ck_nerr(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -1612,9 +1437,9 @@ START_TEST(profile_exfil_probe)
 	    "          action: allow\n"
 	    "        - match: {method: GET, path: \"/containers/**\"}\n"
 	    "          action: allow\n";
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, yaml, NULL);
+	ld_run(&l, yaml, NULL);
 	ck_fail(&l);
 	ck_exact(&l, "t.yaml:11:11: error: clients.profiles[1].rules[1]: "
 	    "client profile \"dash\" rules allow raw archive/export, log/attach "
@@ -1629,9 +1454,9 @@ START_TEST(profile_exfil_probe)
 	    "/containers/sockguard-test/logs, GET "
 	    "/containers/sockguard-test/attach/ws");
 	ck_nerr(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 
-	cl_run(&l, fmt("insecure_allow_read_exfiltration: true\n%s", yaml),
+	ld_run(&l, fmt("insecure_allow_read_exfiltration: true\n%s", yaml),
 	    NULL);
 	ck_ok(&l);
 	ck_exact(&l, "t.yaml:1:35: warning: insecure_allow_read_exfiltration: "
@@ -1642,10 +1467,10 @@ START_TEST(profile_exfil_probe)
 	    "/containers/sockguard-test/logs, GET "
 	    "/containers/sockguard-test/attach/ws");
 	ck_nwarn(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 
 	/* A profile whose rules failed to lower is not probed. */
-	cl_run(&l, "clients:\n  profiles:\n    - name: x\n      rules:\n"
+	ld_run(&l, "clients:\n  profiles:\n    - name: x\n      rules:\n"
 	    "        - match: {method: GET, path: \"/**\"}\n"
 	    "          action: allow\n"
 	    "        - match: {method: GET}\n"
@@ -1653,15 +1478,15 @@ START_TEST(profile_exfil_probe)
 	ck_fail(&l);
 	ck_no_diag(&l, "client profile \"x\" rules allow");
 	ck_nerr(&l, 1);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(multiple_errors_at_once)
 {
-	struct cll l;
+	struct ld l;
 
-	cl_run(&l, "listen:\n  socket: /run/a.sock\n"
+	ld_run(&l, "listen:\n  socket: /run/a.sock\n"
 	    "listeners:\n"
 	    "  - name: Bad\n"
 	    "    socket: /run/a.sock\n"
@@ -1687,7 +1512,7 @@ START_TEST(multiple_errors_at_once)
 	ck_diag(&l, "t.yaml:11:7: error: clients.profiles[0].rules: "
 	    "clients.profiles[0].rules must contain at least one rule");
 	ck_nerr(&l, 7);
-	cl_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -1698,7 +1523,6 @@ START_TEST(ir_check_hand_built)
 	struct sg_arena *a = sg_arena_new();
 	struct sg_diag d;
 	struct sg_cfg_flat f;
-	struct sg_load_opts o;
 	struct sg_ir *ir;
 	struct sg_ir_listener ls[2];
 	struct sg_ir_profile pr[1];
@@ -1712,11 +1536,8 @@ START_TEST(ir_check_hand_built)
 	char buf[4096];
 	size_t i;
 
-	memset(&o, 0, sizeof(o));
-	o.envp = cl_no_env;
 	sg_diag_init(&d);
-	ir = sg_cfg_load_bytes(a, &o, "d.yaml", "", 0, &d);
-	ck_assert_ptr_nonnull(ir);
+	ir = ld_defaults(a, &d);
 	memset(&f, 0, sizeof(f));
 	f.listen_address = f.listen_socket = "";
 	f.listen_socket_mode = "0600";
@@ -1821,10 +1642,10 @@ START_TEST(conf_compiles_profile_policies)
 	struct sg_verdict v;
 
 	memset(&o, 0, sizeof(o));
-	o.envp = cl_no_env;
+	o.envp = ld_no_env;
 	sg_diag_init(&d);
 	ir = sg_cfg_load_bytes(a, &o, "t.yaml", yaml, strlen(yaml), &d);
-	ck_assert_msg(ir != NULL, "%s", cl_dump(&d));
+	ck_assert_msg(ir != NULL, "%s", diag_dump(&d));
 	c = sg_conf_compile(a, ir, &d);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_ptr_nonnull(c->profile_policy);
@@ -1857,7 +1678,6 @@ END_TEST
 START_TEST(conf_compile_profile_failure)
 {
 	struct sg_arena *a = sg_arena_new();
-	struct sg_load_opts o;
 	struct sg_diag d;
 	struct sg_ir *ir;
 	struct sg_ir_profile p;
@@ -1865,11 +1685,8 @@ START_TEST(conf_compile_profile_failure)
 	    {"b.yaml", 4, 1}};
 	struct sg_conf *c;
 
-	memset(&o, 0, sizeof(o));
-	o.envp = cl_no_env;
 	sg_diag_init(&d);
-	ir = sg_cfg_load_bytes(a, &o, "d.yaml", "", 0, &d);
-	ck_assert_ptr_nonnull(ir);
+	ir = ld_defaults(a, &d);
 	c = sg_conf_compile(sg_arena_new(), ir, &d);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_ptr_nonnull(c->profile_policy); /* empty, not NULL */
@@ -1899,7 +1716,7 @@ suite_clients_cfg(void)
 	TCase *tc = tcase_create("clients");
 	TCase *tk = tcase_create("compile");
 
-	tcase_add_checked_fixture(tt, pem_setup, pem_teardown);
+	tcase_add_checked_fixture(tt, pem_setup, tmp_cleanup);
 	tcase_add_test(tt, legacy_listener_lowered);
 	tcase_add_test(tt, legacy_tls_complete);
 	tcase_add_test(tt, legacy_tls_incomplete);
@@ -1929,7 +1746,7 @@ suite_clients_cfg(void)
 	tcase_add_test(tl, ir_check_hand_built);
 	suite_add_tcase(s, tl);
 
-	tcase_add_checked_fixture(tc, pem_setup, pem_teardown);
+	tcase_add_checked_fixture(tc, pem_setup, tmp_cleanup);
 	tcase_add_test(tc, clients_lowered);
 	tcase_add_test(tc, clients_env);
 	tcase_add_test(tc, profile_errors);

@@ -19,132 +19,7 @@
 #include "sockguard/cfg.h"
 #include "sockguard/policy.h"
 
-static char *const no_env[] = {NULL};
-
-/* One load: arena, diagnostics, result. */
-struct ld {
-	struct sg_arena *a;
-	struct sg_diag d;
-	struct sg_ir *ir;
-	struct sg_load_opts o;
-};
-
-static char dump_buf[16384];
-
-static const char *
-dump(const struct sg_diag *d)
-{
-	size_t i, n = 0;
-
-	dump_buf[0] = '\0';
-	for (i = 0; i < d->n && n < sizeof(dump_buf) - 1; i++) {
-		n += sg_diag_format(&d->v[i], dump_buf + n,
-		    sizeof(dump_buf) - n);
-		if (n < sizeof(dump_buf) - 1)
-			dump_buf[n++] = '\n';
-		dump_buf[n] = '\0';
-	}
-	return dump_buf;
-}
-
-#define ck_diag(l, needle)                                              \
-	ck_assert_msg(sg_diag_has(&(l)->d, needle),                     \
-	    "missing diagnostic:\n  %s\ngot:\n%s", needle, dump(&(l)->d))
-/* Some entry's formatted text ends with suffix. */
-static bool
-diag_has_end(const struct sg_diag *d, const char *suffix)
-{
-	char buf[4096];
-	size_t i, sl = strlen(suffix);
-
-	for (i = 0; i < d->n; i++) {
-		size_t n = sg_diag_format(&d->v[i], buf, sizeof(buf));
-
-		if (n >= sl && strcmp(buf + n - sl, suffix) == 0)
-			return true;
-	}
-	return false;
-}
-
-#define ck_diag_end(l, suffix)                                          \
-	ck_assert_msg(diag_has_end(&(l)->d, suffix),                    \
-	    "missing diagnostic ending:\n  %s\ngot:\n%s", suffix,       \
-	    dump(&(l)->d))
-#define ck_no_diag(l, needle)                                           \
-	ck_assert_msg(!sg_diag_has(&(l)->d, needle),                    \
-	    "unexpected diagnostic:\n  %s\ngot:\n%s", needle, dump(&(l)->d))
-#define ck_ok(l)                                                        \
-	ck_assert_msg((l)->ir != NULL && (l)->d.nerr == 0,              \
-	    "load failed:\n%s", dump(&(l)->d))
-#define ck_fail(l)                                                      \
-	ck_assert_msg((l)->ir == NULL && (l)->d.nerr > 0,               \
-	    "load did not fail:\n%s", dump(&(l)->d))
-
-static void
-ld_init(struct ld *l, char *const *env)
-{
-	memset(l, 0, sizeof(*l));
-	l->a = sg_arena_new();
-	sg_diag_init(&l->d);
-	l->o.envp = env != NULL ? env : no_env;
-}
-
-/* Loads in-memory YAML named "t.yaml" with the options already in l->o. */
-static struct sg_ir *
-ld_yaml(struct ld *l, const char *yaml)
-{
-	l->ir = sg_cfg_load_bytes(l->a, &l->o, "t.yaml", yaml, strlen(yaml),
-	    &l->d);
-	return l->ir;
-}
-
-static struct sg_ir *
-ld_run(struct ld *l, const char *yaml, char *const *env)
-{
-	ld_init(l, env);
-	return ld_yaml(l, yaml);
-}
-
-static void
-ld_free(struct ld *l)
-{
-	sg_diag_free(&l->d);
-	sg_arena_free(l->a);
-}
-
-static char tmpdir[64];
-
-static void
-tmp_setup(void)
-{
-	strcpy(tmpdir, "/tmp/sg_test_cfgXXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static const char *
-tmp_write(const char *name, const char *text)
-{
-	static char path[4][256];
-	static int k;
-	char *p = path[k++ % 4];
-	FILE *fp;
-
-	snprintf(p, 256, "%s/%s", tmpdir, name);
-	fp = fopen(p, "w");
-	ck_assert_ptr_nonnull(fp);
-	fputs(text, fp);
-	fclose(fp);
-	return p;
-}
-
-static void
-tmp_cleanup(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
+#include "fixtures.h"
 
 /* ---- defaults and the config path (SPEC 2.1) ---- */
 
@@ -196,7 +71,7 @@ START_TEST(defaults_when_default_file_is_missing)
 {
 	struct ld l;
 
-	tmp_setup();
+	tmp_setup("cfg");
 	ld_init(&l, NULL);
 	l.o.config_path = sg_arena_printf(l.a, "%s/absent.yaml", tmpdir);
 	l.ir = sg_cfg_load(l.a, &l.o, &l.d);
@@ -243,7 +118,7 @@ START_TEST(config_path_rules)
 	ld_free(&l);
 
 	/* Explicit missing file: error naming the path and errno text. */
-	tmp_setup();
+	tmp_setup("cfg");
 	ld_init(&l, NULL);
 	l.o.config_path = sg_arena_printf(l.a, "%s/nope.yaml", tmpdir);
 	l.o.config_explicit = true;
@@ -1175,7 +1050,7 @@ START_TEST(rules_file_relative_to_config)
 
 	char sub[128];
 
-	tmp_setup();
+	tmp_setup("cfg");
 	snprintf(sub, sizeof(sub), "%s/sub", tmpdir);
 	ck_assert_int_eq(mkdir(sub, 0700), 0);
 	tmp_write("sub/policy.rules", "# comment\nallow GET /_ping\n"

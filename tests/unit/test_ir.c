@@ -12,25 +12,7 @@
 #include "sockguard/ir.h"
 #include "sockguard/policy.h"
 
-static char *const ir_no_env[] = {NULL};
-
-static char ir_dump[8192];
-
-static const char *
-ir_dump_diag(const struct sg_diag *d)
-{
-	size_t i, n = 0;
-
-	ir_dump[0] = '\0';
-	for (i = 0; i < d->n && n + 2 < sizeof(ir_dump); i++) {
-		n += sg_diag_format(&d->v[i], ir_dump + n, sizeof(ir_dump) - n);
-		if (n + 1 < sizeof(ir_dump)) {
-			ir_dump[n++] = '\n';
-			ir_dump[n] = '\0';
-		}
-	}
-	return ir_dump;
-}
+#include "fixtures.h"
 
 /* Formatted entry i equals want exactly. */
 #define ck_entry(d, i, want)                                            \
@@ -67,20 +49,6 @@ flat_defaults(struct sg_cfg_flat *f)
 	f->rules_ok = true;
 }
 
-/* The IR the loader makes from nothing (defaults, no file). */
-static struct sg_ir *
-ir_defaults(struct sg_arena *a, struct sg_diag *d)
-{
-	struct sg_load_opts o;
-	struct sg_ir *ir;
-
-	memset(&o, 0, sizeof(o));
-	o.envp = ir_no_env;
-	ir = sg_cfg_load_bytes(a, &o, "d.yaml", "", 0, d);
-	ck_assert_ptr_nonnull(ir);
-	return ir;
-}
-
 START_TEST(ir_loc_finds_recorded_keys)
 {
 	struct sg_ir_keyloc kl[] = {
@@ -114,7 +82,7 @@ START_TEST(ir_check_accepts_defaults_and_finishes_ir)
 	struct sg_ir *ir;
 
 	sg_diag_init(&d);
-	ir = ir_defaults(a, &d);
+	ir = ld_defaults(a, &d);
 	flat_defaults(&f);
 	f.log_level = "debug";
 	f.log_format = "text";
@@ -144,7 +112,7 @@ START_TEST(ir_check_locates_errors_through_keylocs)
 	};
 
 	sg_diag_init(&d);
-	ir = ir_defaults(a, &d);
+	ir = ld_defaults(a, &d);
 	flat_defaults(&f);
 	/* Located through keylocs, and unlocated for a built-in default. */
 	ir->upstream.socket = "relative.sock";
@@ -152,7 +120,7 @@ START_TEST(ir_check_locates_errors_through_keylocs)
 	ir->keylocs = kl;
 	ir->nkeylocs = 1;
 	ck_assert_int_eq(sg_ir_check(ir, &f, &d), -1);
-	ck_assert_msg(d.nerr == 2, "%s", ir_dump_diag(&d));
+	ck_assert_msg(d.nerr == 2, "%s", diag_dump(&d));
 	ck_entry(&d, 0, "u.yaml:9:11: error: upstream.socket: upstream.socket "
 	    "must be an absolute path, got \"relative.sock\"");
 	ck_entry(&d, 1, "error: health.path: health.path must start with /, "
@@ -170,7 +138,7 @@ START_TEST(ir_check_reports_everything_at_once)
 	struct sg_ir *ir;
 
 	sg_diag_init(&d);
-	ir = ir_defaults(a, &d);
+	ir = ld_defaults(a, &d);
 	flat_defaults(&f);
 	f.log_level = "trace";
 	f.log_format = "yaml";
@@ -183,7 +151,7 @@ START_TEST(ir_check_reports_everything_at_once)
 	ir->log.output = "../escape.log";
 	ir->listeners[0].address = "";
 	ck_assert_int_eq(sg_ir_check(ir, &f, &d), -1);
-	ck_assert_msg(d.nerr == 10, "%s", ir_dump_diag(&d));
+	ck_assert_msg(d.nerr == 10, "%s", diag_dump(&d));
 	ck_assert(sg_diag_has(&d, "at least one listener is required"));
 	ck_assert(sg_diag_has(&d, "socket_mode must be"));
 	ck_assert(sg_diag_has(&d, "listen.socket_uid must be >= 0, got -5"));
@@ -212,7 +180,7 @@ START_TEST(ir_check_probe_skipped_when_rules_broken)
 	};
 
 	sg_diag_init(&d);
-	ir = ir_defaults(a, &d);
+	ir = ld_defaults(a, &d);
 	flat_defaults(&f);
 	ir->rules = r;
 	ir->nrules = 1;
@@ -237,11 +205,11 @@ START_TEST(conf_load_refcount)
 	struct sg_verdict v;
 
 	memset(&o, 0, sizeof(o));
-	o.envp = ir_no_env;
+	o.envp = ld_no_env;
 	o.config_path = "/nonexistent/sockguard-test/sockguard.yaml";
 	sg_diag_init(&d);
 	c = sg_conf_load(&o, &d);
-	ck_assert_msg(c != NULL, "%s", ir_dump_diag(&d));
+	ck_assert_msg(c != NULL, "%s", diag_dump(&d));
 	ck_assert_uint_eq(c->refcnt, 1);
 	ck_assert_uint_eq(c->generation, 1);
 	ck_assert_ptr_nonnull(c->arena);
@@ -268,7 +236,7 @@ START_TEST(conf_load_failure_returns_null)
 	struct sg_diag d;
 
 	memset(&o, 0, sizeof(o));
-	o.envp = ir_no_env;
+	o.envp = ld_no_env;
 	o.config_path = "/nonexistent/sockguard-test/sockguard.yaml";
 	o.config_explicit = true;
 	sg_diag_init(&d);
@@ -289,7 +257,7 @@ START_TEST(conf_compile_failure_frees_arena)
 	    {"b.rules", 2, 1}};
 
 	sg_diag_init(&d);
-	ir = ir_defaults(a, &d);
+	ir = ld_defaults(a, &d);
 	ir->rules = &bad;
 	ir->nrules = 1;
 	/* Takes ownership of a: freed on failure (ASan checks). */

@@ -24,221 +24,43 @@
 #include "../../src/cfg_int.h"
 #include "sockguard/cfg.h"
 
-static char *const up_no_env[] = {NULL};
-
-struct upl {
-	struct sg_arena *a;
-	struct sg_diag d;
-	struct sg_ir *ir;
-	struct sg_load_opts o;
-};
-
-static char up_dump_buf[16384];
-
-static const char *
-up_dump(const struct sg_diag *d)
-{
-	size_t i, n = 0;
-
-	up_dump_buf[0] = '\0';
-	for (i = 0; i < d->n && n < sizeof(up_dump_buf) - 1; i++) {
-		n += sg_diag_format(&d->v[i], up_dump_buf + n,
-		    sizeof(up_dump_buf) - n);
-		if (n < sizeof(up_dump_buf) - 1)
-			up_dump_buf[n++] = '\n';
-		up_dump_buf[n] = '\0';
-	}
-	return up_dump_buf;
-}
-
-/* Some entry formats exactly as want. */
-static bool
-up_has_exact(const struct sg_diag *d, const char *want)
-{
-	char buf[4096];
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		sg_diag_format(&d->v[i], buf, sizeof(buf));
-		if (strcmp(buf, want) == 0)
-			return true;
-	}
-	return false;
-}
-
-#define ck_diag(l, needle)                                              \
-	ck_assert_msg(sg_diag_has(&(l)->d, needle),                     \
-	    "missing diagnostic:\n  %s\ngot:\n%s", needle,              \
-	    up_dump(&(l)->d))
-#define ck_exact(l, want)                                               \
-	ck_assert_msg(up_has_exact(&(l)->d, want),                      \
-	    "missing diagnostic (exact):\n  %s\ngot:\n%s", want,        \
-	    up_dump(&(l)->d))
-#define ck_no_diag(l, needle)                                           \
-	ck_assert_msg(!sg_diag_has(&(l)->d, needle),                    \
-	    "unexpected diagnostic:\n  %s\ngot:\n%s", needle,           \
-	    up_dump(&(l)->d))
-#define ck_ok(l)                                                        \
-	ck_assert_msg((l)->ir != NULL && (l)->d.nerr == 0,              \
-	    "load failed:\n%s", up_dump(&(l)->d))
-#define ck_clean(l)                                                     \
-	ck_assert_msg((l)->ir != NULL && (l)->d.n == 0,                 \
-	    "expected no diagnostics:\n%s", up_dump(&(l)->d))
-#define ck_fail(l)                                                      \
-	ck_assert_msg((l)->ir == NULL && (l)->d.nerr > 0,               \
-	    "load did not fail:\n%s", up_dump(&(l)->d))
-#define ck_nerr(l, n)                                                   \
-	ck_assert_msg((l)->d.nerr == (n), "want %d errors, got:\n%s",   \
-	    (int)(n), up_dump(&(l)->d))
-#define ck_nwarn(l, n)                                                  \
-	ck_assert_msg((l)->d.nwarn == (n), "want %d warnings, got:\n%s", \
-	    (int)(n), up_dump(&(l)->d))
-
-static void
-up_init(struct upl *l, char *const *env)
-{
-	memset(l, 0, sizeof(*l));
-	l->a = sg_arena_new();
-	sg_diag_init(&l->d);
-	l->o.envp = env != NULL ? env : up_no_env;
-}
-
-static struct sg_ir *
-up_yaml(struct upl *l, const char *yaml)
-{
-	l->ir = sg_cfg_load_bytes(l->a, &l->o, "t.yaml", yaml, strlen(yaml),
-	    &l->d);
-	return l->ir;
-}
-
-static struct sg_ir *
-up_run(struct upl *l, const char *yaml, char *const *env)
-{
-	up_init(l, env);
-	return up_yaml(l, yaml);
-}
-
-static void
-up_free(struct upl *l)
-{
-	sg_diag_free(&l->d);
-	sg_arena_free(l->a);
-}
-
-/* printf into a static ring of buffers (YAML texts and paths). */
-static char *
-fmt(const char *f, ...) SG_PRINTF(1, 2);
-
-static char *
-fmt(const char *f, ...)
-{
-	static char ring[8][4096];
-	static unsigned k;
-	char *p = ring[k++ % 8];
-	va_list ap;
-
-	va_start(ap, f);
-	vsnprintf(p, 4096, f, ap);
-	va_end(ap);
-	return p;
-}
+#include "fixtures.h"
 
 /* ---- PEM fixtures: a self-signed EC certificate and friends ---- */
 
-static char pem_dir[64];
-static char p_ca[256], p_cert[256], p_key[256], p_key2[256];
-static char p_text[256], p_badcert[256], p_enc[256], p_certdir[256];
-
-static X509 *
-pem_selfsigned(EVP_PKEY *k, const char *cn)
-{
-	X509 *x = X509_new();
-	X509_NAME *n;
-
-	ck_assert_ptr_nonnull(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, k);
-	n = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, n);
-	ck_assert_int_gt(X509_sign(x, k, EVP_sha256()), 0);
-	return x;
-}
-
-static FILE *
-pem_open(char *path, const char *name)
-{
-	FILE *fp;
-
-	snprintf(path, 256, "%s/%s", pem_dir, name);
-	fp = fopen(path, "w");
-	ck_assert_ptr_nonnull(fp);
-	return fp;
-}
-
-static void
-pem_text(char *path, const char *name, const char *text)
-{
-	FILE *fp = pem_open(path, name);
-
-	fputs(text, fp);
-	fclose(fp);
-}
+static char p_ca[TMP_PATH_MAX], p_cert[TMP_PATH_MAX], p_key[TMP_PATH_MAX];
+static char p_key2[TMP_PATH_MAX], p_text[TMP_PATH_MAX];
+static char p_badcert[TMP_PATH_MAX], p_enc[TMP_PATH_MAX];
+static char p_certdir[TMP_PATH_MAX];
 
 static void
 pem_setup(void)
 {
-	EVP_PKEY *k = EVP_EC_gen("P-256"), *k2 = EVP_EC_gen("P-256");
+	EVP_PKEY *k = pem_ec_key(), *k2 = pem_ec_key();
 	X509 *x;
 	FILE *fp;
 
-	ck_assert_ptr_nonnull(k);
-	ck_assert_ptr_nonnull(k2);
-	strcpy(pem_dir, "/tmp/sg_test_upXXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(pem_dir));
+	tmp_setup("up");
 	x = pem_selfsigned(k, "dockerd.internal");
 
 	/* The DOCKER_CERT_PATH names: ca.pem, cert.pem, key.pem. */
-	fp = pem_open(p_ca, "ca.pem");
-	ck_assert_int_eq(PEM_write_X509(fp, x), 1);
-	fclose(fp);
-	fp = pem_open(p_cert, "cert.pem");
-	ck_assert_int_eq(PEM_write_X509(fp, x), 1);
-	fclose(fp);
-	fp = pem_open(p_key, "key.pem");
-	ck_assert_int_eq(PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL,
-	    NULL), 1);
-	fclose(fp);
-	fp = pem_open(p_key2, "other-key.pem");
-	ck_assert_int_eq(PEM_write_PrivateKey(fp, k2, NULL, NULL, 0, NULL,
-	    NULL), 1);
-	fclose(fp);
-	fp = pem_open(p_enc, "encrypted-key.pem");
+	pem_cert(p_ca, "ca.pem", x);
+	pem_cert(p_cert, "cert.pem", x);
+	pem_key(p_key, "key.pem", k);
+	pem_key(p_key2, "other-key.pem", k2);
+	fp = tmp_open(p_enc, "encrypted-key.pem");
 	ck_assert_int_eq(PEM_write_PrivateKey(fp, k, EVP_aes_128_cbc(),
 	    (const unsigned char *)"secret", 6, NULL, NULL), 1);
 	fclose(fp);
-	pem_text(p_text, "notpem.txt", "this is not a certificate\n");
-	pem_text(p_badcert, "bad.pem", "-----BEGIN CERTIFICATE-----\n"
+	tmp_text(p_text, "notpem.txt", "this is not a certificate\n");
+	tmp_text(p_badcert, "bad.pem", "-----BEGIN CERTIFICATE-----\n"
 	    "AAAAbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n");
-	snprintf(p_certdir, sizeof(p_certdir), "%s/sub", pem_dir);
+	snprintf(p_certdir, sizeof(p_certdir), "%s/sub", tmpdir);
 	ck_assert_int_eq(mkdir(p_certdir, 0700), 0);
 
 	X509_free(x);
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(k2);
-}
-
-static void
-pem_teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pem_dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 
 /* An mTLS endpoint item with the fixture files, at indentation 4. */
@@ -256,10 +78,10 @@ mtls_item(const char *addr)
 
 START_TEST(defaults_single_socket)
 {
-	struct upl l;
+	struct ld l;
 	const struct sg_ir_upstream *up;
 
-	up_run(&l, "", NULL);
+	ld_run(&l, "", NULL);
 	ck_clean(&l);
 	up = &l.ir->upstream;
 	ck_assert_int_eq(up->source, SG_EPSRC_SOCKET);
@@ -272,29 +94,29 @@ START_TEST(defaults_single_socket)
 	ck_assert(up->request_timeout_ns == 0);
 	ck_assert(up->health_interval_ns == 5 * SG_NS_PER_SEC);
 	ck_assert(up->health_timeout_ns == 2 * SG_NS_PER_SEC);
-	up_free(&l);
+	ld_free(&l);
 
 	/* endpoints: [] (or null) is "not configured". */
-	up_run(&l, "upstream:\n  endpoints: []\n  socket: /run/d.sock\n", NULL);
+	ld_run(&l, "upstream:\n  endpoints: []\n  socket: /run/d.sock\n", NULL);
 	ck_clean(&l);
 	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_SOCKET);
 	ck_assert(!l.ir->upstream.endpoints_configured);
 	ck_assert_str_eq(l.ir->upstream.endpoints[0].path, "/run/d.sock");
-	up_free(&l);
-	up_run(&l, "upstream:\n  endpoints:\n  failover:\n", NULL);
+	ld_free(&l);
+	ld_run(&l, "upstream:\n  endpoints:\n  failover:\n", NULL);
 	ck_clean(&l);
 	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_SOCKET);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(endpoints_lowered)
 {
-	struct upl l;
+	struct ld l;
 	const struct sg_ir_upstream *up;
 	const struct sg_ir_endpoint *e;
 
-	up_run(&l, fmt("upstream:\n"
+	ld_run(&l, fmt("upstream:\n"
 	    "  endpoints:\n"
 	    "%s"
 	    "        server_name: dockerd.internal\n"
@@ -367,10 +189,10 @@ START_TEST(endpoints_lowered)
 	ck_assert_str_eq(sg_ir_loc(l.ir, "upstream.endpoints")->file,
 	    "t.yaml");
 	ck_assert_uint_eq(sg_ir_loc(l.ir, "upstream.endpoints")->line, 2);
-	up_free(&l);
+	ld_free(&l);
 
 	/* Flow style works the same; skip-verify alone is TLS. */
-	up_run(&l, "upstream:\n  endpoints: [{address: \"tcp://d:2376\", "
+	ld_run(&l, "upstream:\n  endpoints: [{address: \"tcp://d:2376\", "
 	    "insecure_skip_tls_verify: true}]\n", NULL);
 	ck_ok(&l);
 	e = &l.ir->upstream.endpoints[0];
@@ -381,15 +203,15 @@ START_TEST(endpoints_lowered)
 	    "tcp://d:2376: insecure_skip_tls_verify: the daemon's server "
 	    "certificate is not verified, so anyone on the path can "
 	    "impersonate it; prefer tls.ca_file");
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(endpoint_schema_errors)
 {
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, "upstream:\n"
+	ld_run(&l, "upstream:\n"
 	    "  endpoints:\n"
 	    "    - adress: tcp://a:2376\n"
 	    "      tls:\n"
@@ -437,16 +259,16 @@ START_TEST(endpoint_schema_errors)
 	/* No cascade: broken items do not also fail "TCP requires TLS". */
 	ck_no_diag(&l, "TCP requires TLS");
 	ck_nerr(&l, 10);
-	up_free(&l);
+	ld_free(&l);
 
-	up_run(&l, "upstream:\n  endpoints: {address: tcp://a:1}\n", NULL);
+	ld_run(&l, "upstream:\n  endpoints: {address: tcp://a:1}\n", NULL);
 	ck_fail(&l);
 	ck_exact(&l, "t.yaml:2:14: error: upstream.endpoints: expected a "
 	    "sequence of endpoints, got a mapping");
 	ck_nerr(&l, 1);
-	up_free(&l);
+	ld_free(&l);
 
-	up_run(&l, "upstream:\n  endpoints:\n    - address:\n"
+	ld_run(&l, "upstream:\n  endpoints:\n    - address:\n"
 	    "    - address: \"\"\n", NULL);
 	ck_fail(&l);
 	ck_exact(&l, "t.yaml:3:7: error: upstream.endpoints[0]: address is "
@@ -454,30 +276,30 @@ START_TEST(endpoint_schema_errors)
 	ck_exact(&l, "t.yaml:4:16: error: upstream.endpoints[1]: address is "
 	    "empty (e.g. tcp://dockerd:2376 or unix:///var/run/docker.sock)");
 	ck_nerr(&l, 2);
-	up_free(&l);
+	ld_free(&l);
 
 	/* Per-endpoint fields are YAML-only. */
 	{
 		char *env[] = {"SOCKGUARD_UPSTREAM_ENDPOINTS=tcp://a:2376",
 		    "SOCKGUARD_UPSTREAM_FAILOVER=x", NULL};
 
-		up_run(&l, "", env);
+		ld_run(&l, "", env);
 		ck_fail(&l);
 		ck_exact(&l, "env:SOCKGUARD_UPSTREAM_ENDPOINTS: error: "
 		    "upstream.endpoints: upstream.endpoints can only be set "
 		    "in the YAML config file, not from the environment");
 		ck_diag(&l, "env:SOCKGUARD_UPSTREAM_FAILOVER: error: unknown "
 		    "environment variable SOCKGUARD_UPSTREAM_FAILOVER");
-		up_free(&l);
+		ld_free(&l);
 	}
 }
 END_TEST
 
 START_TEST(skip_verify_inside_tls)
 {
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, fmt("upstream:\n"
+	ld_run(&l, fmt("upstream:\n"
 	    "  endpoints:\n"
 	    "    - address: tcp://dockerd.internal:2376\n"
 	    "      tls:\n"
@@ -493,10 +315,10 @@ START_TEST(skip_verify_inside_tls)
 	    "tcp://dockerd.internal:2376, tls: {cert_file: %s, key_file: %s}, "
 	    "insecure_skip_tls_verify: true}", p_cert, p_key));
 	ck_nerr(&l, 1);
-	up_free(&l);
+	ld_free(&l);
 
 	/* Misplaced and nothing else: still only the one error. */
-	up_run(&l, "upstream:\n  endpoints:\n    - tls:\n"
+	ld_run(&l, "upstream:\n  endpoints:\n    - tls:\n"
 	    "        insecure_skip_tls_verify: false\n"
 	    "      address: tcp://d:2376\n", NULL);
 	ck_fail(&l);
@@ -507,7 +329,7 @@ START_TEST(skip_verify_inside_tls)
 	    "inside the tls block; write the endpoint as {address: "
 	    "tcp://d:2376, tls: {}, insecure_skip_tls_verify: false}");
 	ck_nerr(&l, 1);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -604,12 +426,12 @@ static const struct addr_case addr_cases[] = {
 START_TEST(address_grammar)
 {
 	const struct addr_case *t = &addr_cases[_i];
-	struct upl l;
+	struct ld l;
 	const struct sg_ir_endpoint *e;
 	bool tcp = t->kind == SG_EP_TCP;
 
 	/* Quoted, so the value starts at column 16 on line 3. */
-	up_run(&l, fmt("upstream:\n  endpoints:\n    - address: \"%s\"\n%s",
+	ld_run(&l, fmt("upstream:\n  endpoints:\n    - address: \"%s\"\n%s",
 	    t->addr, tcp ? "      insecure_allow_plain_tcp: true\n" : ""),
 	    NULL);
 	if (t->kind < 0) {
@@ -617,7 +439,7 @@ START_TEST(address_grammar)
 		ck_exact(&l, fmt("t.yaml:3:16: error: upstream.endpoints[0]: "
 		    "%s", t->err));
 		ck_nerr(&l, 1);
-		up_free(&l);
+		ld_free(&l);
 		return;
 	}
 	ck_ok(&l);
@@ -632,7 +454,7 @@ START_TEST(address_grammar)
 		ck_assert_str_eq(e->path, t->host);
 		ck_assert_ptr_null(e->host);
 	}
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -658,9 +480,9 @@ END_TEST
 
 START_TEST(tcp_requires_tls)
 {
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, "upstream:\n  endpoints:\n"
+	ld_run(&l, "upstream:\n  endpoints:\n"
 	    "    - address: tcp://dockerd:2376\n"
 	    "    - address: tcp://dockerd-b:2376\n"
 	    "      tls:\n        server_name: dockerd\n", NULL);
@@ -673,10 +495,10 @@ START_TEST(tcp_requires_tls)
 	    "TLS (set tls.ca_file/cert_file/key_file) or "
 	    "insecure_allow_plain_tcp: true");
 	ck_nerr(&l, 2);
-	up_free(&l);
+	ld_free(&l);
 
 	/* Each kind of TLS material is enough. */
-	up_run(&l, fmt("upstream:\n  endpoints:\n"
+	ld_run(&l, fmt("upstream:\n  endpoints:\n"
 	    "    - address: tcp://a:2376\n      tls: {ca_file: %s}\n"
 	    "    - address: tcp://b:2376\n"
 	    "      tls: {cert_file: %s, key_file: %s}\n",
@@ -685,22 +507,22 @@ START_TEST(tcp_requires_tls)
 	ck_assert(l.ir->upstream.endpoints[0].tls);
 	ck_assert(l.ir->upstream.endpoints[1].tls);
 	ck_assert_ptr_null(l.ir->upstream.endpoints[1].ca_file);
-	up_free(&l);
+	ld_free(&l);
 
 	/* Empty strings are "not set". */
-	up_run(&l, "upstream:\n  endpoints:\n    - address: tcp://a:2376\n"
+	ld_run(&l, "upstream:\n  endpoints:\n    - address: tcp://a:2376\n"
 	    "      tls: {ca_file: \"\", cert_file: ~}\n", NULL);
 	ck_fail(&l);
 	ck_diag(&l, "upstream.endpoints[0]: TCP requires TLS");
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(cert_key_pairing)
 {
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, fmt("upstream:\n  endpoints:\n"
+	ld_run(&l, fmt("upstream:\n  endpoints:\n"
 	    "    - address: tcp://a:2376\n"
 	    "      tls:\n        cert_file: %s\n"
 	    "    - address: tcp://b:2376\n"
@@ -713,15 +535,15 @@ START_TEST(cert_key_pairing)
 	    "tls.key_file is set without tls.cert_file: the client "
 	    "certificate and its private key must be set together");
 	ck_nerr(&l, 2);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(unix_rejects_tls)
 {
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, fmt("upstream:\n  endpoints:\n"
+	ld_run(&l, fmt("upstream:\n  endpoints:\n"
 	    "    - address: /var/run/docker.sock\n"
 	    "      tls:\n        ca_file: %s\n"
 	    "    - address: unix:///run/d.sock\n"
@@ -745,15 +567,15 @@ START_TEST(unix_rejects_tls)
 	    "are not valid for a unix socket (remove tls from this endpoint)");
 	ck_nerr(&l, 4);
 	ck_nwarn(&l, 0);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(insecure_warnings)
 {
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, fmt("upstream:\n  endpoints:\n"
+	ld_run(&l, fmt("upstream:\n  endpoints:\n"
 	    "    - address: tcp://plain:2375\n"
 	    "      insecure_allow_plain_tcp: true\n"
 	    "    - address: tcp://skip:2376\n"
@@ -788,15 +610,15 @@ START_TEST(insecure_warnings)
 	ck_nwarn(&l, 6);
 	ck_assert(!l.ir->upstream.endpoints[2].insecure_skip_tls_verify);
 	ck_assert(l.ir->upstream.endpoints[2].tls);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(duplicate_endpoint_warns)
 {
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, "upstream:\n  endpoints:\n"
+	ld_run(&l, "upstream:\n  endpoints:\n"
 	    "    - address: /var/run/docker.sock\n"
 	    "    - address: unix:///var/run/docker.sock\n"
 	    "    - address: /other.sock\n", NULL);
@@ -805,7 +627,7 @@ START_TEST(duplicate_endpoint_warns)
 	    "unix:///var/run/docker.sock is the same endpoint as "
 	    "upstream.endpoints[0]; failing over to it gains nothing");
 	ck_nwarn(&l, 1);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -813,9 +635,9 @@ END_TEST
 
 START_TEST(pem_file_errors)
 {
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, fmt("upstream:\n  endpoints:\n"
+	ld_run(&l, fmt("upstream:\n  endpoints:\n"
 	    "    - address: tcp://a:2376\n"
 	    "      tls:\n"
 	    "        ca_file: %s/missing.pem\n"
@@ -831,13 +653,13 @@ START_TEST(pem_file_errors)
 	    "        ca_file: %s\n"
 	    "        cert_file: %s\n"
 	    "        key_file: %s\n",
-	    pem_dir, p_text, p_text,
+	    tmpdir, p_text, p_text,
 	    p_key, p_badcert, p_ca,
 	    p_certdir, p_cert, p_enc), NULL);
 	ck_fail(&l);
 	ck_exact(&l, fmt("t.yaml:5:18: error: upstream.endpoints[0]: cannot "
 	    "read tls.ca_file \"%s/missing.pem\": No such file or directory",
-	    pem_dir));
+	    tmpdir));
 	ck_exact(&l, fmt("t.yaml:6:20: error: upstream.endpoints[0]: "
 	    "tls.cert_file \"%s\" contains no PEM certificate (expected at "
 	    "least one -----BEGIN CERTIFICATE----- block)", p_text));
@@ -860,15 +682,15 @@ START_TEST(pem_file_errors)
 	    "cannot ask for a passphrase, so store it unencrypted (openssl "
 	    "pkey -in KEY -out PLAIN)", p_enc));
 	ck_nerr(&l, 8);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(pem_key_mismatch)
 {
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, fmt("upstream:\n  endpoints:\n"
+	ld_run(&l, fmt("upstream:\n  endpoints:\n"
 	    "    - address: tcp://a:2376\n"
 	    "      tls:\n"
 	    "        cert_file: %s\n"
@@ -878,7 +700,7 @@ START_TEST(pem_key_mismatch)
 	    "tls.key_file \"%s\" does not match tls.cert_file \"%s\": the "
 	    "private key is not the certificate's key", p_key2, p_cert));
 	ck_nerr(&l, 1);
-	up_free(&l);
+	ld_free(&l);
 
 	/* The matching pair is accepted, CA bundles may hold several. */
 	{
@@ -886,7 +708,7 @@ START_TEST(pem_key_mismatch)
 		FILE *out, *in;
 		int ch, k;
 
-		snprintf(bundle, sizeof(bundle), "%s/bundle.pem", pem_dir);
+		snprintf(bundle, sizeof(bundle), "%s/bundle.pem", tmpdir);
 		out = fopen(bundle, "w");
 		ck_assert_ptr_nonnull(out);
 		for (k = 0; k < 3; k++) {
@@ -898,21 +720,21 @@ START_TEST(pem_key_mismatch)
 			fputs("# comment between blocks\n", out);
 		}
 		fclose(out);
-		up_run(&l, fmt("upstream:\n  endpoints:\n"
+		ld_run(&l, fmt("upstream:\n  endpoints:\n"
 		    "    - address: tcp://a:2376\n"
 		    "      tls: {ca_file: %s, cert_file: %s, key_file: %s}\n",
 		    bundle, p_cert, p_key), NULL);
 		ck_clean(&l);
-		up_free(&l);
+		ld_free(&l);
 	}
 }
 END_TEST
 
 START_TEST(many_errors_at_once)
 {
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, fmt("upstream:\n"
+	ld_run(&l, fmt("upstream:\n"
 	    "  socket: /var/run/docker.sock\n"
 	    "  request_timeout: 0\n"
 	    "  endpoints:\n"
@@ -957,7 +779,7 @@ START_TEST(many_errors_at_once)
 	ck_exact(&l, "t.yaml:2:11: warning: upstream.socket: upstream.socket "
 	    "(t.yaml:2:11) is ignored because upstream.endpoints (t.yaml:4:3) "
 	    "is set; remove one of them");
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -965,16 +787,16 @@ END_TEST
 
 START_TEST(socket_ignored_with_endpoints)
 {
-	struct upl l;
+	struct ld l;
 	char *env[] = {"SOCKGUARD_UPSTREAM_SOCKET=/env/d.sock", NULL};
 	const char *yaml = "upstream:\n  endpoints:\n    - address: /a.sock\n";
 
 	/* Default socket: nothing to say. */
-	up_run(&l, yaml, NULL);
+	ld_run(&l, yaml, NULL);
 	ck_clean(&l);
-	up_free(&l);
+	ld_free(&l);
 
-	up_run(&l, yaml, env);
+	ld_run(&l, yaml, env);
 	ck_ok(&l);
 	ck_exact(&l, "env:SOCKGUARD_UPSTREAM_SOCKET: warning: upstream.socket: "
 	    "upstream.socket (env:SOCKGUARD_UPSTREAM_SOCKET) is ignored "
@@ -982,27 +804,27 @@ START_TEST(socket_ignored_with_endpoints)
 	    "them");
 	ck_assert_str_eq(l.ir->upstream.endpoints[0].path, "/a.sock");
 	ck_assert_uint_eq(l.ir->upstream.nendpoints, 1);
-	up_free(&l);
+	ld_free(&l);
 
-	up_init(&l, NULL);
+	ld_init(&l, NULL);
 	l.o.upstream_socket = "/flag/d.sock";
-	up_yaml(&l, yaml);
+	ld_yaml(&l, yaml);
 	ck_ok(&l);
 	ck_exact(&l, "flag:--upstream-socket: warning: upstream.socket: "
 	    "upstream.socket (flag:--upstream-socket) is ignored because "
 	    "upstream.endpoints (t.yaml:2:3) is set; remove one of them");
-	up_free(&l);
+	ld_free(&l);
 
 	/* An ignored socket is not validated; an empty one is not news. */
-	up_run(&l, "upstream:\n  socket: relative.sock\n  endpoints:\n"
+	ld_run(&l, "upstream:\n  socket: relative.sock\n  endpoints:\n"
 	    "    - address: /a.sock\n", NULL);
 	ck_ok(&l);
 	ck_nwarn(&l, 1);
-	up_free(&l);
-	up_run(&l, "upstream:\n  socket:\n  endpoints:\n"
+	ld_free(&l);
+	ld_run(&l, "upstream:\n  socket:\n  endpoints:\n"
 	    "    - address: /a.sock\n", NULL);
 	ck_clean(&l);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -1067,9 +889,9 @@ static const struct dur_case request_cases[] = {
 START_TEST(health_interval_values)
 {
 	const struct dur_case *t = &interval_cases[_i];
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, fmt("upstream:\n  failover:\n    health_interval: %s\n",
+	ld_run(&l, fmt("upstream:\n  failover:\n    health_interval: %s\n",
 	    t->v), NULL);
 	if (t->err != NULL) {
 		ck_fail(&l);
@@ -1081,16 +903,16 @@ START_TEST(health_interval_values)
 		    "%s: got %lld", t->v,
 		    (long long)l.ir->upstream.health_interval_ns);
 	}
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(health_timeout_values)
 {
 	const struct dur_case *t = &timeout_cases[_i];
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, fmt("upstream:\n  failover:\n    health_timeout: %s\n",
+	ld_run(&l, fmt("upstream:\n  failover:\n    health_timeout: %s\n",
 	    t->v), NULL);
 	if (t->err != NULL) {
 		ck_fail(&l);
@@ -1100,16 +922,16 @@ START_TEST(health_timeout_values)
 		ck_clean(&l);
 		ck_assert(l.ir->upstream.health_timeout_ns == t->want);
 	}
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(request_timeout_values)
 {
 	const struct dur_case *t = &request_cases[_i];
-	struct upl l;
+	struct ld l;
 
-	up_run(&l, fmt("upstream:\n  request_timeout: %s\n", t->v), NULL);
+	ld_run(&l, fmt("upstream:\n  request_timeout: %s\n", t->v), NULL);
 	if (t->err != NULL) {
 		ck_fail(&l);
 		ck_exact(&l, fmt("t.yaml:2:20: error: " RT ": %s", t->err));
@@ -1118,13 +940,13 @@ START_TEST(request_timeout_values)
 		ck_clean(&l);
 		ck_assert(l.ir->upstream.request_timeout_ns == t->want);
 	}
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(duration_env_overlay)
 {
-	struct upl l;
+	struct ld l;
 	const char *yaml = "upstream:\n  request_timeout: 10s\n"
 	    "  failover:\n    health_interval: 7s\n    health_timeout: 3s\n";
 	char *env[] = {"SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT=20s",
@@ -1139,36 +961,36 @@ START_TEST(duration_env_overlay)
 	    "SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_INTERVAL=0",
 	    "SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_TIMEOUT=soon", NULL};
 
-	up_run(&l, yaml, NULL);
+	ld_run(&l, yaml, NULL);
 	ck_clean(&l);
 	ck_assert(l.ir->upstream.request_timeout_ns == 10 * SG_NS_PER_SEC);
 	ck_assert(l.ir->upstream.health_interval_ns == 7 * SG_NS_PER_SEC);
 	ck_assert(l.ir->upstream.health_timeout_ns == 3 * SG_NS_PER_SEC);
-	up_free(&l);
+	ld_free(&l);
 
-	up_run(&l, yaml, env);
+	ld_run(&l, yaml, env);
 	ck_clean(&l);
 	ck_assert(l.ir->upstream.request_timeout_ns == 20 * SG_NS_PER_SEC);
 	ck_assert(l.ir->upstream.health_interval_ns == -SG_NS_PER_SEC);
 	ck_assert(l.ir->upstream.health_timeout_ns == 250 * SG_NS_PER_MS);
 	ck_assert_str_eq(sg_ir_loc(l.ir, RT)->file,
 	    "env:SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT");
-	up_free(&l);
+	ld_free(&l);
 
-	up_run(&l, yaml, env_off);
+	ld_run(&l, yaml, env_off);
 	ck_clean(&l);
 	ck_assert(l.ir->upstream.request_timeout_ns == 0);
-	up_free(&l);
+	ld_free(&l);
 
-	up_run(&l, yaml, env_empty);
+	ld_run(&l, yaml, env_empty);
 	ck_clean(&l);
 	ck_assert(l.ir->upstream.request_timeout_ns == 10 * SG_NS_PER_SEC);
 	ck_assert(l.ir->upstream.health_interval_ns == 7 * SG_NS_PER_SEC);
 	ck_assert(l.ir->upstream.health_timeout_ns == 3 * SG_NS_PER_SEC);
 	ck_assert_str_eq(sg_ir_loc(l.ir, RT)->file, "t.yaml");
-	up_free(&l);
+	ld_free(&l);
 
-	up_run(&l, "", env_bad);
+	ld_run(&l, "", env_bad);
 	ck_fail(&l);
 	ck_exact(&l, "env:SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT: error: " RT ": "
 	    RT " must be a positive duration or \"off\" to disable, got "
@@ -1179,17 +1001,17 @@ START_TEST(duration_env_overlay)
 	ck_exact(&l, "env:SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_TIMEOUT: error: "
 	    HT ": " HT " must be a Go duration, got \"soon\"");
 	ck_nerr(&l, 3);
-	up_free(&l);
+	ld_free(&l);
 
 	/* Wrong YAML types. */
-	up_run(&l, "upstream:\n  request_timeout: [1s]\n  failover: 5s\n",
+	ld_run(&l, "upstream:\n  request_timeout: [1s]\n  failover: 5s\n",
 	    NULL);
 	ck_fail(&l);
 	ck_exact(&l, "t.yaml:2:20: error: " RT ": expected a duration string "
 	    "(e.g. \"30s\"), got a sequence");
 	ck_exact(&l, "t.yaml:3:13: error: upstream.failover: expected a "
 	    "mapping, got a scalar");
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -1197,13 +1019,13 @@ END_TEST
 
 START_TEST(docker_verify_and_cert_path)
 {
-	struct upl l;
+	struct ld l;
 	const struct sg_ir_endpoint *e;
 	char *env[] = {"DOCKER_HOST=tcp://dockerd.internal:2376",
-	    "DOCKER_TLS_VERIFY=1", fmt("DOCKER_CERT_PATH=%s", pem_dir),
+	    "DOCKER_TLS_VERIFY=1", fmt("DOCKER_CERT_PATH=%s", tmpdir),
 	    NULL};
 
-	up_run(&l, "", env);
+	ld_run(&l, "", env);
 	ck_clean(&l);
 	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
 	ck_assert(!l.ir->upstream.endpoints_configured);
@@ -1222,19 +1044,19 @@ START_TEST(docker_verify_and_cert_path)
 	ck_assert(!e->insecure_allow_plain_tcp);
 	ck_assert_str_eq(e->loc.file, "env:DOCKER_HOST");
 	ck_assert_uint_eq(e->loc.line, 0);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(docker_verify_without_cert_path)
 {
-	struct upl l;
+	struct ld l;
 	const struct sg_ir_endpoint *e;
 	/* Any non-empty value counts as set, even "0". */
 	char *env[] = {"DOCKER_HOST=tcp://dockerd:2376", "DOCKER_TLS_VERIFY=0",
 	    "DOCKER_CERT_PATH=  ", NULL};
 
-	up_run(&l, "", env);
+	ld_run(&l, "", env);
 	ck_clean(&l);
 	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
 	e = &l.ir->upstream.endpoints[0];
@@ -1245,19 +1067,19 @@ START_TEST(docker_verify_without_cert_path)
 	ck_assert_ptr_null(e->key_file);
 	ck_assert(!e->insecure_skip_tls_verify);
 	ck_assert(!e->insecure_allow_plain_tcp);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(docker_cert_path_without_verify)
 {
-	struct upl l;
+	struct ld l;
 	const struct sg_ir_endpoint *e;
 	/* Empty = unset; the cert path is trimmed, a trailing / is fine. */
 	char *env[] = {"DOCKER_HOST=tcp://dockerd:2376", "DOCKER_TLS_VERIFY=",
-	    fmt("DOCKER_CERT_PATH= %s/ ", pem_dir), NULL};
+	    fmt("DOCKER_CERT_PATH= %s/ ", tmpdir), NULL};
 
-	up_run(&l, "", env);
+	ld_run(&l, "", env);
 	ck_ok(&l);
 	e = &l.ir->upstream.endpoints[0];
 	ck_assert(e->tls);
@@ -1273,17 +1095,17 @@ START_TEST(docker_cert_path_without_verify)
 	    "insecure_skip_tls_verify); set DOCKER_TLS_VERIFY=1 to verify it "
 	    "against %s", p_ca));
 	ck_nwarn(&l, 1);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(docker_plaintext)
 {
-	struct upl l;
+	struct ld l;
 	const struct sg_ir_endpoint *e;
 	char *env[] = {"DOCKER_HOST=\t tcp://10.0.0.7:2375\n", NULL};
 
-	up_run(&l, "", env);
+	ld_run(&l, "", env);
 	ck_ok(&l);
 	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
 	e = &l.ir->upstream.endpoints[0];
@@ -1297,18 +1119,18 @@ START_TEST(docker_plaintext)
 	    "insecure_allow_plain_tcp): the Docker API crosses the network "
 	    "unencrypted and unauthenticated");
 	ck_nwarn(&l, 1);
-	up_free(&l);
+	ld_free(&l);
 
 	/* http:// and https:// name TCP daemons too. */
 	{
 		char *env2[] = {"DOCKER_HOST=https://d:2376",
 		    "DOCKER_TLS_VERIFY=yes", NULL};
 
-		up_run(&l, "", env2);
+		ld_run(&l, "", env2);
 		ck_clean(&l);
 		ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
 		ck_assert(l.ir->upstream.endpoints[0].tls);
-		up_free(&l);
+		ld_free(&l);
 	}
 }
 END_TEST
@@ -1317,32 +1139,32 @@ START_TEST(docker_host_falls_through)
 {
 	static const char *const quiet[] = {"unix:///var/run/other.sock",
 	    "/var/run/other.sock", "   "};
-	struct upl l;
+	struct ld l;
 	size_t i;
 
 	for (i = 0; i < SG_ARRAY_LEN(quiet); i++) {
 		char *env[] = {fmt("DOCKER_HOST=%s", quiet[i]),
 		    "DOCKER_TLS_VERIFY=1", NULL};
 
-		up_run(&l, "upstream:\n  socket: /run/mine.sock\n", env);
+		ld_run(&l, "upstream:\n  socket: /run/mine.sock\n", env);
 		ck_clean(&l);
 		/* unix:// does not change upstream.socket. */
 		ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_SOCKET);
 		ck_assert_uint_eq(l.ir->upstream.nendpoints, 1);
 		ck_assert_str_eq(l.ir->upstream.endpoints[0].path,
 		    "/run/mine.sock");
-		up_free(&l);
+		ld_free(&l);
 	}
 }
 END_TEST
 
 START_TEST(docker_host_garbage_warns)
 {
-	struct upl l;
+	struct ld l;
 	char *env[] = {"DOCKER_HOST=ssh://me@build-host", NULL};
 	char *env2[] = {"DOCKER_HOST=tcp://dockerd", NULL};
 
-	up_run(&l, "", env);
+	ld_run(&l, "", env);
 	ck_ok(&l);
 	ck_exact(&l, "env:DOCKER_HOST: warning: DOCKER_HOST "
 	    "\"ssh://me@build-host\" is ignored (unsupported scheme \"ssh\" "
@@ -1351,38 +1173,38 @@ START_TEST(docker_host_garbage_warns)
 	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_SOCKET);
 	ck_assert_str_eq(l.ir->upstream.endpoints[0].path,
 	    "/var/run/docker.sock");
-	up_free(&l);
+	ld_free(&l);
 
-	up_run(&l, "", env2);
+	ld_run(&l, "", env2);
 	ck_ok(&l);
 	ck_exact(&l, "env:DOCKER_HOST: warning: DOCKER_HOST \"tcp://dockerd\" "
 	    "is ignored (TCP address must include a port (e.g. "
 	    "tcp://host:2376)); using upstream.socket");
 	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_SOCKET);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(docker_precedence)
 {
-	struct upl l;
+	struct ld l;
 	char *env[] = {"DOCKER_HOST=tcp://remote:2375", NULL};
 
 	/* upstream.endpoints beats DOCKER_HOST: no drop-in, no warning. */
-	up_run(&l, "upstream:\n  endpoints:\n    - address: /a.sock\n", env);
+	ld_run(&l, "upstream:\n  endpoints:\n    - address: /a.sock\n", env);
 	ck_clean(&l);
 	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_ENDPOINTS);
 	ck_assert_str_eq(l.ir->upstream.endpoints[0].path, "/a.sock");
-	up_free(&l);
+	ld_free(&l);
 
 	/* An empty list is not configured: DOCKER_HOST applies. */
-	up_run(&l, "upstream:\n  endpoints: []\n", env);
+	ld_run(&l, "upstream:\n  endpoints: []\n", env);
 	ck_ok(&l);
 	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
-	up_free(&l);
+	ld_free(&l);
 
 	/* DOCKER_HOST beats upstream.socket, which is said to be ignored. */
-	up_run(&l, "upstream:\n  socket: /run/mine.sock\n", env);
+	ld_run(&l, "upstream:\n  socket: /run/mine.sock\n", env);
 	ck_ok(&l);
 	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
 	ck_assert_str_eq(l.ir->upstream.endpoints[0].host, "remote");
@@ -1392,17 +1214,17 @@ START_TEST(docker_precedence)
 	    "(tcp://remote:2375) names a TCP daemon; unset DOCKER_HOST to use "
 	    "the socket");
 	ck_nwarn(&l, 2); /* and the plaintext row */
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
 START_TEST(docker_cert_path_errors)
 {
-	struct upl l;
+	struct ld l;
 	char *env[] = {"DOCKER_HOST=tcp://d:2376", "DOCKER_TLS_VERIFY=1",
 	    fmt("DOCKER_CERT_PATH=%s", p_certdir), NULL};
 
-	up_run(&l, "", env);
+	ld_run(&l, "", env);
 	ck_fail(&l);
 	ck_exact(&l, fmt("env:DOCKER_CERT_PATH: error: cannot read ca.pem from "
 	    "DOCKER_CERT_PATH \"%s/ca.pem\": No such file or directory",
@@ -1414,7 +1236,7 @@ START_TEST(docker_cert_path_errors)
 	    "from DOCKER_CERT_PATH \"%s/key.pem\": No such file or directory",
 	    p_certdir));
 	ck_nerr(&l, 3);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -1432,18 +1254,18 @@ docker_fake_getenv(const char *name)
 
 START_TEST(docker_through_getenv_hook)
 {
-	struct upl l;
+	struct ld l;
 
 	docker_fake_host = "tcp://[2001:db8::1]:2376";
-	up_init(&l, NULL);
+	ld_init(&l, NULL);
 	l.o.envp = NULL;
 	l.o.getenv = docker_fake_getenv;
-	up_yaml(&l, "");
+	ld_yaml(&l, "");
 	ck_clean(&l);
 	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
 	ck_assert_str_eq(l.ir->upstream.endpoints[0].host, "2001:db8::1");
 	ck_assert(l.ir->upstream.endpoints[0].tls);
-	up_free(&l);
+	ld_free(&l);
 }
 END_TEST
 
@@ -1453,17 +1275,13 @@ START_TEST(ir_check_hand_built_endpoints)
 {
 	struct sg_arena *a = sg_arena_new();
 	struct sg_diag d;
-	struct sg_load_opts o;
 	struct sg_cfg_flat f;
 	struct sg_ir *ir;
 	struct sg_ir_endpoint ep[2];
 	char buf[1024];
 
 	sg_diag_init(&d);
-	memset(&o, 0, sizeof(o));
-	o.envp = up_no_env;
-	ir = sg_cfg_load_bytes(a, &o, "d.yaml", "", 0, &d);
-	ck_assert_ptr_nonnull(ir);
+	ir = ld_defaults(a, &d);
 
 	memset(&f, 0, sizeof(f));
 	f.listen_address = "127.0.0.1:2375";
@@ -1502,7 +1320,7 @@ START_TEST(ir_check_hand_built_endpoints)
 	ir->upstream.endpoints_configured = true;
 
 	ck_assert_int_eq(sg_ir_check(ir, &f, &d), -1);
-	ck_assert_msg(d.nerr == 2, "%s", up_dump(&d));
+	ck_assert_msg(d.nerr == 2, "%s", diag_dump(&d));
 	sg_diag_format(&d.v[0], buf, sizeof(buf));
 	ck_assert_str_eq(buf, "h.yaml:4:7: error: upstream.endpoints[0]: TCP "
 	    "requires TLS (set tls.ca_file/cert_file/key_file) or "
@@ -1529,7 +1347,7 @@ suite_upstream_cfg(void)
 	TCase *td = tcase_create("durations");
 	TCase *tk = tcase_create("docker_env");
 
-	tcase_add_checked_fixture(te, pem_setup, pem_teardown);
+	tcase_add_checked_fixture(te, pem_setup, tmp_cleanup);
 	tcase_add_test(te, defaults_single_socket);
 	tcase_add_test(te, endpoints_lowered);
 	tcase_add_test(te, endpoint_schema_errors);
@@ -1558,7 +1376,7 @@ suite_upstream_cfg(void)
 	tcase_add_test(td, duration_env_overlay);
 	suite_add_tcase(s, td);
 
-	tcase_add_checked_fixture(tk, pem_setup, pem_teardown);
+	tcase_add_checked_fixture(tk, pem_setup, tmp_cleanup);
 	tcase_add_test(tk, docker_verify_and_cert_path);
 	tcase_add_test(tk, docker_verify_without_cert_path);
 	tcase_add_test(tk, docker_cert_path_without_verify);
