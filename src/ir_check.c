@@ -74,6 +74,20 @@ struct check_enum {
 	int value;
 };
 
+/* Where a client assignment was written, with room for the key a
+ * hand-built IR (no sources) gets. */
+struct check_asrc {
+	struct sg_cfg_assign_src src;
+	char key[96];
+};
+
+/* The values a duration key refuses besides text that does not parse. */
+enum check_dur_rule {
+	CHECK_DUR_NONNEG,   /* negative */
+	CHECK_DUR_NONZERO,  /* zero (negative disables health probes) */
+	CHECK_DUR_POSITIVE, /* zero and negative */
+};
+
 static void check_listeners(struct sg_ir *ir, const struct sg_cfg_flat *raw,
     struct sg_diag *d);
 static void check_listener(struct sg_ir_listener *l,
@@ -93,7 +107,12 @@ static void check_allowed_profiles(const struct sg_ir *ir,
     struct sg_diag *d);
 static void check_bind_targets(const struct sg_ir *ir,
     const struct sg_cfg_lst_src *srcs, struct sg_diag *d);
+static void check_bind_clash(const struct sg_cfg_lst_src *srcs, size_t i,
+    size_t j, const char *field, const struct sg_loc *loc, const char *value,
+    struct sg_diag *d);
 static void check_clients(struct sg_ir *ir, const struct sg_cfg_flat *raw,
+    struct sg_diag *d);
+static void check_client_listeners(const struct sg_ir *ir,
     struct sg_diag *d);
 static void check_default_admitted(const struct sg_ir *ir,
     struct sg_diag *d);
@@ -104,6 +123,9 @@ static bool check_loopback(const char *host);
 static void check_upstream(struct sg_ir *ir, const struct sg_cfg_flat *raw,
     struct sg_diag *d);
 static void check_durations(struct sg_ir *ir, const struct sg_cfg_flat *raw,
+    struct sg_diag *d);
+static void check_duration(const struct sg_ir *ir, const char *k,
+    const char *s, int64_t def, enum check_dur_rule rule, int64_t *out,
     struct sg_diag *d);
 static void check_endpoint(const struct sg_ir *ir, size_t i,
     const struct sg_cfg_ep_src *src, struct sg_diag *d);
@@ -712,16 +734,12 @@ check_bind_targets(const struct sg_ir *ir, const struct sg_cfg_lst_src *srcs,
 
 		for (i = 0; i < j; i++) {
 			const struct sg_ir_listener *a = &ir->listeners[i];
-			char ca[300], cb[300], k[192];
+			char ca[300], cb[300];
 
 			if (b->socket[0] != '\0' &&
 			    strcmp(a->socket, b->socket) == 0) {
-				snprintf(k, sizeof(k), "%s.socket",
-				    srcs[j].key);
-				sg_diag_error(d, check_l(&srcs[j].socket), k,
-				    "%s.socket and %s.socket must be distinct, "
-				    "both are \"%s\"", srcs[i].label,
-				    srcs[j].label, b->socket);
+				check_bind_clash(srcs, i, j, "socket",
+				    &srcs[j].socket, b->socket, d);
 				break;
 			}
 			if (a->address[0] == '\0' || b->address[0] == '\0')
@@ -729,16 +747,27 @@ check_bind_targets(const struct sg_ir *ir, const struct sg_cfg_lst_src *srcs,
 			check_bind_canon(a->address, ca, sizeof(ca));
 			check_bind_canon(b->address, cb, sizeof(cb));
 			if (strcmp(ca, cb) == 0) {
-				snprintf(k, sizeof(k), "%s.address",
-				    srcs[j].key);
-				sg_diag_error(d, check_l(&srcs[j].address), k,
-				    "%s.address and %s.address must be "
-				    "distinct, both are \"%s\"", srcs[i].label,
-				    srcs[j].label, a->address);
+				check_bind_clash(srcs, i, j, "address",
+				    &srcs[j].address, a->address, d);
 				break;
 			}
 		}
 	}
+}
+
+/* Listeners i < j bind the same field ("socket" or "address"): the
+ * error goes to the later one, at loc. */
+static void
+check_bind_clash(const struct sg_cfg_lst_src *srcs, size_t i, size_t j,
+    const char *field, const struct sg_loc *loc, const char *value,
+    struct sg_diag *d)
+{
+	char k[192];
+
+	snprintf(k, sizeof(k), "%s.%s", srcs[j].key, field);
+	sg_diag_error(d, check_l(loc), k, "%s.%s and %s.%s must be distinct, "
+	    "both are \"%s\"", srcs[i].label, field, srcs[j].label, field,
+	    value);
 }
 
 /* "host:port", "[v6]:port" or ":port"; numeric port 1-65535. */
@@ -882,51 +911,46 @@ check_durations(struct sg_ir *ir, const struct sg_cfg_flat *raw,
 			    "duration or \"off\" to disable, got \"%s\"", s);
 	}
 
-	s = raw->reload_debounce;
-	ir->reload_debounce_ns = 250 * SG_NS_PER_MS;
-	if (s != NULL && s[0] != '\0') {
-		const char *k = "reload.debounce";
+	check_duration(ir, "reload.debounce", raw->reload_debounce,
+	    250 * SG_NS_PER_MS, CHECK_DUR_NONNEG, &ir->reload_debounce_ns, d);
+	check_duration(ir, "upstream.failover.health_interval",
+	    raw->upstream_health_interval, 5 * SG_NS_PER_SEC,
+	    CHECK_DUR_NONZERO, &up->health_interval_ns, d);
+	check_duration(ir, "upstream.failover.health_timeout",
+	    raw->upstream_health_timeout, 2 * SG_NS_PER_SEC,
+	    CHECK_DUR_POSITIVE, &up->health_timeout_ns, d);
+}
 
-		if (sg_duration_parse(s, strlen(s), &ns) == -1)
-			sg_diag_error(d, check_loc(ir, k), k, "reload.debounce "
-			    "must be a valid Go duration string, got \"%s\"", s);
-		else if (ns < 0)
-			sg_diag_error(d, check_loc(ir, k), k, "reload.debounce "
-			    "must be >= 0, got \"%s\"", s);
-		else
-			ir->reload_debounce_ns = ns;
-	}
+/*
+ * Key k's Go duration text s into *out: def when s is unset or "", and
+ * also (after an error at k) when s does not parse or rule refuses it.
+ */
+static void
+check_duration(const struct sg_ir *ir, const char *k, const char *s,
+    int64_t def, enum check_dur_rule rule, int64_t *out, struct sg_diag *d)
+{
+	const struct sg_loc *loc = check_loc(ir, k);
+	int64_t ns;
 
-	s = raw->upstream_health_interval;
-	up->health_interval_ns = 5 * SG_NS_PER_SEC;
-	if (s != NULL && s[0] != '\0') {
-		const char *k = "upstream.failover.health_interval";
-
-		if (sg_duration_parse(s, strlen(s), &ns) == -1)
-			sg_diag_error(d, check_loc(ir, k), k, "%s must be a Go "
-			    "duration, got \"%s\"", k, s);
-		else if (ns == 0)
-			sg_diag_error(d, check_loc(ir, k), k, "%s must be "
-			    "non-zero: use a negative duration to disable "
-			    "probing, or omit it for the 5s default", k);
-		else
-			up->health_interval_ns = ns;
-	}
-
-	s = raw->upstream_health_timeout;
-	up->health_timeout_ns = 2 * SG_NS_PER_SEC;
-	if (s != NULL && s[0] != '\0') {
-		const char *k = "upstream.failover.health_timeout";
-
-		if (sg_duration_parse(s, strlen(s), &ns) == -1)
-			sg_diag_error(d, check_loc(ir, k), k, "%s must be a Go "
-			    "duration, got \"%s\"", k, s);
-		else if (ns <= 0)
-			sg_diag_error(d, check_loc(ir, k), k, "%s must be a "
-			    "positive duration, got \"%s\"", k, s);
-		else
-			up->health_timeout_ns = ns;
-	}
+	*out = def;
+	if (s == NULL || s[0] == '\0')
+		return;
+	/* reload.debounce words its syntax error unlike the others: kept. */
+	if (sg_duration_parse(s, strlen(s), &ns) == -1)
+		sg_diag_error(d, loc, k, "%s must be %s, got \"%s\"", k,
+		    rule == CHECK_DUR_NONNEG ? "a valid Go duration string" :
+		    "a Go duration", s);
+	else if (rule == CHECK_DUR_NONNEG && ns < 0)
+		sg_diag_error(d, loc, k, "%s must be >= 0, got \"%s\"", k, s);
+	else if (rule == CHECK_DUR_NONZERO && ns == 0)
+		sg_diag_error(d, loc, k, "%s must be non-zero: use a negative "
+		    "duration to disable probing, or omit it for the 5s "
+		    "default", k);
+	else if (rule == CHECK_DUR_POSITIVE && ns <= 0)
+		sg_diag_error(d, loc, k, "%s must be a positive duration, got "
+		    "\"%s\"", k, s);
+	else
+		*out = ns;
 }
 
 static void
@@ -1287,22 +1311,6 @@ check_locstr(const struct sg_loc *l, char *buf, size_t cap)
 
 /* ---- clients (SPEC 3.8) ---- */
 
-/* Where assignment i was written; hand-built IR: its own location. */
-static void
-check_assign_src(const struct sg_cfg_assign_src *srcs, const char *kind,
-    size_t i, const struct sg_loc *own, char *key, size_t cap,
-    struct sg_cfg_assign_src *out)
-{
-	if (srcs != NULL) {
-		*out = srcs[i];
-		return;
-	}
-	snprintf(key, cap, "clients.%s[%zu]", kind, i);
-	out->key = key;
-	out->profile = *own;
-	out->not_map = false;
-}
-
 /* The assignment's profile: required, and one of clients.profiles. */
 static void
 check_assign_profile(const struct sg_ir *ir, const char *profile,
@@ -1320,15 +1328,53 @@ check_assign_profile(const struct sg_ir *ir, const char *profile,
 		    profile);
 }
 
+/*
+ * Assignment i of clients.<kind>: where it was written (a hand-built IR:
+ * its own location, own) and its profile. False for an entry that was
+ * not a mapping (reported when it was read): nothing more to check.
+ */
+static bool
+check_assign(const struct sg_ir *ir, const struct sg_cfg_assign_src *srcs,
+    const char *kind, size_t i, const struct sg_loc *own,
+    const char *profile, struct check_asrc *as, struct sg_diag *d)
+{
+	if (srcs != NULL) {
+		as->src = srcs[i];
+	} else {
+		snprintf(as->key, sizeof(as->key), "clients.%s[%zu]", kind, i);
+		as->src.key = as->key;
+		as->src.profile = *own;
+		as->src.not_map = false;
+	}
+	if (as->src.not_map)
+		return false;
+	check_assign_profile(ir, profile, &as->src, d);
+	return true;
+}
+
+/* Each assignment list needs a listener its clients can arrive on. */
 static void
-check_clients(struct sg_ir *ir, const struct sg_cfg_flat *raw,
-    struct sg_diag *d)
+check_client_listeners(const struct sg_ir *ir, struct sg_diag *d)
 {
 	const struct sg_ir_clients *cl = &ir->clients;
-	const struct sg_cfg_clients_src *cs = raw->cl_src;
 	bool has_tcp = false, has_unix = false, has_mtls = false;
-	char key[96];
-	size_t i, j;
+	const struct {
+		const char *key;  /* the list */
+		size_t n;         /* its entries */
+		const bool *has;  /* a listener of the kind exists */
+		const char *kind;
+		bool mtls;        /* and one must verify client certificates */
+	} need[] = {
+		{"clients.allowed_cidrs", cl->nallowed_cidrs, &has_tcp, "TCP",
+		    false},
+		{"clients.source_ip_profiles", cl->nsource_ip, &has_tcp, "TCP",
+		    false},
+		{"clients.client_certificate_profiles", cl->ncert, &has_tcp,
+		    "TCP", true},
+		{"clients.unix_peer_profiles", cl->nunix_peer, &has_unix,
+		    "unix", false},
+	};
+	size_t i;
 
 	/* What the effective listeners offer (the legacy socket wins). */
 	for (i = 0; i < ir->nlisteners; i++) {
@@ -1348,36 +1394,34 @@ check_clients(struct sg_ir *ir, const struct sg_cfg_flat *raw,
 		    t->client_ca_file != NULL)
 			has_mtls = true;
 	}
-	if (!has_tcp && cl->nallowed_cidrs > 0)
-		sg_diag_error(d, check_loc(ir, "clients.allowed_cidrs"),
-		    "clients.allowed_cidrs", "clients.allowed_cidrs requires a "
-		    "TCP listener; configure a TCP listen/listeners[*] entry or "
-		    "clear clients.allowed_cidrs");
-	if (!has_tcp && cl->nsource_ip > 0)
-		sg_diag_error(d, check_loc(ir, "clients.source_ip_profiles"),
-		    "clients.source_ip_profiles", "clients.source_ip_profiles "
-		    "requires a TCP listener; configure a TCP "
-		    "listen/listeners[*] entry or clear "
-		    "clients.source_ip_profiles");
-	if (!has_tcp && cl->ncert > 0)
-		sg_diag_error(d, check_loc(ir,
-		    "clients.client_certificate_profiles"),
-		    "clients.client_certificate_profiles",
-		    "clients.client_certificate_profiles requires a TCP "
-		    "listener; configure a TCP listen/listeners[*] entry or "
-		    "clear clients.client_certificate_profiles");
-	else if (!has_mtls && cl->ncert > 0)
-		sg_diag_error(d, check_loc(ir,
-		    "clients.client_certificate_profiles"),
-		    "clients.client_certificate_profiles",
-		    "clients.client_certificate_profiles requires a "
-		    "listen/listeners[*] entry with mutual TLS configured");
-	if (!has_unix && cl->nunix_peer > 0)
-		sg_diag_error(d, check_loc(ir, "clients.unix_peer_profiles"),
-		    "clients.unix_peer_profiles", "clients.unix_peer_profiles "
-		    "requires a unix listener; configure a unix "
-		    "listen/listeners[*] entry or clear "
-		    "clients.unix_peer_profiles");
+	for (i = 0; i < SG_ARRAY_LEN(need); i++) {
+		const char *k = need[i].key;
+
+		if (need[i].n == 0)
+			continue;
+		if (!*need[i].has)
+			sg_diag_error(d, check_loc(ir, k), k, "%s requires a "
+			    "%s listener; configure a %s listen/listeners[*] "
+			    "entry or clear %s", k, need[i].kind, need[i].kind,
+			    k);
+		else if (need[i].mtls && !has_mtls)
+			sg_diag_error(d, check_loc(ir, k), k, "%s requires a "
+			    "listen/listeners[*] entry with mutual TLS "
+			    "configured", k);
+	}
+}
+
+static void
+check_clients(struct sg_ir *ir, const struct sg_cfg_flat *raw,
+    struct sg_diag *d)
+{
+	const struct sg_ir_clients *cl = &ir->clients;
+	const struct sg_cfg_clients_src *cs = raw->cl_src;
+	struct check_asrc as;
+	char key[96];
+	size_t i, j;
+
+	check_client_listeners(ir, d);
 
 	/* Profiles: names required, unique, not the wildcard; rules. */
 	for (i = 0; i < cl->nprofiles; i++) {
@@ -1430,53 +1474,45 @@ check_clients(struct sg_ir *ir, const struct sg_cfg_flat *raw,
 
 	for (i = 0; i < cl->nsource_ip; i++) {
 		const struct sg_ir_ip_assign *a = &cl->source_ip[i];
-		struct sg_cfg_assign_src s;
 
-		check_assign_src(cs != NULL ? cs->source_ip : NULL,
-		    "source_ip_profiles", i, &a->loc, key, sizeof(key), &s);
-		if (s.not_map)
+		if (!check_assign(ir, cs != NULL ? cs->source_ip : NULL,
+		    "source_ip_profiles", i, &a->loc, a->profile, &as, d))
 			continue;
-		check_assign_profile(ir, a->profile, &s, d);
 		if (a->ncidrs == 0)
-			sg_diag_error(d, &a->loc, s.key, "%s.cidrs must contain "
-			    "at least one CIDR", s.key);
+			sg_diag_error(d, &a->loc, as.src.key, "%s.cidrs must "
+			    "contain at least one CIDR", as.src.key);
 	}
 	for (i = 0; i < cl->ncert; i++) {
 		const struct sg_ir_cert_assign *a = &cl->cert[i];
 		const struct sg_ir_cert_sel *sel = &a->sel;
-		struct sg_cfg_assign_src s;
 
-		check_assign_src(cs != NULL ? cs->cert : NULL,
-		    "client_certificate_profiles", i, &a->loc, key,
-		    sizeof(key), &s);
-		if (s.not_map)
+		if (!check_assign(ir, cs != NULL ? cs->cert : NULL,
+		    "client_certificate_profiles", i, &a->loc, a->profile, &as,
+		    d))
 			continue;
-		check_assign_profile(ir, a->profile, &s, d);
 		if (sel->common_names.n + sel->dns_names.n +
 		    sel->ip_addresses.n + sel->uri_sans.n + sel->spiffe_ids.n +
 		    sel->public_key_sha256_pins.n == 0)
-			sg_diag_error(d, &a->loc, s.key, "%s must contain at "
-			    "least one client certificate identity selector",
-			    s.key);
+			sg_diag_error(d, &a->loc, as.src.key, "%s must contain "
+			    "at least one client certificate identity selector",
+			    as.src.key);
 	}
 	for (i = 0; i < cl->nunix_peer; i++) {
 		const struct sg_ir_peer_assign *a = &cl->unix_peer[i];
-		struct sg_cfg_assign_src s;
 
-		check_assign_src(cs != NULL ? cs->unix_peer : NULL,
-		    "unix_peer_profiles", i, &a->loc, key, sizeof(key), &s);
-		if (s.not_map)
+		if (!check_assign(ir, cs != NULL ? cs->unix_peer : NULL,
+		    "unix_peer_profiles", i, &a->loc, a->profile, &as, d))
 			continue;
-		check_assign_profile(ir, a->profile, &s, d);
 		if (a->nuids + a->ngids + a->npids == 0)
-			sg_diag_error(d, &a->loc, s.key, "%s must contain at "
-			    "least one unix peer credential selector", s.key);
+			sg_diag_error(d, &a->loc, as.src.key, "%s must contain "
+			    "at least one unix peer credential selector",
+			    as.src.key);
 		else if (a->nuids + a->ngids == 0)
 			/* PIDs are recycled: they only narrow a uid/gid. */
-			sg_diag_error(d, &a->loc, s.key, "%s must not select "
-			    "by pid alone: process IDs are recycled by the "
-			    "kernel and are not a stable identity; add a uid "
-			    "and/or gid selector", s.key);
+			sg_diag_error(d, &a->loc, as.src.key, "%s must not "
+			    "select by pid alone: process IDs are recycled by "
+			    "the kernel and are not a stable identity; add a "
+			    "uid and/or gid selector", as.src.key);
 	}
 }
 
