@@ -618,6 +618,49 @@ start_echo(struct conn *c)
 	return c->fd >= 0;
 }
 
+/*
+ * the body bytes still owed (c->left, of a Content-Length body or a
+ * chunk) among the n - *i left of this read: counts and skips them;
+ * true when none are owed any more
+ */
+static bool
+take_body(struct conn *c, size_t n, size_t *i)
+{
+	size_t take = n - *i;
+
+	if (take > c->left)
+		take = (size_t)c->left;
+	*i += take;
+	c->left -= take;
+	if (measuring)
+		st.bytes += take;
+	return c->left == 0;
+}
+
+/* the last byte of a response was read: bytes after it in the same read
+ * (more) are an error, as the client has not sent its next request yet;
+ * returns false when the connection was recycled */
+static bool
+response_end(struct conn *c, bool more)
+{
+	if (more) {
+		fail(c, E_UNEXPECTED);
+		return false;
+	}
+	return response_done(c);
+}
+
+/* a CR or LF of the chunked framing: anything else is a parse error;
+ * returns false when the connection was recycled */
+static bool
+framing(struct conn *c, char got, char want)
+{
+	if (got == want)
+		return true;
+	fail(c, E_PARSE);
+	return false;
+}
+
 /* feed received bytes; returns false when the connection was recycled */
 static bool
 feed(struct conn *c, const char *b, size_t n)
@@ -683,34 +726,15 @@ feed(struct conn *c, const char *b, size_t n)
 					conn_recycle(c);
 					return false;
 				}
-				if (r == 1) {
-					if (i < n) {
-						fail(c, E_UNEXPECTED);
-						return false;
-					}
-					return response_done(c);
-				}
+				if (r == 1)
+					return response_end(c, i < n);
 			}
 			break;
 		}
-		case R_CL: {
-			size_t take = n - i;
-
-			if (take > c->left)
-				take = (size_t)c->left;
-			i += take;
-			c->left -= take;
-			if (measuring)
-				st.bytes += take;
-			if (c->left == 0) {
-				if (i < n) {
-					fail(c, E_UNEXPECTED);
-					return false;
-				}
-				return response_done(c);
-			}
+		case R_CL:
+			if (take_body(c, n, &i))
+				return response_end(c, i < n);
 			break;
-		}
 		case R_CHUNK_SIZE: {
 			char ch = b[i];
 			int d = -1;
@@ -740,40 +764,22 @@ feed(struct conn *c, const char *b, size_t n)
 			i++;
 			break;
 		case R_CHUNK_SIZE_LF:
-			if (b[i] != '\n') {
-				fail(c, E_PARSE);
+			if (!framing(c, b[i++], '\n'))
 				return false;
-			}
-			i++;
 			c->rs = c->left ? R_CHUNK_DATA : R_TRAILER_START;
 			break;
-		case R_CHUNK_DATA: {
-			size_t take = n - i;
-
-			if (take > c->left)
-				take = (size_t)c->left;
-			i += take;
-			c->left -= take;
-			if (measuring)
-				st.bytes += take;
-			if (c->left == 0)
+		case R_CHUNK_DATA:
+			if (take_body(c, n, &i))
 				c->rs = R_CHUNK_CR;
 			break;
-		}
 		case R_CHUNK_CR:
-			if (b[i] != '\r') {
-				fail(c, E_PARSE);
+			if (!framing(c, b[i++], '\r'))
 				return false;
-			}
-			i++;
 			c->rs = R_CHUNK_LF;
 			break;
 		case R_CHUNK_LF:
-			if (b[i] != '\n') {
-				fail(c, E_PARSE);
+			if (!framing(c, b[i++], '\n'))
 				return false;
-			}
-			i++;
 			c->rs = R_CHUNK_SIZE;
 			c->left = 0;
 			break;
@@ -787,16 +793,9 @@ feed(struct conn *c, const char *b, size_t n)
 			i++;
 			break;
 		case R_TRAILER_LF:
-			if (b[i] != '\n') {
-				fail(c, E_PARSE);
+			if (!framing(c, b[i++], '\n'))
 				return false;
-			}
-			i++;
-			if (i < n) {
-				fail(c, E_UNEXPECTED);
-				return false;
-			}
-			return response_done(c);
+			return response_end(c, i < n);
 		case R_EOF:
 		case R_STREAM:
 			if (measuring)
