@@ -11,8 +11,11 @@
  *                                      after ?count=N events (default never);
  *                                      ?bench_bytes=N: a chunked body of
  *                                      ~N bytes (64 KiB chunks) as fast as
- *                                      possible, for throughput
- *   GET /bigbody?size=N                200 with a Content-Length body of N
+ *                                      possible, for throughput;
+ *                                      with &cut=K only K chunks, then
+ *                                      close (no last chunk: a fault)
+ *   GET /bigbody?size=N                200 with a Content-Length body of N;
+ *                                      &cut=M: M bytes of it, then close
  *   POST [/vX.Y]/containers/{id}/attach,
  *   POST [/vX.Y]/exec/{id}/start       with "Upgrade: tcp": 101 UPGRADED,
  *                                      then echo every byte back (hijack
@@ -638,11 +641,20 @@ handle_request(struct worker *wk, struct conn *c, size_t off)
 
 			push(c, resp_events_head, len_events_head);
 			if (bytes > 0) {
+				uint64_t cut = query_num(q, ql, "cut", 0);
+
 				c->stream = S_CHUNKED;
 				c->stream_left = (bytes + CHUNK_PAYLOAD - 1) /
 				    CHUNK_PAYLOAD;
 				c->stream_off = 0;
 				c->stream_end_pending = true;
+				if (cut > 0 && cut < c->stream_left) {
+					/* fault: cut chunks, then close
+					 * without the last chunk */
+					c->stream_left = cut;
+					c->stream_end_pending = false;
+					c->close_after = true;
+				}
 			} else {
 				uint64_t iv = query_num(q, ql, "interval_ms",
 				    1000);
@@ -663,6 +675,7 @@ handle_request(struct worker *wk, struct conn *c, size_t off)
 		} else if (path_eq(path, pl, "/bigbody") && !head) {
 			char h[256];
 			uint64_t size = query_num(q, ql, "size", 1 << 20);
+			uint64_t cut = query_num(q, ql, "cut", 0);
 			int n = snprintf(h, sizeof(h), "HTTP/1.1 200 OK\r\n"
 			    "Content-Type: application/octet-stream\r\n"
 			    "Content-Length: %" PRIu64 "\r\n\r\n", size);
@@ -671,6 +684,11 @@ handle_request(struct worker *wk, struct conn *c, size_t off)
 			c->stream = S_RAW;
 			c->stream_left = size;
 			c->stream_off = 0;
+			if (cut > 0 && cut < size) {
+				/* fault: only cut bytes, then close */
+				c->stream_left = cut;
+				c->close_after = true;
+			}
 		} else {
 			push(c, resp_404, len_404);
 		}

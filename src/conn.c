@@ -59,6 +59,7 @@ static void conn_do_exchange(struct sg_conn *c);
 static int conn_write_client(struct sg_conn *c, bool *progress);
 static void conn_do_tunnel(struct sg_conn *c);
 static int conn_tunnel_splice(struct sg_conn *c, bool *progress);
+static bool conn_splicing(const struct sg_xfer *x);
 static void conn_do_local(struct sg_conn *c);
 static void conn_finish(struct sg_conn *c);
 static void conn_bad_body(struct sg_conn *c, int status);
@@ -295,12 +296,20 @@ conn_interest(struct sg_conn *c)
 		break;
 	case SG_CS_EXCHANGE:
 		want_cr = !c->client_eof && x->in_len < sizeof(x->in);
-		want_ur = !x->resp_done && x->r_len < sizeof(x->r);
+		/* a non-empty pipe takes only more of the body's opaque
+		 * bytes; size lines and the rest wait until it drained */
+		/* a spliced body waits for room in the pipe and for the
+		 * bytes copied before it to go out; a copied one for room
+		 * in r[] and an empty pipe */
+		want_ur = !x->resp_done && !c->up_eof && (conn_splicing(x) ?
+		    !x->pipe_full && x->pipe_len < x->pipe_cap &&
+		    x->h_off == x->h_len && x->r_off == x->r_end :
+		    x->pipe_len == 0 && x->r_len < sizeof(x->r));
 		break;
 	case SG_CS_TUNNEL:
 		want_cr = !c->client_eof && x->in_len < sizeof(x->in);
-		want_ur = !c->up_eof && (x->piped ? x->pipe_len < x->pipe_cap :
-		    x->r_len < sizeof(x->r));
+		want_ur = !c->up_eof && (x->piped ? x->pipe_len < x->pipe_cap &&
+		    !x->pipe_full : x->r_len < sizeof(x->r));
 		break;
 	case SG_CS_LOCAL:
 		want_cr = !x->req_done && !x->close_after;
@@ -1335,7 +1344,9 @@ conn_write_client(struct sg_conn *c, bool *progress)
 	size_t h = x->h_len - x->h_off;
 	ssize_t n;
 
-	if (!conn_client_pending(x) || !rd->cw)
+	if (h == 0 && x->r_off == x->r_end)
+		return 0; /* nothing in user space (a pipe may hold bytes) */
+	if (!rd->cw)
 		return 0;
 	iov[0].iov_base = x->hb + x->h_off;
 	iov[0].iov_len = h;
@@ -1357,17 +1368,274 @@ conn_write_client(struct sg_conn *c, bool *progress)
 	return 0;
 }
 
+/* Creates the connection's pipe for splicing; false when it cannot. */
+static bool
+conn_pipe(struct sg_xfer *x)
+{
+	int n;
+
+	if (x->piped)
+		return true;
+	if (pipe2(x->pfd, O_NONBLOCK | O_CLOEXEC) == -1)
+		return false;
+	x->piped = true;
+	x->pipe_len = 0;
+	n = fcntl(x->pfd[1], F_SETPIPE_SZ, 1024 * 1024);
+	x->pipe_cap = n > 0 ? (uint32_t)n : 65536;
+	return true;
+}
+
+/* The response body goes through the pipe from here on. */
+static bool
+conn_splicing(const struct sg_xfer *x)
+{
+	return x->piped && !x->nosplice;
+}
+
+/* Closes the pipe of a finished exchange: idle connections hold none. */
+static void
+conn_unpipe(struct sg_xfer *x)
+{
+	if (!x->piped)
+		return;
+	close(x->pfd[0]);
+	close(x->pfd[1]);
+	x->piped = false;
+	x->pipe_len = 0;
+}
+
+/*
+ * Response body bytes that may bypass user space: the rest of a
+ * Content-Length body, of the current chunk's data, or of a body that
+ * ends with the connection. Chunk size lines and trailers are always
+ * read and checked.
+ */
+static uint64_t
+conn_resp_opaque_left(const struct sg_xfer *x)
+{
+	switch (x->resp.body) {
+	case SG_BODY_LENGTH:
+		return x->resp_left;
+	case SG_BODY_CHUNKED:
+		return sg_chunked_data_left(&x->resp_ck);
+	case SG_BODY_EOF:
+		return UINT64_MAX;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Moves up to n bytes of the pipe to the client. Returns -1 when the
+ * client is gone.
+ */
+static int
+conn_pipe_out(struct sg_conn *c, bool *progress)
+{
+	struct conn_ready *rd = conn_rd(c);
+	struct sg_xfer *x = c->x;
+	ssize_t n;
+
+	if (x->pipe_len == 0 || !rd->cw)
+		return 0;
+	n = splice(x->pfd[0], NULL, c->cs.fd, NULL, x->pipe_len,
+	    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	if (n > 0) {
+		x->pipe_len -= (uint32_t)n;
+		x->resp_bytes += (uint64_t)n;
+		x->pipe_full = false;
+		*progress = true;
+	} else if (n == -1 && errno == EAGAIN) {
+		rd->cw = false;
+	} else if (n == -1 && errno != EINTR) {
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Moves up to n bytes from the upstream into the pipe. Returns the bytes
+ * moved, 0 when nothing moved for now, -1 at EOF or on an error (the
+ * caller's read reports which).
+ */
+static ssize_t
+conn_pipe_in(struct sg_conn *c, size_t n)
+{
+	struct conn_ready *rd = conn_rd(c);
+	struct sg_xfer *x = c->x;
+	ssize_t k;
+
+	k = splice(c->up->s.fd, NULL, x->pfd[1], NULL, n,
+	    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	if (k > 0) {
+		x->pipe_len += (uint32_t)k;
+		return k;
+	}
+	if (k == -1 && errno == EAGAIN) {
+		/*
+		 * Either the socket is empty or the pipe is full (its pages,
+		 * not its bytes, ran out): with bytes in the pipe, assume full
+		 * and wait for the client to take some, rather than spin on a
+		 * readable socket.
+		 */
+		rd->ur = false;
+		x->pipe_full = x->pipe_len > 0;
+		return 0;
+	}
+	if (k == -1 && errno == EINTR)
+		return 0;
+	return -1;
+}
+
+/*
+ * At a chunk boundary of a spliced chunked body: peeks the next size line
+ * (and CRLF before it) without consuming it, so that it can be spliced
+ * together with the chunk's data. Sets *frame to the framing bytes and
+ * *data to the data bytes that follow; 0 on success, 1 when nothing is
+ * there yet, -1 when the framing is not complete within the peek or is
+ * invalid (the caller then copies the rest, and the copy path reports
+ * errors) or at EOF / on an error.
+ */
+static int
+conn_chunk_peek(struct sg_conn *c, char *pk, size_t cap, uint32_t *frame,
+    uint64_t *data)
+{
+	struct sg_xfer *x = c->x;
+	struct sg_chunked ck = x->resp_ck;
+	const char *why;
+	size_t i, used;
+	bool done;
+	ssize_t n;
+
+	n = recv(c->up->s.fd, pk, cap, MSG_PEEK | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		if (errno == EAGAIN)
+			conn_rd(c)->ur = false;
+		return 1;
+	}
+	if (n <= 0)
+		return -1;
+	for (i = 0; i < (size_t)n; i++) {
+		if (sg_chunked_scan(&ck, pk + i, 1, &used, &done, &why) != 0)
+			return -1;
+		if (done || sg_chunked_data_left(&ck) > 0) {
+			if (done && (size_t)n > i + 1)
+				x->upstream_reusable = false; /* junk after */
+			*frame = (uint32_t)(i + 1);
+			*data = sg_chunked_data_left(&ck);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Between two plain sockets, a large response body moves kernel to kernel
+ * through a pipe (splice): the rest of a Content-Length body, a body that
+ * ends with the connection, and chunk data together with the size lines
+ * around it (peeked and checked before they are moved). Bytes keep their
+ * order: the pipe fills only when everything read into r[] went out, and
+ * r[] is read into only when the pipe is empty. Sets *read_ok when the
+ * caller may read r[] (pipe empty, or the upstream is at EOF or failed,
+ * which the read reports). Returns -1 when the client is gone.
+ */
+static int
+conn_body_splice(struct sg_conn *c, bool *progress, bool *read_ok)
+{
+	struct conn_ready *rd = conn_rd(c);
+	struct sg_xfer *x = c->x;
+	char pk[SG_SPLICE_PEEK];
+	uint32_t frame, room;
+	uint64_t left;
+	ssize_t n;
+	int pr;
+
+	bool eof = false;
+
+	/* move as far as both sides allow; a pipe drained after each
+	 * splice into it keeps the client busy while the upstream writes */
+	while (x->resp_head_done && !x->resp_done && !x->tunnel &&
+	    !c->up_eof && !x->nosplice && !x->pipe_full && rd->ur &&
+	    x->h_off == x->h_len && x->r_off == x->r_end &&
+	    c->cs.ssl == NULL && c->up->s.ssl == NULL) {
+		frame = 0;
+		left = conn_resp_opaque_left(x);
+		if (left == 0 && x->piped &&
+		    x->resp.body == SG_BODY_CHUNKED) {
+			pr = conn_chunk_peek(c, pk, sizeof(pk), &frame, &left);
+			if (pr == 1)
+				break;
+			if (pr == -1) {
+				x->nosplice = true;
+				break;
+			}
+		}
+		if ((left == 0 && frame == 0) || (!x->piped && left <
+		    (x->resp.body == SG_BODY_CHUNKED ? SG_SPLICE_MIN_CHUNK :
+		    SG_SPLICE_MIN)) || !conn_pipe(x) ||
+		    x->pipe_len >= x->pipe_cap)
+			break;
+		room = x->pipe_cap - x->pipe_len;
+		if (room <= frame) {
+			x->pipe_full = true; /* wait for a drain */
+			break;
+		}
+		if (left > room - frame)
+			left = room - frame;
+		n = conn_pipe_in(c, frame + (size_t)left);
+		if (n == -1) {
+			/* EOF or an error: the read reports it */
+			eof = true;
+			break;
+		}
+		if (n == 0)
+			break;
+		/* the pipe holds body bytes: r[] waits until they went out */
+		*progress = true;
+		if (frame > 0) {
+			/* the peeked size line went with it: account for it */
+			size_t f = (size_t)n < frame ? (size_t)n : frame, used;
+			bool done;
+			const char *why;
+
+			(void)sg_chunked_scan(&x->resp_ck, pk, f, &used, &done,
+			    &why);
+			x->resp_done = done;
+			n -= (ssize_t)f;
+		}
+		if (x->resp.body == SG_BODY_LENGTH) {
+			x->resp_left -= (uint64_t)n;
+			x->resp_done = x->resp_left == 0;
+		} else if (x->resp.body == SG_BODY_CHUNKED && n > 0) {
+			sg_chunked_skip(&x->resp_ck, (uint64_t)n);
+		}
+		if (conn_pipe_out(c, progress) == -1)
+			return -1;
+	}
+	if (x->h_off == x->h_len && x->r_off == x->r_end &&
+	    conn_pipe_out(c, progress) == -1)
+		return -1;
+	/* once spliced, the rest of the body is; a read only sees the end */
+	*read_ok = eof || (!conn_splicing(x) && x->pipe_len == 0);
+	return 0;
+}
+
 static void
 conn_do_exchange(struct sg_conn *c)
 {
 	struct conn_ready *rd = conn_rd(c);
 	struct sg_xfer *x = c->x;
 	struct iovec iov[2];
-	bool progress = true;
+	bool progress = true, read_ok;
 	ssize_t n;
 
 	while (progress) {
 		progress = false;
+		/* body relayed so far: reuse the whole response buffer (also
+		 * when no read is due now: the interest depends on room) */
+		if (x->resp_head_done && x->r_off == x->r_end &&
+		    x->r_len == x->r_end)
+			x->r_off = x->r_end = x->r_len = 0;
 
 		/* request head and body to the upstream */
 		if (conn_upstream_pending(x) && rd->uw) {
@@ -1436,14 +1704,19 @@ conn_do_exchange(struct sg_conn *c)
 			}
 		}
 
+		/* large bodies between plain sockets: spliced */
+		if (conn_body_splice(c, &progress, &read_ok) == -1) {
+			x->upstream_reusable = false;
+			x->reason_code = "client_closed_response";
+			conn_log(c);
+			conn_close(c);
+			return;
+		}
+
 		/* response from the upstream */
-		if (rd->ur && !x->resp_done) {
-			if (x->resp_head_done && x->r_off == x->r_end &&
-			    x->r_len == x->r_end)
-				x->r_off = x->r_end = x->r_len = 0;
+		if (rd->ur && !x->resp_done && !c->up_eof && read_ok) {
 			if (x->r_len < sizeof(x->r)) {
 				uint32_t from = x->r_len;
-
 				n = sg_sock_read(&c->up->s, x->r + x->r_len,
 				    sizeof(x->r) - x->r_len, &rd->ur, &rd->uw);
 				if (n == 0 || n < -1) {
@@ -1459,15 +1732,11 @@ conn_do_exchange(struct sg_conn *c)
 						    "response" : strerror(errno));
 						return;
 					} else {
-						/* truncated body: cut the client */
+						/* truncated body: relay what came,
+						 * then cut the client (below) */
 						x->close_after = true;
 						x->reason_code =
 						    "upstream_response_truncated";
-						if (!conn_client_pending(x)) {
-							conn_log(c);
-							conn_close(c);
-							return;
-						}
 					}
 					progress = true;
 				} else if (n > 0) {
@@ -1512,6 +1781,13 @@ conn_do_exchange(struct sg_conn *c)
 			c->st = SG_CS_TUNNEL;
 			return;
 		}
+		if (c->up_eof && x->resp_head_done && !x->resp_done &&
+		    !conn_client_pending(x)) {
+			/* a truncated body went out as far as it came */
+			conn_log(c);
+			conn_close(c);
+			return;
+		}
 		if (x->resp_head_done && x->resp_done &&
 		    !conn_client_pending(x)) {
 			if (c->up_eof && x->resp.body != SG_BODY_EOF &&
@@ -1537,18 +1813,13 @@ conn_tunnel_splice(struct sg_conn *c, bool *progress)
 	struct sg_xfer *x = c->x;
 	ssize_t n;
 
-	if (!x->piped) {
-		if (c->cs.ssl != NULL || c->up->s.ssl != NULL ||
-		    x->h_off < x->h_len || x->r_off < x->r_end ||
-		    pipe2(x->pfd, O_NONBLOCK | O_CLOEXEC) == -1)
-			return 0;
-		x->piped = true;
-		n = fcntl(x->pfd[1], F_SETPIPE_SZ, 1024 * 1024);
-		x->pipe_cap = n > 0 ? (uint32_t)n : 65536;
-	}
-	if (rd->ur && !c->up_eof && x->pipe_len < x->pipe_cap) {
+	if (!x->piped && (c->cs.ssl != NULL || c->up->s.ssl != NULL ||
+	    x->h_off < x->h_len || x->r_off < x->r_end || !conn_pipe(x)))
+		return 0;
+	if (rd->ur && !c->up_eof && !x->pipe_full &&
+	    x->pipe_len < x->pipe_cap) {
 		n = splice(c->up->s.fd, NULL, x->pfd[1], NULL,
-		    x->pipe_cap - x->pipe_len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		    x->pipe_cap - x->pipe_len, SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			x->pipe_len += (uint32_t)n;
 			*progress = true;
@@ -1556,25 +1827,14 @@ conn_tunnel_splice(struct sg_conn *c, bool *progress)
 			c->up_eof = true;
 			*progress = true;
 		} else if (errno == EAGAIN) {
+			/* as in conn_pipe_in: maybe the pipe is full */
 			rd->ur = false;
+			x->pipe_full = x->pipe_len > 0;
 		} else if (errno != EINTR) {
 			return -1;
 		}
 	}
-	if (x->pipe_len > 0 && rd->cw) {
-		n = splice(x->pfd[0], NULL, c->cs.fd, NULL, x->pipe_len,
-		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-		if (n > 0) {
-			x->pipe_len -= (uint32_t)n;
-			x->resp_bytes += (uint64_t)n;
-			*progress = true;
-		} else if (n == -1 && errno == EAGAIN) {
-			rd->cw = false;
-		} else if (n == -1 && errno != EINTR) {
-			return -1;
-		}
-	}
-	return 0;
+	return conn_pipe_out(c, progress);
 }
 
 static void
@@ -1734,6 +1994,9 @@ conn_finish(struct sg_conn *c)
 
 	tl_set(c, SG_TL_NONE);
 	conn_log(c);
+	if (c->up != NULL)
+		c->up->unseen_tail = x->piped;
+	conn_unpipe(x);
 	if (c->up != NULL) {
 		reuse = x->upstream_reusable && x->req_done && x->resp_done &&
 		    !c->up_eof && !x->tunnel;
@@ -1966,11 +2229,8 @@ conn_free(void *arg)
 		SSL_free(c->cs.ssl);
 	}
 	close(c->cs.fd);
-	if (c->x != NULL && c->x->piped) {
-		close(c->x->pfd[0]);
-		close(c->x->pfd[1]);
-	}
 	if (c->x != NULL) {
+		conn_unpipe(c->x);
 		if (c->x->conf != NULL)
 			sg_conf_unref(c->x->conf);
 		c->x->conf = NULL;

@@ -215,6 +215,22 @@ bad:
 	return 400;
 }
 
+uint64_t
+sg_chunked_data_left(const struct sg_chunked *c)
+{
+	return c->state == CHUNKED_DATA ? c->left : 0;
+}
+
+void
+sg_chunked_skip(struct sg_chunked *c, uint64_t n)
+{
+	if (c->state != CHUNKED_DATA || n > c->left)
+		return; /* not data: nothing may be skipped */
+	c->left -= n;
+	if (c->left == 0)
+		c->state = CHUNKED_DATA_CR;
+}
+
 static int
 chunked_hex(unsigned char ch)
 {

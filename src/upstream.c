@@ -252,7 +252,7 @@ sg_upstream_acquire(struct sg_server *srv, bool *connecting)
 		 * time out a connection it just answered on), which saves a
 		 * syscall per request on a busy proxy.
 		 */
-		if ((u->s.ssl == NULL &&
+		if ((u->s.ssl == NULL && !u->unseen_tail &&
 		    sg_ev_now(srv->ev) - u->idle_since < SG_POOL_HOT_NS) ||
 		    upstream_alive(u)) {
 			/* the caller re-points the fd's handler before the loop

@@ -132,5 +132,13 @@ void sg_chunked_init(struct sg_chunked *c);
  */
 int sg_chunked_scan(struct sg_chunked *c, const char *p, size_t n,
     size_t *used, bool *done, const char **why);
+/*
+ * Data bytes the current chunk still owes: non-zero only inside chunk
+ * data, where the caller may move up to that many bytes without scanning
+ * them (splice) and account for them with sg_chunked_skip.
+ */
+uint64_t sg_chunked_data_left(const struct sg_chunked *c);
+/* Consumes n <= sg_chunked_data_left(c) data bytes unseen. */
+void sg_chunked_skip(struct sg_chunked *c, uint64_t n);
 
 #endif

@@ -31,6 +31,16 @@
 #define SG_DIAL_TIMEOUT   (5 * SG_NS_PER_SEC)
 #define SG_POOL_MAX_IDLE  1024
 #define SG_POOL_IDLE_NS   (90 * SG_NS_PER_SEC)
+/*
+ * A response body goes through a pipe (splice) once this much of it is
+ * left (a Content-Length body: more than one buffer's worth) or the
+ * current chunk still owes this much data; below that, copying through
+ * the buffer costs less than the pipe's extra syscalls.
+ */
+#define SG_SPLICE_MIN       (256 * 1024)
+#define SG_SPLICE_MIN_CHUNK (32 * 1024)
+/* bytes peeked at a chunk boundary of a spliced chunked body */
+#define SG_SPLICE_PEEK    512
 /* released this recently: reused without a liveness peek */
 #define SG_POOL_HOT_NS    (100 * SG_NS_PER_MS)
 #define SG_DISCARD_MAX    (1024 * 1024) /* body bytes skipped after a deny */
@@ -119,6 +129,8 @@ struct sg_upc {
 	bool reused;          /* served an earlier request */
 	bool connected;       /* TCP connect finished */
 	bool hs_done;         /* TLS handshake finished (or no TLS) */
+	bool unseen_tail;     /* the last body was spliced: bytes after it
+	                       * were never looked at, so peek before reuse */
 };
 
 /* Buffers for one request/response exchange; idle connections hold none. */
@@ -155,6 +167,8 @@ struct sg_xfer {
 	uint32_t h_off, h_len;
 	/* hijacked stream between two plain sockets: splice through a pipe */
 	bool piped;
+	bool pipe_full;  /* a splice into it would block: wait for a drain */
+	bool nosplice;   /* chunk framing too odd to splice: copy the rest */
 	int pfd[2];
 	uint32_t pipe_len, pipe_cap;
 

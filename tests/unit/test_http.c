@@ -1181,6 +1181,43 @@ START_TEST(chunked_big_chunk_one_step)
 }
 END_TEST
 
+START_TEST(chunked_skip_data)
+{
+	/* data moved unseen (spliced) is accounted for by skip; framing
+	 * after it is still checked */
+	struct sg_chunked c;
+	const char *why;
+	size_t used;
+	bool done;
+
+	sg_chunked_init(&c);
+	ck_assert_uint_eq(sg_chunked_data_left(&c), 0);
+	ck_assert_int_eq(sg_chunked_scan(&c, "a;x=1\r\nab", 9, &used, &done,
+	    &why), 0);
+	ck_assert_uint_eq(sg_chunked_data_left(&c), 8);
+	sg_chunked_skip(&c, 9); /* more than owed: refused, nothing changes */
+	ck_assert_uint_eq(sg_chunked_data_left(&c), 8);
+	sg_chunked_skip(&c, 5);
+	ck_assert_uint_eq(sg_chunked_data_left(&c), 3);
+	sg_chunked_skip(&c, 3);
+	ck_assert_uint_eq(sg_chunked_data_left(&c), 0);
+	/* the CRLF after the data is still required */
+	ck_assert_int_eq(sg_chunked_scan(&c, "x\r\n", 3, &used, &done, &why),
+	    400);
+	sg_chunked_init(&c);
+	ck_assert_int_eq(sg_chunked_scan(&c, "4\r\n", 3, &used, &done, &why),
+	    0);
+	sg_chunked_skip(&c, 4);
+	ck_assert_int_eq(sg_chunked_scan(&c, "\r\n0\r\n\r\n", 7, &used,
+	    &done, &why), 0);
+	ck_assert(done);
+	ck_assert_uint_eq(used, 7);
+	/* outside data, skip does nothing */
+	sg_chunked_skip(&c, 1);
+	ck_assert_uint_eq(sg_chunked_data_left(&c), 0);
+}
+END_TEST
+
 Suite *
 suite_http(void)
 {
@@ -1211,6 +1248,7 @@ suite_http(void)
 	tcase_add_loop_test(tc, chunked_invalid, 0, SG_ARRAY_LEN(chunk_bad));
 	tcase_add_test(tc, chunked_limits_ok);
 	tcase_add_test(tc, chunked_big_chunk_one_step);
+	tcase_add_test(tc, chunked_skip_data);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,124 @@
+# shellcheck shell=bash
+# Large response bodies. Through the real daemon: docker export, docker
+# save and docker cp give the same bytes as without the proxy. Through the
+# bench mock daemon (framing the real daemon never produces: 64 KiB
+# chunks, multi-MiB Content-Length bodies, which sockguard splices kernel
+# to kernel): byte-exact bodies, keep-alive after a spliced body, bodies
+# cut by the upstream, and a client leaving mid-body.
+
+sha() { sha256sum | cut -d' ' -f1; }
+NOTHING=$(sha </dev/null)
+# same A B: equal digests of something (two failed downloads are equal too)
+same() { [ "$1" = "$2" ] && [ "$1" != "$NOTHING" ]; }
+
+# ---- the real daemon
+bcfg=$(write_cfg bodies 'allow GET /_ping
+allow HEAD /_ping
+allow GET /version
+allow GET /containers/*/json
+allow GET /containers/*/export
+allow * /containers/*/archive
+allow GET /images/get
+allow GET /images/*/get
+deny * /**' "insecure_allow_read_exfiltration: true")
+if sg_start bodies "$bcfg"; then
+	cid=$(dk create --network none bb:latest true)
+	d=$(dk export "$cid" | sha)
+	p=$(sgd bodies export "$cid" | sha)
+	check "bodies: docker export through sockguard is byte-identical" \
+		same "$d" "$p"
+	d=$(dk save bb:latest | sha)
+	p=$(sgd bodies save bb:latest | sha)
+	check "bodies: docker save through sockguard is byte-identical" \
+		same "$d" "$p"
+	d=$(dk cp "$cid:/bin/busybox" - | sha)
+	p=$(sgd bodies cp "$cid:/bin/busybox" - | sha)
+	check "bodies: docker cp out of a container is byte-identical" \
+		same "$d" "$p"
+	dk rm -f "$cid" >/dev/null
+	sg_stop bodies
+else
+	fail "bodies: sockguard starts"
+fi
+
+# ---- the mock daemon
+if [ -x "${SGMOCKD:-}" ]; then
+	"$SGMOCKD" -s "$T/mockd.sock" -q >"$T/mockd.out" 2>&1 &
+	MPID=$!
+	SG_PIDS+=("$MPID")
+	wait_for 10 test -S "$T/mockd.sock"
+	cat >"$T/mbody.yaml" <<YAML
+listen:
+  socket: $T/mbody.sock
+upstream:
+  socket: $T/mockd.sock
+insecure_allow_read_exfiltration: true
+rules:
+  - { match: { method: GET, path: /_ping }, action: allow }
+  - { match: { method: GET, path: /bigbody }, action: allow }
+  - { match: { method: GET, path: /events }, action: allow }
+  - { match: { method: "*", path: "/**" }, action: deny }
+YAML
+	if sg_start mbody "$T/mbody.yaml"; then
+		M=8388608
+		for u in "bigbody?size=$M" "bigbody?size=300000" \
+			"events?bench_bytes=$M"; do
+			d=$(curl -s --raw --unix-socket "$T/mockd.sock" "http://d/$u" | sha)
+			p=$(curl -s --raw --unix-socket "$T/mbody.sock" "http://d/$u" | sha)
+			check "bodies: /$u is byte-identical through sockguard (raw framing)" \
+				same "$d" "$p"
+		done
+		# three requests on one client connection: the connection is
+		# reused after each spliced body
+		n=$(curl -s --raw --unix-socket "$T/mbody.sock" \
+			"http://d/bigbody?size=$M" -o "$T/b1" \
+			"http://d/events?bench_bytes=$M" -o "$T/b2" \
+			"http://d/_ping" -o "$T/b3" -w '%{num_connects}')
+		check "bodies: one connection carries two spliced bodies and a ping" \
+			[ "$n" = 100 ]
+		check "bodies: each of the three arrived whole" sh -c \
+			"[ \$(stat -c %s '$T/b1') = $M ] && [ \$(stat -c %s '$T/b2') -gt $M ] && [ \$(cat '$T/b3') = OK ]"
+
+		# the upstream cuts a spliced Content-Length body
+		curl -s --max-time 20 --unix-socket "$T/mbody.sock" \
+			"http://d/bigbody?size=$M&cut=1048576" -o "$T/cut1"
+		rc=$?
+		check "bodies: a cut Content-Length body reaches the client as cut (curl 18)" \
+			[ "$rc" = 18 ]
+		check "bodies: the cut is logged as a truncated upstream response" \
+			wait_for 5 contains "$T/mbody.log" '"reason_code":"upstream_response_truncated"'
+		# the upstream cuts a spliced chunked body (no last chunk)
+		curl -s --max-time 20 --unix-socket "$T/mbody.sock" \
+			"http://d/events?bench_bytes=$M&cut=20" -o "$T/cut2"
+		rc=$?
+		check "bodies: a chunked body cut before its last chunk fails at the client" \
+			[ "$rc" = 18 ]
+		r=$(curl -s --unix-socket "$T/mbody.sock" http://d/_ping)
+		check "bodies: sockguard serves on after the cuts" [ "$r" = OK ]
+
+		# a client leaving mid-body: no descriptor is left behind and
+		# the loop does not spin on the dead connection
+		pid=$(cat "$T/mbody.pid")
+		fds0=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)
+		curl -s --max-time 20 --unix-socket "$T/mbody.sock" \
+			"http://d/bigbody?size=268435456" | head -c 2000000 >/dev/null
+		curl -s --max-time 20 --unix-socket "$T/mbody.sock" \
+			"http://d/events?bench_bytes=268435456" | head -c 2000000 >/dev/null
+		check "bodies: descriptors return to their count after clients left mid-body" \
+			wait_for 5 sh -c "[ \$(find /proc/$pid/fd -mindepth 1 -maxdepth 1 | wc -l) -le $fds0 ]"
+		t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+		sleep 1 # the measurement window, not a wait
+		t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+		check "bodies: idle afterwards (under 10% of a CPU over 1 s: $((t1 - t0)) ticks)" \
+			[ $((t1 - t0)) -lt 10 ]
+		r=$(curl -s --unix-socket "$T/mbody.sock" http://d/_ping)
+		check "bodies: and serves on" [ "$r" = OK ]
+		sg_stop mbody
+	else
+		fail "bodies: sockguard in front of the mock daemon starts"
+	fi
+	kill "$MPID" 2>/dev/null
+	wait "$MPID" 2>/dev/null
+else
+	fail "bodies: the mock daemon (SGMOCKD) is missing"
+fi
