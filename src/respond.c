@@ -44,34 +44,66 @@ respond_is_head(const struct sg_xfer *x)
 	    memcmp(x->in + x->req.method.off, "HEAD", 4) == 0;
 }
 
+/* Appends s[0..n) at b + *o when it fits in cap; false when not. */
+static bool
+respond_put(char *b, size_t *o, size_t cap, const char *s, size_t n)
+{
+	if (n > cap - *o)
+		return false;
+	memcpy(b + *o, s, n);
+	*o += n;
+	return true;
+}
+
+#define RESPOND_LIT(b, o, cap, lit) respond_put(b, o, cap, lit, sizeof(lit) - 1)
+
 void
 sg_respond_json(struct sg_conn *c, int status, const char *body, size_t blen,
     bool close)
 {
 	struct sg_xfer *x = c->x;
-	size_t o = x->h_len;
-	int n;
+	size_t o = x->h_len, cap = sizeof(x->hb), n = 0;
+	const char *text = sg_status_text(status);
+	char num[24], len[24];
+	size_t bl = blen;
+	bool ok;
 
 	if (x->trace_id[0] == '\0')
 		sg_trace_begin(x, NULL, 0);
-	n = snprintf(x->hb + o, sizeof(x->hb) - o,
-	    "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: application/json\r\n"
-	    "X-Content-Type-Options: nosniff\r\n"
-	    "X-Request-Id: %s\r\n"
-	    "traceparent: 00-%s-%s-%s\r\n"
-	    "Content-Length: %zu\r\n"
-	    "%s\r\n",
-	    status, sg_status_text(status), x->reqid, x->trace_id, x->span_id,
-	    x->flags, blen, close ? "Connection: close\r\n" : "");
-	if (n < 0 || (size_t)n >= sizeof(x->hb) - o) {
-		n = 0;
+	num[0] = (char)('0' + status / 100 % 10);
+	num[1] = (char)('0' + status / 10 % 10);
+	num[2] = (char)('0' + status % 10);
+	num[3] = ' ';
+	do {
+		len[sizeof(len) - 1 - n++] = (char)('0' + bl % 10);
+		bl /= 10;
+	} while (bl != 0);
+	/* built by hand: this is the deny path, which must stay cheap */
+	ok = RESPOND_LIT(x->hb, &o, cap, "HTTP/1.1 ") &&
+	    respond_put(x->hb, &o, cap, num, 4) &&
+	    respond_put(x->hb, &o, cap, text, strlen(text)) &&
+	    RESPOND_LIT(x->hb, &o, cap, "\r\nContent-Type: application/json"
+	    "\r\nX-Content-Type-Options: nosniff\r\nX-Request-Id: ") &&
+	    respond_put(x->hb, &o, cap, x->reqid, strlen(x->reqid)) &&
+	    RESPOND_LIT(x->hb, &o, cap, "\r\ntraceparent: 00-") &&
+	    respond_put(x->hb, &o, cap, x->trace_id, strlen(x->trace_id)) &&
+	    RESPOND_LIT(x->hb, &o, cap, "-") &&
+	    respond_put(x->hb, &o, cap, x->span_id, strlen(x->span_id)) &&
+	    RESPOND_LIT(x->hb, &o, cap, "-") &&
+	    respond_put(x->hb, &o, cap, x->flags, strlen(x->flags)) &&
+	    RESPOND_LIT(x->hb, &o, cap, "\r\nContent-Length: ") &&
+	    respond_put(x->hb, &o, cap, len + sizeof(len) - n, n) &&
+	    RESPOND_LIT(x->hb, &o, cap, "\r\n") &&
+	    (!close || RESPOND_LIT(x->hb, &o, cap, "Connection: close\r\n")) &&
+	    RESPOND_LIT(x->hb, &o, cap, "\r\n");
+	if (!ok) {
+		/* cannot happen with the fixed fields; never send half a head */
+		o = x->h_len;
 		close = true;
 	}
-	o += (size_t)n;
 	if (!respond_is_head(x)) {
-		if (blen > sizeof(x->hb) - o)
-			blen = sizeof(x->hb) - o;
+		if (blen > cap - o)
+			blen = cap - o;
 		memcpy(x->hb + o, body, blen);
 		o += blen;
 	}
