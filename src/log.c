@@ -21,6 +21,8 @@
 #include "sockguard/log.h"
 
 #define LOG_RING_CAP (1u << 20)
+/* longest wait for ring room before a record is dropped (and counted) */
+#define LOG_WAIT_MS 250
 
 struct log_sink {
 	int fd;
@@ -37,6 +39,9 @@ static struct {
 	struct log_sink sink[SG_SINK__COUNT];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t space; /* the writer took bytes out of a ring */
+	bool stalled;         /* a wait for room timed out: drop, don't wait,
+	                       * until the writer moves again */
 	pthread_t writer;
 	bool running;
 	bool stopping;
@@ -48,6 +53,7 @@ static struct {
 	.sink = {{.fd = 2, .json = true}, {.fd = 2, .json = true}},
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.cv = PTHREAD_COND_INITIALIZER,
+	.space = PTHREAD_COND_INITIALIZER,
 };
 
 static const char *const log_level_names[] = {"DEBUG", "INFO", "WARN",
@@ -500,6 +506,30 @@ sg_log_end(struct sg_logrec *r)
 		return;
 	}
 	pthread_mutex_lock(&lg.mu);
+	if (r->len > LOG_RING_CAP - s->len && !lg.stopping && !lg.stalled) {
+		/*
+		 * The writer fell behind (on a busy machine it may not get a
+		 * CPU): wake it and wait for room rather than lose the record.
+		 * The wait is bounded, so an output that is stuck for good (a
+		 * blocked pipe) costs records, counted and reported, and not
+		 * the proxy.
+		 */
+		struct timespec dl;
+
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_nsec += LOG_WAIT_MS * 1000000L;
+		dl.tv_sec += dl.tv_nsec / 1000000000L;
+		dl.tv_nsec %= 1000000000L;
+		lg.unkicked = 0;
+		pthread_cond_signal(&lg.cv);
+		while (r->len > LOG_RING_CAP - s->len) {
+			if (pthread_cond_timedwait(&lg.space, &lg.mu, &dl) ==
+			    ETIMEDOUT) {
+				lg.stalled = true;
+				break;
+			}
+		}
+	}
 	log_append(s, r->buf, r->len);
 	if (lg.batch)
 		lg.unkicked += r->len;
@@ -624,6 +654,8 @@ log_writer(void *arg)
 			memcpy(chunk + first, s->ring, n - first);
 			s->head = (s->head + n) % LOG_RING_CAP;
 			s->len -= n;
+			lg.stalled = false;
+			pthread_cond_broadcast(&lg.space);
 			pthread_mutex_unlock(&lg.mu);
 			log_write_all(fd, chunk, n);
 			pthread_mutex_lock(&lg.mu);
