@@ -966,7 +966,7 @@ where_time_md() {
 	echo
 	echo "| scenario | target | proxy cores (main thread + other threads) | mock cores | load generator cores | machine cores busy (of $NCPU) | proxy CPU µs / request |"
 	echo "|---|---|---:|---:|---:|---:|---:|"
-	for s in allow_ping_c10 allow_ping_c50 allow_ping_c200 deny_exec_c200 hijack_stream_c1 tls_ping_c50 tls_handshake_c10; do
+	for s in allow_ping_c10 allow_ping_c50 allow_ping_c200 deny_exec_c200 hijack_stream_c1 chunked_stream_c1 bigbody_c1 tls_ping_c50 tls_handshake_c10; do
 		for t in sockguard haproxy-keepalive; do
 			l=${RES["$s|$t"]:-}
 			case $l in *'"proxy_cpu_s"'*) ;; *) continue ;; esac
