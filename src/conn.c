@@ -10,6 +10,7 @@
  * Does not parse HTTP itself (http.c), judge paths (path.c, policy.c),
  * dial (upstream.c) or format answers (respond.c).
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -1454,6 +1455,22 @@ conn_pipe_out(struct sg_conn *c, bool *progress)
 }
 
 /*
+ * A splice into the pipe would block: either the socket is empty (wait
+ * for it to be readable) or the pipe is full, its pages rather than its
+ * bytes used up (wait for the client to drain it; polling the readable
+ * socket would spin). Bytes waiting in the socket tell which.
+ */
+static void
+conn_pipe_blocked(struct sg_conn *c)
+{
+	int avail = 0;
+
+	conn_rd(c)->ur = false;
+	c->x->pipe_full = c->x->pipe_len > 0 &&
+	    (ioctl(c->up->s.fd, FIONREAD, &avail) == -1 || avail > 0);
+}
+
+/*
  * Moves up to n bytes from the upstream into the pipe. Returns the bytes
  * moved, 0 when nothing moved for now, -1 at EOF or on an error (the
  * caller's read reports which).
@@ -1461,7 +1478,6 @@ conn_pipe_out(struct sg_conn *c, bool *progress)
 static ssize_t
 conn_pipe_in(struct sg_conn *c, size_t n)
 {
-	struct conn_ready *rd = conn_rd(c);
 	struct sg_xfer *x = c->x;
 	ssize_t k;
 
@@ -1472,14 +1488,7 @@ conn_pipe_in(struct sg_conn *c, size_t n)
 		return k;
 	}
 	if (k == -1 && errno == EAGAIN) {
-		/*
-		 * Either the socket is empty or the pipe is full (its pages,
-		 * not its bytes, ran out): with bytes in the pipe, assume full
-		 * and wait for the client to take some, rather than spin on a
-		 * readable socket.
-		 */
-		rd->ur = false;
-		x->pipe_full = x->pipe_len > 0;
+		conn_pipe_blocked(c);
 		return 0;
 	}
 	if (k == -1 && errno == EINTR)
@@ -1827,9 +1836,7 @@ conn_tunnel_splice(struct sg_conn *c, bool *progress)
 			c->up_eof = true;
 			*progress = true;
 		} else if (errno == EAGAIN) {
-			/* as in conn_pipe_in: maybe the pipe is full */
-			rd->ur = false;
-			x->pipe_full = x->pipe_len > 0;
+			conn_pipe_blocked(c);
 		} else if (errno != EINTR) {
 			return -1;
 		}
