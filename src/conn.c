@@ -1485,6 +1485,10 @@ conn_pipe_in(struct sg_conn *c, size_t n)
 	    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	if (k > 0) {
 		x->pipe_len += (uint32_t)k;
+		/* short: the socket is drained, polling says when there is
+		 * more (and other connections get their turn meanwhile) */
+		if ((size_t)k < n)
+			conn_rd(c)->ur = false;
 		return k;
 	}
 	if (k == -1 && errno == EAGAIN) {
@@ -1558,7 +1562,6 @@ conn_body_splice(struct sg_conn *c, bool *progress, bool *read_ok)
 	uint64_t left;
 	ssize_t n;
 	int pr;
-
 	bool eof = false;
 
 	/* move as far as both sides allow; a pipe drained after each
@@ -1830,6 +1833,9 @@ conn_tunnel_splice(struct sg_conn *c, bool *progress)
 		n = splice(c->up->s.fd, NULL, x->pfd[1], NULL,
 		    x->pipe_cap - x->pipe_len, SPLICE_F_NONBLOCK);
 		if (n > 0) {
+			/* short: drained, as in conn_pipe_in */
+			if ((size_t)n < x->pipe_cap - x->pipe_len)
+				rd->ur = false;
 			x->pipe_len += (uint32_t)n;
 			*progress = true;
 		} else if (n == 0) {
