@@ -65,6 +65,7 @@ static void conn_do_local(struct sg_conn *c);
 static void conn_finish(struct sg_conn *c);
 static void conn_bad_body(struct sg_conn *c, int status);
 static void conn_log(struct sg_conn *c);
+static void conn_log_client(struct sg_logrec *r, const struct sg_conn *c);
 static void conn_audit(struct sg_conn *c, const struct sg_ir *ir);
 static void conn_fail_upstream(struct sg_conn *c, const char *what,
     const char *err);
@@ -368,17 +369,7 @@ conn_do_handshake(struct sg_conn *c)
 		/* refused before HTTP: no response, nothing reached the daemon */
 		sg_log_begin(&r, SG_LOG_WARN, "tls handshake refused");
 		sg_log_str(&r, "listener_name", c->lst->ir->name);
-		sg_log_ustr(&r, "client", c->peer, strlen(c->peer));
-		if (c->has_cred) {
-			sg_log_int(&r, "peer_uid", (long long)c->uid);
-			sg_log_int(&r, "peer_gid", (long long)c->gid);
-			sg_log_int(&r, "peer_pid", (long long)c->pid);
-		}
-		if (c->cert_spki[0] != '\0') {
-			sg_log_ustr(&r, "client_cert_cn", c->cert_cn,
-			    strlen(c->cert_cn));
-			sg_log_str(&r, "client_cert_spki_sha256", c->cert_spki);
-		}
+		conn_log_client(&r, c);
 		sg_log_ustr(&r, "error", err, strlen(err));
 		sg_log_end(&r);
 		conn_close(c);
@@ -549,36 +540,6 @@ head_copy(char *dst, size_t o, size_t cap, const char *src,
 		dst[o++] = '\n';
 	}
 	return o;
-}
-
-/* Appends s[0..n) at dst + o when it fits (cap is dst's size). */
-static size_t
-head_put(char *dst, size_t o, size_t cap, const char *s, size_t n)
-{
-	if (o + n > cap)
-		return o;
-	memcpy(dst + o, s, n);
-	return o + n;
-}
-
-#define HEAD_PUT(dst, o, cap, lit) head_put(dst, o, cap, lit, sizeof(lit) - 1)
-
-/*
- * The request id and trace context every forwarded head carries; head_copy
- * left at least 512 bytes of room for these fixed-size fields.
- */
-static size_t
-head_ids(char *dst, size_t o, size_t cap, const struct sg_xfer *x)
-{
-	o = HEAD_PUT(dst, o, cap, "X-Request-Id: ");
-	o = head_put(dst, o, cap, x->reqid, strlen(x->reqid));
-	o = HEAD_PUT(dst, o, cap, "\r\ntraceparent: 00-");
-	o = head_put(dst, o, cap, x->trace_id, strlen(x->trace_id));
-	o = HEAD_PUT(dst, o, cap, "-");
-	o = head_put(dst, o, cap, x->span_id, strlen(x->span_id));
-	o = HEAD_PUT(dst, o, cap, "-");
-	o = head_put(dst, o, cap, x->flags, strlen(x->flags));
-	return HEAD_PUT(dst, o, cap, "\r\n");
 }
 
 /* ---- head ---- */
@@ -870,14 +831,14 @@ conn_request(struct sg_conn *c)
 		memcpy(x->out + o, x->in + x->req.query.off, x->req.query.len);
 		o += x->req.query.len;
 	}
-	o = HEAD_PUT(x->out, o, sizeof(x->out), " HTTP/1.1\r\nHost: docker\r\n");
+	(void)SG_PUT_LIT(x->out, &o, sizeof(x->out),
+	    " HTTP/1.1\r\nHost: docker\r\n"); /* the 1024 kept above */
 	o = head_copy(x->out, o, sizeof(x->out), x->in, &x->req,
 	    1u << SG_HDR_HOST | 1u << SG_HDR_EXPECT);
-	if (o == 0) {
+	if (o == 0 || !sg_trace_headers(x->out, &o, sizeof(x->out), x)) {
 		sg_respond_error(c, 431, "request head too large", true);
 		return;
 	}
-	o = head_ids(x->out, o, sizeof(x->out), x);
 	if (x->hijack && x->req.conn_upgrade) {
 		i = x->req.first[SG_HDR_UPGRADE];
 		o += (size_t)snprintf(x->out + o, sizeof(x->out) - o,
@@ -1280,25 +1241,25 @@ conn_resp_head(struct sg_conn *c)
 		    (char)('0' + x->resp.status / 10 % 10),
 		    (char)('0' + x->resp.status % 10), ' '};
 
-		o = HEAD_PUT(x->hb, o, sizeof(x->hb), "HTTP/1.1 ");
-		o = head_put(x->hb, o, sizeof(x->hb), sd, 4);
-		o = head_put(x->hb, o, sizeof(x->hb), x->r +
-		    x->resp.reason.off, x->resp.reason.len);
-		o = HEAD_PUT(x->hb, o, sizeof(x->hb), "\r\n");
+		if (!SG_PUT_LIT(x->hb, &o, sizeof(x->hb), "HTTP/1.1 ") ||
+		    !sg_put(x->hb, &o, sizeof(x->hb), sd, 4) ||
+		    !sg_put(x->hb, &o, sizeof(x->hb), x->r +
+		    x->resp.reason.off, x->resp.reason.len) ||
+		    !SG_PUT_LIT(x->hb, &o, sizeof(x->hb), "\r\n"))
+			return -1;
 	}
 	o = head_copy(x->hb, o, sizeof(x->hb), x->r, &x->resp, 0);
-	if (o == 0)
+	if (o == 0 || !sg_trace_headers(x->hb, &o, sizeof(x->hb), x))
 		return -1;
-	o = head_ids(x->hb, o, sizeof(x->hb), x);
 	if (x->resp.status == 101) {
 		i = x->resp.first[SG_HDR_UPGRADE];
 		o += (size_t)snprintf(x->hb + o, sizeof(x->hb) - o,
 		    "Connection: Upgrade\r\nUpgrade: %.*s\r\n",
 		    i >= 0 ? (int)x->resp.hdr[i].value.len : 3,
 		    i >= 0 ? x->r + x->resp.hdr[i].value.off : "tcp");
-	} else if (x->close_after && !x->tunnel) {
-		o += (size_t)snprintf(x->hb + o, sizeof(x->hb) - o,
-		    "Connection: close\r\n");
+	} else if (x->close_after && !x->tunnel &&
+	    !SG_PUT_LIT(x->hb, &o, sizeof(x->hb), "Connection: close\r\n")) {
+		return -1;
 	}
 	if (o + 2 > sizeof(x->hb))
 		return -1;
@@ -1471,9 +1432,9 @@ conn_pipe_blocked(struct sg_conn *c)
 }
 
 /*
- * Moves up to n bytes from the upstream into the pipe. Returns the bytes
- * moved, 0 when nothing moved for now, -1 at EOF or on an error (the
- * caller's read reports which).
+ * Moves up to n bytes from the upstream into the pipe. Returns as
+ * sg_sock_read does: the bytes moved, 0 at EOF, -1 when nothing can move
+ * now (the socket is empty or the pipe full), -2 on an error.
  */
 static ssize_t
 conn_pipe_in(struct sg_conn *c, size_t n)
@@ -1491,13 +1452,11 @@ conn_pipe_in(struct sg_conn *c, size_t n)
 			conn_rd(c)->ur = false;
 		return k;
 	}
-	if (k == -1 && errno == EAGAIN) {
+	if (k == 0)
+		return 0;
+	if (errno == EAGAIN)
 		conn_pipe_blocked(c);
-		return 0;
-	}
-	if (k == -1 && errno == EINTR)
-		return 0;
-	return -1;
+	return errno == EAGAIN || errno == EINTR ? -1 : -2;
 }
 
 /*
@@ -1595,12 +1554,12 @@ conn_body_splice(struct sg_conn *c, bool *progress, bool *read_ok)
 		if (left > room - frame)
 			left = room - frame;
 		n = conn_pipe_in(c, frame + (size_t)left);
-		if (n == -1) {
+		if (n == 0 || n < -1) {
 			/* EOF or an error: the read reports it */
 			eof = true;
 			break;
 		}
-		if (n == 0)
+		if (n == -1)
 			break;
 		/* the pipe holds body bytes: r[] waits until they went out */
 		*progress = true;
@@ -1830,22 +1789,13 @@ conn_tunnel_splice(struct sg_conn *c, bool *progress)
 		return 0;
 	if (rd->ur && !c->up_eof && !x->pipe_full &&
 	    x->pipe_len < x->pipe_cap) {
-		n = splice(c->up->s.fd, NULL, x->pfd[1], NULL,
-		    x->pipe_cap - x->pipe_len, SPLICE_F_NONBLOCK);
-		if (n > 0) {
-			/* short: drained, as in conn_pipe_in */
-			if ((size_t)n < x->pipe_cap - x->pipe_len)
-				rd->ur = false;
-			x->pipe_len += (uint32_t)n;
-			*progress = true;
-		} else if (n == 0) {
-			c->up_eof = true;
-			*progress = true;
-		} else if (errno == EAGAIN) {
-			conn_pipe_blocked(c);
-		} else if (errno != EINTR) {
+		n = conn_pipe_in(c, x->pipe_cap - x->pipe_len);
+		if (n < -1)
 			return -1;
-		}
+		if (n == 0)
+			c->up_eof = true;
+		if (n >= 0)
+			*progress = true;
 	}
 	return conn_pipe_out(c, progress);
 }
@@ -2048,6 +1998,22 @@ conn_finish(struct sg_conn *c)
 	}
 }
 
+/* Who the client is: address or "unix", peer credentials, certificate. */
+static void
+conn_log_client(struct sg_logrec *r, const struct sg_conn *c)
+{
+	sg_log_ustr(r, "client", c->peer, strlen(c->peer));
+	if (c->has_cred) {
+		sg_log_int(r, "peer_uid", (long long)c->uid);
+		sg_log_int(r, "peer_gid", (long long)c->gid);
+		sg_log_int(r, "peer_pid", (long long)c->pid);
+	}
+	if (c->cert_spki[0] != '\0') {
+		sg_log_ustr(r, "client_cert_cn", c->cert_cn, strlen(c->cert_cn));
+		sg_log_str(r, "client_cert_spki_sha256", c->cert_spki);
+	}
+}
+
 static void
 conn_log(struct sg_conn *c)
 {
@@ -2115,17 +2081,7 @@ conn_log(struct sg_conn *c)
 		sg_log_int(&r, "status", x->status);
 		sg_log_ms(&r, "latency_ms", lat);
 		sg_log_int(&r, "bytes", (long long)x->resp_bytes);
-		sg_log_ustr(&r, "client", c->peer, strlen(c->peer));
-		if (c->has_cred) {
-			sg_log_int(&r, "peer_uid", (long long)c->uid);
-			sg_log_int(&r, "peer_gid", (long long)c->gid);
-			sg_log_int(&r, "peer_pid", (long long)c->pid);
-		}
-		if (c->cert_spki[0] != '\0') {
-			sg_log_ustr(&r, "client_cert_cn", c->cert_cn,
-			    strlen(c->cert_cn));
-			sg_log_str(&r, "client_cert_spki_sha256", c->cert_spki);
-		}
+		conn_log_client(&r, c);
 		if (!x->local)
 			sg_log_str(&r, "upstream",
 			    sg_upstream_active(c->srv)->label);

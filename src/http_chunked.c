@@ -31,7 +31,6 @@ enum chunked_state {
 	CHUNKED_DONE,
 };
 
-static int chunked_hex(unsigned char);
 static bool chunked_tchar(unsigned char);
 static bool chunked_ctl(unsigned char);
 
@@ -85,7 +84,7 @@ sg_chunked_scan(struct sg_chunked *c, const char *buf, size_t n,
 		}
 		switch (c->state) {
 		case CHUNKED_SIZE0:
-			if ((d = chunked_hex(ch)) < 0) {
+			if ((d = sg_hexval(ch)) < 0) {
 				*why = "invalid chunk size";
 				goto bad;
 			}
@@ -95,7 +94,7 @@ sg_chunked_scan(struct sg_chunked *c, const char *buf, size_t n,
 			c->state = CHUNKED_SIZE;
 			break;
 		case CHUNKED_SIZE:
-			if ((d = chunked_hex(ch)) >= 0) {
+			if ((d = sg_hexval(ch)) >= 0) {
 				/* 16 digits hold 2^64-1; cap at 2^63-1. */
 				if (++c->ndigits > CHUNKED_MAX_DIGITS ||
 				    (c->ndigits == CHUNKED_MAX_DIGITS &&
@@ -229,18 +228,6 @@ sg_chunked_skip(struct sg_chunked *c, uint64_t n)
 	c->left -= n;
 	if (c->left == 0)
 		c->state = CHUNKED_DATA_CR;
-}
-
-static int
-chunked_hex(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
 }
 
 static bool

@@ -12,7 +12,6 @@
 
 #define PATH_VER_MAX 999999u
 
-static int path_hexval(unsigned char c);
 static bool path_keep(unsigned char c);
 static size_t path_clean(const char *in, size_t len, char *out);
 static void path_version(const char *s, size_t n, struct sg_path_ver *ver);
@@ -34,8 +33,8 @@ sg_path_decode(const char *in, size_t len, char *out)
 		}
 		if (len - r < 3)
 			return -1;
-		hi = path_hexval((unsigned char)in[r + 1]);
-		lo = path_hexval((unsigned char)in[r + 2]);
+		hi = sg_hexval((unsigned char)in[r + 1]);
+		lo = sg_hexval((unsigned char)in[r + 2]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[w++] = (char)(hi << 4 | lo);
@@ -83,18 +82,6 @@ sg_path_encode(const char *in, size_t len, char *out, size_t cap)
 	if (w < cap)
 		out[w] = '\0';
 	return w;
-}
-
-static int
-path_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* RFC 3986 pchar minus '%': unreserved, sub-delims, ':' '@', plus '/'. */

@@ -115,3 +115,22 @@ sg_trace_begin(struct sg_xfer *x, const char *tp, size_t len)
 	}
 	sg_random_hex(x->span_id, 8);
 }
+
+bool
+sg_trace_headers(char *dst, size_t *o, size_t cap, const struct sg_xfer *x)
+{
+	size_t start = *o;
+
+	if (SG_PUT_LIT(dst, o, cap, "X-Request-Id: ") &&
+	    sg_put(dst, o, cap, x->reqid, strlen(x->reqid)) &&
+	    SG_PUT_LIT(dst, o, cap, "\r\ntraceparent: 00-") &&
+	    sg_put(dst, o, cap, x->trace_id, strlen(x->trace_id)) &&
+	    SG_PUT_LIT(dst, o, cap, "-") &&
+	    sg_put(dst, o, cap, x->span_id, strlen(x->span_id)) &&
+	    SG_PUT_LIT(dst, o, cap, "-") &&
+	    sg_put(dst, o, cap, x->flags, strlen(x->flags)) &&
+	    SG_PUT_LIT(dst, o, cap, "\r\n"))
+		return true;
+	*o = start;
+	return false;
+}

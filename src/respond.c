@@ -44,19 +44,6 @@ respond_is_head(const struct sg_xfer *x)
 	    memcmp(x->in + x->req.method.off, "HEAD", 4) == 0;
 }
 
-/* Appends s[0..n) at b + *o when it fits in cap; false when not. */
-static bool
-respond_put(char *b, size_t *o, size_t cap, const char *s, size_t n)
-{
-	if (n > cap - *o)
-		return false;
-	memcpy(b + *o, s, n);
-	*o += n;
-	return true;
-}
-
-#define RESPOND_LIT(b, o, cap, lit) respond_put(b, o, cap, lit, sizeof(lit) - 1)
-
 void
 sg_respond_json(struct sg_conn *c, int status, const char *body, size_t blen,
     bool close)
@@ -79,23 +66,17 @@ sg_respond_json(struct sg_conn *c, int status, const char *body, size_t blen,
 		bl /= 10;
 	} while (bl != 0);
 	/* built by hand: this is the deny path, which must stay cheap */
-	ok = RESPOND_LIT(x->hb, &o, cap, "HTTP/1.1 ") &&
-	    respond_put(x->hb, &o, cap, num, 4) &&
-	    respond_put(x->hb, &o, cap, text, strlen(text)) &&
-	    RESPOND_LIT(x->hb, &o, cap, "\r\nContent-Type: application/json"
-	    "\r\nX-Content-Type-Options: nosniff\r\nX-Request-Id: ") &&
-	    respond_put(x->hb, &o, cap, x->reqid, strlen(x->reqid)) &&
-	    RESPOND_LIT(x->hb, &o, cap, "\r\ntraceparent: 00-") &&
-	    respond_put(x->hb, &o, cap, x->trace_id, strlen(x->trace_id)) &&
-	    RESPOND_LIT(x->hb, &o, cap, "-") &&
-	    respond_put(x->hb, &o, cap, x->span_id, strlen(x->span_id)) &&
-	    RESPOND_LIT(x->hb, &o, cap, "-") &&
-	    respond_put(x->hb, &o, cap, x->flags, strlen(x->flags)) &&
-	    RESPOND_LIT(x->hb, &o, cap, "\r\nContent-Length: ") &&
-	    respond_put(x->hb, &o, cap, len + sizeof(len) - n, n) &&
-	    RESPOND_LIT(x->hb, &o, cap, "\r\n") &&
-	    (!close || RESPOND_LIT(x->hb, &o, cap, "Connection: close\r\n")) &&
-	    RESPOND_LIT(x->hb, &o, cap, "\r\n");
+	ok = SG_PUT_LIT(x->hb, &o, cap, "HTTP/1.1 ") &&
+	    sg_put(x->hb, &o, cap, num, 4) &&
+	    sg_put(x->hb, &o, cap, text, strlen(text)) &&
+	    SG_PUT_LIT(x->hb, &o, cap, "\r\nContent-Type: application/json"
+	    "\r\nX-Content-Type-Options: nosniff\r\n") &&
+	    sg_trace_headers(x->hb, &o, cap, x) &&
+	    SG_PUT_LIT(x->hb, &o, cap, "Content-Length: ") &&
+	    sg_put(x->hb, &o, cap, len + sizeof(len) - n, n) &&
+	    SG_PUT_LIT(x->hb, &o, cap, "\r\n") &&
+	    (!close || SG_PUT_LIT(x->hb, &o, cap, "Connection: close\r\n")) &&
+	    SG_PUT_LIT(x->hb, &o, cap, "\r\n");
 	if (!ok) {
 		/* cannot happen with the fixed fields; never send half a head */
 		o = x->h_len;

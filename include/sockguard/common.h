@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define SG_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -33,6 +34,36 @@ struct sg_str {
 	const char *p;
 	size_t len;
 };
+
+/*
+ * Appends s[0..n) at dst + *o when it fits in cap (dst's size); false,
+ * with nothing written, when it does not. For heads built by hand on the
+ * hot path, where printf costs more than the rest of the formatting.
+ */
+static inline bool
+sg_put(char *dst, size_t *o, size_t cap, const char *s, size_t n)
+{
+	if (n > cap - *o)
+		return false;
+	memcpy(dst + *o, s, n);
+	*o += n;
+	return true;
+}
+
+#define SG_PUT_LIT(dst, o, cap, lit) sg_put(dst, o, cap, lit, sizeof(lit) - 1)
+
+/* The value of a hex digit, or -1. */
+static inline int
+sg_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
 /* Durations are kept in nanoseconds, as Go does. */
 #define SG_NS_PER_MS 1000000LL

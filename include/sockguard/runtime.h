@@ -359,6 +359,13 @@ void sg_reqid_new(char out[SG_REQID_LEN + 1]);
 void sg_random_hex(char *out, size_t nbytes);
 /* Parses an inbound traceparent and fills the exchange's trace fields. */
 void sg_trace_begin(struct sg_xfer *x, const char *tp, size_t len);
+/*
+ * Appends the "X-Request-Id" and "traceparent" header lines every head
+ * carries (forwarded requests, relayed and local responses) at dst + *o;
+ * false, with nothing written, when they do not fit in cap.
+ */
+bool sg_trace_headers(char *dst, size_t *o, size_t cap,
+    const struct sg_xfer *x);
 
 /* reload.c */
 enum sg_reload_outcome {
