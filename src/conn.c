@@ -1330,10 +1330,18 @@ conn_write_client(struct sg_conn *c, bool *progress)
 	return 0;
 }
 
-/* Creates the connection's pipe for splicing; false when it cannot. */
+/*
+ * Creates the exchange's pipe for splicing; false when it cannot. The
+ * first time a connection splices, its client socket may also queue
+ * more: a unix socket's send buffer does not grow by itself, and at its
+ * default every splice out wakes the reader for a few hundred KiB. The
+ * pipe holds as much again, so a client that stops reading pins at most
+ * SG_SPLICE_SNDBUF of kernel memory more than the pipe.
+ */
 static bool
-conn_pipe(struct sg_xfer *x)
+conn_pipe(struct sg_conn *c)
 {
+	struct sg_xfer *x = c->x;
 	int n;
 
 	if (x->piped)
@@ -1342,8 +1350,14 @@ conn_pipe(struct sg_xfer *x)
 		return false;
 	x->piped = true;
 	x->pipe_len = 0;
-	n = fcntl(x->pfd[1], F_SETPIPE_SZ, 1024 * 1024);
+	n = fcntl(x->pfd[1], F_SETPIPE_SZ, SG_SPLICE_PIPE);
 	x->pipe_cap = n > 0 ? (uint32_t)n : 65536;
+	if (!c->big_sndbuf) {
+		n = SG_SPLICE_SNDBUF;
+		c->big_sndbuf = true;
+		(void)setsockopt(c->cs.fd, SOL_SOCKET, SO_SNDBUF, &n,
+		    sizeof(n));
+	}
 	return true;
 }
 
@@ -1543,7 +1557,7 @@ conn_body_splice(struct sg_conn *c, bool *progress, bool *read_ok)
 		}
 		if ((left == 0 && frame == 0) || (!x->piped && left <
 		    (x->resp.body == SG_BODY_CHUNKED ? SG_SPLICE_MIN_CHUNK :
-		    SG_SPLICE_MIN)) || !conn_pipe(x) ||
+		    SG_SPLICE_MIN)) || !conn_pipe(c) ||
 		    x->pipe_len >= x->pipe_cap)
 			break;
 		room = x->pipe_cap - x->pipe_len;
@@ -1785,7 +1799,7 @@ conn_tunnel_splice(struct sg_conn *c, bool *progress)
 	ssize_t n;
 
 	if (!x->piped && (c->cs.ssl != NULL || c->up->s.ssl != NULL ||
-	    x->h_off < x->h_len || x->r_off < x->r_end || !conn_pipe(x)))
+	    x->h_off < x->h_len || x->r_off < x->r_end || !conn_pipe(c)))
 		return 0;
 	if (rd->ur && !c->up_eof && !x->pipe_full &&
 	    x->pipe_len < x->pipe_cap) {

@@ -39,6 +39,9 @@
  */
 #define SG_SPLICE_MIN       (256 * 1024)
 #define SG_SPLICE_MIN_CHUNK (32 * 1024)
+/* the splice pipe, and the client send buffer asked for once splicing */
+#define SG_SPLICE_PIPE    (1024 * 1024)
+#define SG_SPLICE_SNDBUF  (512 * 1024)
 /* bytes peeked at a chunk boundary of a spliced chunked body */
 #define SG_SPLICE_PEEK    512
 /* released this recently: reused without a liveness peek */
@@ -239,6 +242,7 @@ struct sg_conn {
 	bool client_wr_shut; /* we shut down our write side (tunnel) */
 	bool up_eof;
 	bool up_wr_shut;
+	bool big_sndbuf;     /* client send buffer enlarged for splicing */
 	unsigned nreq;
 	char peer[64];
 	/* client identity, read once per connection */
