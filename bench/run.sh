@@ -964,9 +964,15 @@ where_time_md() {
 	echo "is the proxy's own CPU time per request (per MB for the stream row), the"
 	echo "figure least disturbed by the noise."
 	echo
-	echo "| scenario | target | proxy cores (main thread + other threads) | mock cores | load generator cores | machine cores busy (of $NCPU) | proxy CPU µs / request |"
-	echo "|---|---|---:|---:|---:|---:|---:|"
-	for s in allow_ping_c10 allow_ping_c50 allow_ping_c200 deny_exec_c200 hijack_stream_c1 chunked_stream_c1 bigbody_c1 tls_ping_c50 tls_handshake_c10; do
+	echo "The two columns after it add the mock's and the load generator's CPU to"
+	echo "the proxy's (the whole cost of one request on this box) and turn that into"
+	echo "a ceiling: the rate at which all $NCPU cores would be busy. More proxy"
+	echo "threads can only use the idle cores, so no proxy gets past its ceiling"
+	echo "here without spending less per request."
+	echo
+	echo "| scenario | target | proxy cores (main thread + other threads) | mock cores | load generator cores | machine cores busy (of $NCPU) | proxy CPU µs / request | proxy + mock + load generator CPU µs / request | ceiling with all $NCPU cores busy |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+	for s in allow_ping_c10 allow_ping_c50 allow_containers_c50 allow_ping_c200 deny_exec_c200 hijack_stream_c1 chunked_stream_c1 bigbody_c1 tls_ping_c50 tls_handshake_c10; do
 		for t in sockguard haproxy-keepalive; do
 			l=${RES["$s|$t"]:-}
 			case $l in *'"proxy_cpu_s"'*) ;; *) continue ;; esac
@@ -976,7 +982,7 @@ where_time_md() {
 				-v rps="$(jnum "$l" rps)" -v d="$(jnum "$l" duration_seconds)" \
 				-v wu="$(jnum "$l" warmup_seconds)" -v mb="$(jnum "$l" mb_per_s)" \
 				-v bc="$(jnum "$l" machine_busy_cpu_s)" -v metric="${SCEN_METRIC[$s]}" \
-				-v tc="$(jnum "$l" proxy_main_thread_cpu_s)" 'BEGIN {
+				-v tc="$(jnum "$l" proxy_main_thread_cpu_s)" -v ncpu="$NCPU" 'BEGIN {
 				if (w <= 0) exit
 				n = rps * (d + wu)
 				if (metric == "mbps") n = mb * (d + wu)
@@ -988,9 +994,43 @@ where_time_md() {
 				if (bc != "") bm = sprintf("%.2f", bc / w)
 				pcs = sprintf("%.2f", pc / w)
 				if (tc != "") pcs = pcs sprintf(" (%.2f + %.2f)", tc / w, (pc - tc) / w)
-				printf "| `%s` | %s | %s | %.2f | %.2f | %s | %s |\n", s, t,
-					pcs, mc / w, lc / lw, bm, us }'
+				all = "–"; top = "–"
+				if (n > 0 && pc + mc + lc > 0) {
+					all = sprintf("%.1f", (pc + mc + lc) * 1e6 / n)
+					if (metric == "mbps") {
+						all = all " per MB"
+						top = sprintf("%.0f MB/s", ncpu * n / (pc + mc + lc))
+					} else {
+						top = sprintf("%.1fk", ncpu * n / (pc + mc + lc) / 1000)
+					}
+				}
+				printf "| `%s` | %s | %s | %.2f | %.2f | %s | %s | %s | %s |\n", s, t,
+					pcs, mc / w, lc / lw, bm, us, all, top }'
 		done
+	done
+	echo
+	ceiling_md
+}
+
+# ceiling_md: for the 50-client allow rows, how far sockguard could go on
+# this machine at its measured cost per request, against the target
+ceiling_md() {
+	local s l h c
+	echo "The allow target at 50 clients against these ceilings (the most any number"
+	echo "of sockguard threads could reach at its measured cost per request):"
+	echo
+	for s in allow_ping_c50 allow_containers_c50; do
+		l=${RES["$s|sockguard"]:-}
+		h=$(val "$s" haproxy-keepalive)
+		case $l in *'"proxy_cpu_s"'*) ;; *) continue ;; esac
+		[ -n "$h" ] || continue
+		c=$(awk -v pc="$(jnum "$l" proxy_cpu_s)" -v mc="$(jnum "$l" mock_cpu_s)" \
+			-v lc="$(jnum "$l" lg_cpu_s)" -v rps="$(jnum "$l" rps)" \
+			-v d="$(jnum "$l" duration_seconds)" -v wu="$(jnum "$l" warmup_seconds)" \
+			-v ncpu="$NCPU" 'BEGIN { n = rps * (d + wu); t = pc + mc + lc
+				if (n > 0 && t > 0) printf "%.0f", ncpu * n / t }')
+		[ -n "$c" ] || continue
+		echo "- \`$s\`: sockguard measured $(fmt rps "$(val "$s" sockguard)"), $(ratio "$(val "$s" sockguard)" "$h")× HAProxy keep-alive; its ceiling here is $(fmt rps "$c"), $(ratio "$c" "$h")× HAProxy keep-alive's measured $(fmt rps "$h") (the target is 1.3×)."
 	done
 }
 
