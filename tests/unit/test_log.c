@@ -125,6 +125,123 @@ START_TEST(stuck_output_costs_records_not_the_loop)
 }
 END_TEST
 
+/* A record with only the fields the test adds: the time, level and msg
+ * that sg_log_begin writes are cut off. */
+static void
+rec_start(struct sg_logrec *r, bool json)
+{
+	sg_log_begin(r, SG_LOG_ERROR, "x");
+	ck_assert(!r->skip);
+	r->len = 0;
+	r->json = json;
+	r->truncated = false;
+}
+
+static void
+rec_is(const struct sg_logrec *r, const char *want)
+{
+	ck_assert_uint_eq(r->len, strlen(want));
+	ck_assert_msg(memcmp(r->buf, want, r->len) == 0, "got <%.*s> want <%s>",
+	    (int)r->len, r->buf, want);
+}
+
+START_TEST(json_fields)
+{
+	static struct sg_logrec r;
+
+	rec_start(&r, true);
+	sg_log_str(&r, "method", "GET");
+	sg_log_str(&r, "empty", "");
+	sg_log_str(&r, "null", NULL);
+	sg_log_int(&r, "rule", -1);
+	sg_log_int(&r, "zero", 0);
+	sg_log_int(&r, "big", 18446744073709551LL);
+	sg_log_int(&r, "min", -9223372036854775807LL - 1);
+	sg_log_bool(&r, "t", true);
+	sg_log_bool(&r, "f", false);
+	sg_log_ms(&r, "ms", 1234567);
+	sg_log_ms(&r, "ms0", 999);
+	sg_log_ms(&r, "neg", -2500000);
+	sg_log_raw(&r, "raw", "{\"a\":1}");
+	rec_is(&r, ",\"method\":\"GET\",\"empty\":\"\",\"null\":\"\","
+	    "\"rule\":-1,\"zero\":0,\"big\":18446744073709551,"
+	    "\"min\":-9223372036854775808,\"t\":true,\"f\":false,"
+	    "\"ms\":1.234,\"ms0\":0.000,\"neg\":-2.500,\"raw\":{\"a\":1}");
+	ck_assert(!r.truncated);
+}
+END_TEST
+
+START_TEST(json_escaping)
+{
+	static struct sg_logrec r;
+	const char bin[] = {'a', 0x01, 0x7f, (char)0xc3, (char)0xa9, 'z'};
+
+	rec_start(&r, true);
+	sg_log_str(&r, "q", "say \"hi\" \\ there");
+	sg_log_str(&r, "ctl", "a\tb\nc\rd");
+	sg_log_ustr(&r, "u", "GET /x\r\nX-Evil: 1", 17);
+	sg_log_strn(&r, "bin", bin, sizeof(bin));
+	sg_log_ustr(&r, "nul", "a\0b", 3);
+	rec_is(&r, ",\"q\":\"say \\\"hi\\\" \\\\ there\","
+	    "\"ctl\":\"a\\tb\\nc\\rd\","
+	    "\"u\":\"GET /x\\\\r\\\\nX-Evil: 1\","
+	    "\"bin\":\"a\\u0001\\u007f\\u00c3\\u00a9z\","
+	    "\"nul\":\"a\\u0000b\"");
+}
+END_TEST
+
+START_TEST(logfmt_fields)
+{
+	static struct sg_logrec r;
+
+	rec_start(&r, false);
+	sg_log_str(&r, "method", "GET");
+	sg_log_str(&r, "empty", "");
+	sg_log_str(&r, "sp", "a b");
+	sg_log_str(&r, "eq", "a=b");
+	sg_log_str(&r, "q", "a\"b");
+	sg_log_ustr(&r, "u", "x\ny", 3);
+	sg_log_int(&r, "n", 42);
+	sg_log_bool(&r, "b", true);
+	sg_log_ms(&r, "ms", 5000);
+	sg_log_raw(&r, "raw", "{\"a\":1}");
+	rec_is(&r, " method=GET empty=\"\" sp=\"a b\" eq=\"a=b\" q=\"a\\\"b\""
+	    " u=\"x\\\\ny\" n=42 b=true ms=0.005 raw=\"{\\\"a\\\":1}\"");
+}
+END_TEST
+
+START_TEST(truncation_keeps_the_record_whole)
+{
+	static struct sg_logrec r;
+	static char big[SG_LOGREC_CAP * 2];
+	int i, n;
+
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	rec_start(&r, true);
+	sg_log_str(&r, "a", "b");
+	sg_log_str(&r, "big", big);
+	ck_assert(r.truncated);
+	/* room is kept for the closing quote and "}\n" */
+	ck_assert_uint_le(r.len, SG_LOGREC_CAP - 2);
+	ck_assert_int_eq(r.buf[r.len - 1], '"');
+	for (i = 0; i < 100; i++)
+		sg_log_int(&r, "more", i);
+	ck_assert_uint_le(r.len, SG_LOGREC_CAP - 2);
+	/* an escape is never cut in half */
+	rec_start(&r, true);
+	for (i = 0; i < 10000; i++)
+		sg_log_ustr(&r, "e", "\r\n\"", 3);
+	ck_assert(r.truncated);
+	ck_assert_uint_le(r.len, SG_LOGREC_CAP - 2);
+	/* the value is closed, and not by an escaped quote */
+	ck_assert_int_eq(r.buf[r.len - 1], '"');
+	for (n = 0, i = (int)r.len - 2; i >= 0 && r.buf[i] == '\\'; i--)
+		n++;
+	ck_assert_msg(n % 2 == 0, "ends inside an escape");
+}
+END_TEST
+
 Suite *
 suite_log(void)
 {
@@ -134,6 +251,12 @@ suite_log(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, slow_output_loses_nothing);
 	tcase_add_test(tc, stuck_output_costs_records_not_the_loop);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("format");
+	tcase_add_test(tc, json_fields);
+	tcase_add_test(tc, json_escaping);
+	tcase_add_test(tc, logfmt_fields);
+	tcase_add_test(tc, truncation_keeps_the_record_whole);
 	suite_add_tcase(s, tc);
 	return s;
 }
