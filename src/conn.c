@@ -1332,11 +1332,12 @@ conn_write_client(struct sg_conn *c, bool *progress)
 
 /*
  * Creates the exchange's pipe for splicing; false when it cannot. The
- * first time a connection splices, its client socket may also queue
- * more: a unix socket's send buffer does not grow by itself, and at its
- * default every splice out wakes the reader for a few hundred KiB. The
- * pipe holds as much again, so a client that stops reading pins at most
- * SG_SPLICE_SNDBUF of kernel memory more than the pipe.
+ * first time a unix client connection splices, its socket may also queue
+ * more: a unix socket's send buffer does not grow by itself (TCP's does,
+ * and setting it would stop that), and at its default every splice out
+ * wakes the reader for a few hundred KiB. A client that stops reading
+ * then pins at most twice SG_SPLICE_SNDBUF (the kernel doubles it) of
+ * kernel memory besides the pipe.
  */
 static bool
 conn_pipe(struct sg_conn *c)
@@ -1352,7 +1353,7 @@ conn_pipe(struct sg_conn *c)
 	x->pipe_len = 0;
 	n = fcntl(x->pfd[1], F_SETPIPE_SZ, SG_SPLICE_PIPE);
 	x->pipe_cap = n > 0 ? (uint32_t)n : 65536;
-	if (!c->big_sndbuf) {
+	if (!c->big_sndbuf && c->lst->is_unix) {
 		n = SG_SPLICE_SNDBUF;
 		c->big_sndbuf = true;
 		(void)setsockopt(c->cs.fd, SOL_SOCKET, SO_SNDBUF, &n,

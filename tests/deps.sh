@@ -2,8 +2,8 @@
 # Installs the Debian packages sockguard needs to build and test, when
 # they are missing. Build: a C compiler, make, pkg-config, re2c, bison,
 # libyaml, OpenSSL, Check. Tests: docker.io (dockerd + CLI),
-# busybox-static (the test image), openssl, curl; clang + libFuzzer for
-# fuzzing, valgrind, haproxy + gnuplot for benchmarks.
+# busybox-static (the test image), openssl, curl, iproute2 (ss); clang +
+# libFuzzer for fuzzing, valgrind, haproxy + gnuplot for benchmarks.
 set -eu
 need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -24,6 +24,7 @@ have_cmd dockerd || need+=(docker.io)
 have_cmd busybox || need+=(busybox-static)
 have_cmd openssl || need+=(openssl)
 have_cmd curl || need+=(curl)
+have_cmd ss || need+=(iproute2)
 # fuzzing (make fuzz): clang with the libFuzzer runtime
 have_cmd clang || need+=(clang)
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||

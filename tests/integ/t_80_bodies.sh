@@ -96,9 +96,23 @@ YAML
 		r=$(curl -s --unix-socket "$T/mbody.sock" http://d/_ping)
 		check "bodies: sockguard serves on after the cuts" [ "$r" = OK ]
 
+		# a spliced body to a client that stopped reading: its socket
+		# queues more than the default send buffer (512 KiB asked for,
+		# doubled by the kernel, capped by net.core.wmem_max)
+		pid=$(cat "$T/mbody.pid")
+		wmax=$(cat /proc/sys/net/core/wmem_max)
+		[ "$wmax" -gt 524288 ] && wmax=524288
+		curl -s --max-time 30 --unix-socket "$T/mbody.sock" \
+			"http://d/bigbody?size=268435456" |
+			{ head -c 2000000 >/dev/null; exec sleep 30; } &
+		stall=$!
+		check "bodies: a spliced body's client socket gets the larger send buffer (tb$((2 * wmax)))" \
+			wait_for 10 sh -c "ss -xmp | grep -F 'pid=$pid,' | grep -q 'tb$((2 * wmax)),'"
+		kill "$stall" 2>/dev/null
+		wait "$stall" 2>/dev/null
+
 		# a client leaving mid-body: no descriptor is left behind and
 		# the loop does not spin on the dead connection
-		pid=$(cat "$T/mbody.pid")
 		fds0=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)
 		curl -s --max-time 20 --unix-socket "$T/mbody.sock" \
 			"http://d/bigbody?size=268435456" | head -c 2000000 >/dev/null
