@@ -21,6 +21,7 @@
 #include "sockguard/log.h"
 
 #define LOG_RING_CAP (1u << 20)
+#define LOG_WRITE_MAX (256u * 1024) /* bytes per write(2) */
 /* longest wait for ring room before a record is dropped (and counted) */
 #define LOG_WAIT_MS 250
 
@@ -368,18 +369,53 @@ log_put(struct sg_logrec *r, const char *s, size_t n)
 	r->len += n;
 }
 
+/* Room for n more bytes and the closing "}\n" (the fast paths). */
+static inline bool
+log_room(const struct sg_logrec *r, size_t n)
+{
+	return n + 2 <= sizeof(r->buf) - r->len;
+}
+
 static void
 log_key(struct sg_logrec *r, const char *k)
 {
-	if (r->json) {
-		log_put(r, ",\"", 2);
-		log_put(r, k, strlen(k));
-		log_put(r, "\":", 2);
-	} else {
-		log_put(r, " ", 1);
-		log_put(r, k, strlen(k));
-		log_put(r, "=", 1);
+	size_t kl = strlen(k);
+	char *p;
+
+	if (!log_room(r, kl + 4)) {
+		log_put(r, r->json ? ",\"" : " ", r->json ? 2 : 1);
+		log_put(r, k, kl);
+		log_put(r, r->json ? "\":" : "=", r->json ? 2 : 1);
+		return;
 	}
+	/* one record holds a few dozen keys: no call per separator */
+	p = r->buf + r->len;
+	if (r->json) {
+		*p++ = ',';
+		*p++ = '"';
+		memcpy(p, k, kl);
+		p += kl;
+		*p++ = '"';
+		*p++ = ':';
+	} else {
+		*p++ = ' ';
+		memcpy(p, k, kl);
+		p += kl;
+		*p++ = '=';
+	}
+	r->len = (size_t)(p - r->buf);
+}
+
+/* Appends a short run of bytes known to fit (log_room). */
+static inline void
+log_put_fit(struct sg_logrec *r, const char *s, size_t n)
+{
+	char *p = r->buf + r->len;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = s[i];
+	r->len += n;
 }
 
 static void
@@ -400,8 +436,10 @@ log_value(struct sg_logrec *r, const char *v, size_t n, bool untrusted)
 	    &all);
 	if (!all)
 		r->truncated = true;
-	if (quote)
-		log_put(r, "\"", 1);
+	if (quote && log_room(r, 1))
+		r->buf[r->len++] = '"';
+	else if (quote)
+		log_put(r, "\"", 1); /* marks the record truncated */
 }
 
 void
@@ -443,7 +481,10 @@ sg_log_int(struct sg_logrec *r, const char *k, long long v)
 		n = log_utoa(b, (unsigned long long)v);
 	}
 	log_key(r, k);
-	log_put(r, b, n);
+	if (log_room(r, n))
+		log_put_fit(r, b, n);
+	else
+		log_put(r, b, n);
 }
 
 void
@@ -476,7 +517,10 @@ sg_log_ms(struct sg_logrec *r, const char *k, int64_t ns)
 	b[n++] = (char)('0' + us / 10 % 10);
 	b[n++] = (char)('0' + us % 10);
 	log_key(r, k);
-	log_put(r, b, n);
+	if (log_room(r, n))
+		log_put_fit(r, b, n);
+	else
+		log_put(r, b, n);
 }
 
 void
@@ -628,7 +672,6 @@ log_write_all(int fd, const char *p, size_t n)
 static void *
 log_writer(void *arg)
 {
-	static char chunk[64 * 1024];
 	uint64_t reported = 0;
 
 	(void)arg;
@@ -639,26 +682,28 @@ log_writer(void *arg)
 
 		for (i = 0; i < SG_SINK__COUNT; i++) {
 			struct log_sink *s = &lg.sink[i];
-			size_t n = s->len, first;
+			size_t n = s->len, head = s->head;
 			int fd = s->fd;
 
 			if (n == 0)
 				continue;
 			any = true;
-			if (n > sizeof(chunk))
-				n = sizeof(chunk);
-			first = LOG_RING_CAP - s->head;
-			if (first > n)
-				first = n;
-			memcpy(chunk, s->ring + s->head, first);
-			memcpy(chunk + first, s->ring, n - first);
-			s->head = (s->head + n) % LOG_RING_CAP;
+			/*
+			 * Straight from the ring, one contiguous part at a
+			 * time: the bytes stay queued (producers only fill
+			 * the free part) until they are written.
+			 */
+			if (n > LOG_RING_CAP - head)
+				n = LOG_RING_CAP - head;
+			if (n > LOG_WRITE_MAX)
+				n = LOG_WRITE_MAX;
+			pthread_mutex_unlock(&lg.mu);
+			log_write_all(fd, s->ring + head, n);
+			pthread_mutex_lock(&lg.mu);
+			s->head = (head + n) % LOG_RING_CAP;
 			s->len -= n;
 			lg.stalled = false;
 			pthread_cond_broadcast(&lg.space);
-			pthread_mutex_unlock(&lg.mu);
-			log_write_all(fd, chunk, n);
-			pthread_mutex_lock(&lg.mu);
 		}
 		if (any)
 			continue;
