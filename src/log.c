@@ -277,9 +277,47 @@ log_plain(unsigned char c)
 }
 
 /*
+ * Whether none of the 8 bytes in w needs escaping (a control, '"', '\\',
+ * DEL or a byte >= 0x80). Borrows between bytes can only add hits above
+ * a real one, so the answer is exact.
+ */
+static inline bool
+log_word_plain(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+	uint64_t d = w ^ (ones * 0x7f), hit;
+
+	hit = (w - ones * 0x20) & ~w;  /* below 0x20 */
+	hit |= (q - ones) & ~q;        /* '"' */
+	hit |= (b - ones) & ~b;        /* '\\' */
+	hit |= (d - ones) & ~d;        /* DEL */
+	return ((hit | w) & high) == 0; /* or >= 0x80 */
+}
+
+/* Length of the plain run at the start of v[0..n). */
+static inline size_t
+log_plain_run(const char *v, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	while (n - i >= 8) {
+		memcpy(&w, v + i, 8);
+		if (!log_word_plain(w))
+			break;
+		i += 8;
+	}
+	while (i < n && log_plain((unsigned char)v[i]))
+		i++;
+	return i;
+}
+
+/*
  * Escapes v[0..n) into out (at most cap bytes, no NUL); *all is set when
- * every input byte fit. Plain runs are copied whole: most values (paths,
- * ids, names) need no escaping at all.
+ * every input byte fit. Plain runs are found a word at a time and copied
+ * whole: most values (paths, ids, names) need no escaping at all.
  */
 static size_t
 log_escape_into(char *out, size_t cap, const char *v, size_t n,
@@ -294,8 +332,7 @@ log_escape_into(char *out, size_t cap, const char *v, size_t n,
 		char e[8];
 		size_t el;
 
-		while (run < n && log_plain((unsigned char)v[run]))
-			run++;
+		run = i + log_plain_run(v + i, n - i);
 		if (run > i) {
 			size_t k = run - i;
 

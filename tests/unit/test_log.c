@@ -9,6 +9,7 @@
 #include <check.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -242,6 +243,79 @@ START_TEST(truncation_keeps_the_record_whole)
 }
 END_TEST
 
+/* The escaping rules spelled out byte by byte: the oracle for the
+ * word-at-a-time scan. */
+static size_t
+ref_escape(char *out, const unsigned char *v, size_t n, bool untrusted)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = v[i];
+
+		if (untrusted && (c == '\r' || c == '\n')) {
+			o += (size_t)sprintf(out + o, "\\\\%c",
+			    c == '\r' ? 'r' : 'n');
+		} else if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20 || c >= 0x7f) {
+			o += (size_t)sprintf(out + o, "\\u00%c%c", hex[c >> 4],
+			    hex[c & 15]);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+START_TEST(escaping_every_byte_at_every_offset)
+{
+	unsigned char v[24];
+	char got[24 * 6 + 1], want[24 * 6 + 1];
+	size_t gl, wl;
+	unsigned b, pos, len;
+	unsigned seed = 12345;
+	int k;
+
+	/* one special byte anywhere in a plain string: the word scan must
+	 * stop exactly there, whatever the alignment */
+	for (b = 0; b < 256; b++) {
+		for (len = 1; len <= sizeof(v); len++) {
+			for (pos = 0; pos < len; pos++) {
+				memset(v, 'a', sizeof(v));
+				v[pos] = (unsigned char)b;
+				gl = sg_log_escape(got, sizeof(got),
+				    (const char *)v, len, true);
+				wl = ref_escape(want, v, len, true);
+				ck_assert_msg(gl == wl && memcmp(got, want,
+				    wl) == 0, "byte %u at %u of %u", b, pos,
+				    len);
+			}
+		}
+	}
+	/* random mixtures, most bytes plain */
+	for (k = 0; k < 20000; k++) {
+		for (len = 0; len < sizeof(v); len++) {
+			seed = seed * 1103515245u + 12345u;
+			v[len] = (seed >> 16) % 8 == 0 ?
+			    (unsigned char)(seed >> 8) :
+			    (unsigned char)(0x20 + (seed >> 9) % 95);
+		}
+		gl = sg_log_escape(got, sizeof(got), (const char *)v,
+		    sizeof(v), k % 2 == 0);
+		wl = ref_escape(want, v, sizeof(v), k % 2 == 0);
+		ck_assert_uint_eq(gl, wl);
+		ck_assert(memcmp(got, want, wl) == 0);
+	}
+}
+END_TEST
+
 Suite *
 suite_log(void)
 {
@@ -257,6 +331,7 @@ suite_log(void)
 	tcase_add_test(tc, json_escaping);
 	tcase_add_test(tc, logfmt_fields);
 	tcase_add_test(tc, truncation_keeps_the_record_whole);
+	tcase_add_test(tc, escaping_every_byte_at_every_offset);
 	suite_add_tcase(s, tc);
 	return s;
 }
