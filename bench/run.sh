@@ -14,7 +14,8 @@
 #                        openssl: without it the TLS part is skipped).
 #
 # Environment: BENCH_SECONDS (measured seconds per run, default 5),
-# BENCH_WARMUP (default 1), BENCH_BUILD (tools dir, default build/bench),
+# BENCH_WARMUP (default 1), BENCH_ROUNDS (interleaved rounds of the req/s
+# and MB/s scenarios, the median reported, default 3), BENCH_BUILD (tools dir, default build/bench),
 # SOCKGUARD (binary, default ./sockguard), HAPROXY (default
 # /usr/sbin/haproxy), BENCH_NO_DOCKERD=1 (skip the real-daemon part),
 # BENCH_NO_DOC=1 (do not rewrite BENCHMARKS.md).
@@ -39,6 +40,7 @@ SG=${SOCKGUARD:-$ROOT/sockguard}
 HAP=${HAPROXY:-/usr/sbin/haproxy}
 SECS=${BENCH_SECONDS:-5}
 WARM=${BENCH_WARMUP:-1}
+ROUNDS=${BENCH_ROUNDS:-3}
 OUT=$ROOT/bench/results
 
 for f in "$LG" "$MOCKD" "$SG"; do
@@ -281,6 +283,9 @@ jobj() {	# jobj JSON KEY: a flat object value
 	[ "$v" = "$1" ] && return 1
 	printf '%s\n' "${v%%\}*}}"
 }
+# jtot JSON KEY: a count summed over a scenario's rounds (rounds_KEY on the
+# median line), else the run's own
+jtot() { jnum "$1" "rounds_$2" || jnum "$1" "$2"; }
 
 # check_sg NAME SCENARIO [ABORTS_OK]: crash and log check after a run
 # through sockguard. ABORTS_OK: this many "tls handshake refused" warnings
@@ -374,6 +379,7 @@ run_lg() {
 			if (c0 != "" && c1 != "") printf ",\"machine_busy_cpu_s\":%.2f", (c1 - c0) / hz
 			printf ",\"run_wall_s\":%.3f}", w1 - w0 }')
 	fi
+	[ -n "${ROUND:-}" ] && line=${line%\}},\"round\":$ROUND}
 	RES["$scen|$target"]=$line
 	printf '%s\n' "$line" >>"$T/results.jsonl"
 	summary "$line"
@@ -403,25 +409,71 @@ declare -A TPIDNAME=([direct]=mock [sockguard]=sockguard
 
 # scenario NAME METRIC DESCRIPTION EXPECT_PROXY EXPECT_DIRECT -- ARGS...
 # runs ARGS against every target, side by side
+# (ROUNDS interleaved rounds for req/s and MB/s scenarios: each target's
+# figure is its median round)
 scenario() {
 	local name=$1 metric=$2 desc=$3 exp_proxy=$4 exp_direct=$5 t exp extra
+	local rounds=1 r
+	local -A rl=()
 	shift 6
 	SCENARIOS+=("$name")
 	SCEN_DESC[$name]=$desc
 	SCEN_METRIC[$name]=$metric
 	log "== $name: $desc"
-	for t in "${TARGETS[@]}"; do
-		exp=$exp_proxy
-		[ "$t" = direct ] && exp=$exp_direct
-		extra=()
-		[ "$metric" = idle ] && extra=(--rss-pid "${PID[${TPIDNAME[$t]}]}")
-		run_lg "$name" "$t" "${TSOCK[$t]}" "$exp" "$@" "${extra[@]}"
-		[ "$t" = sockguard ] && check_sg sockguard "$name" || true
-		if [ "$t" = sockguard ] && [ -z "${PID[sockguard]:-}" ]; then
-			# crashed: bring it back for the remaining scenarios
-			start_sg sockguard "$T/mock.sock" || return 1
-		fi
+	case $metric in rps | mbps) rounds=$ROUNDS ;; esac
+	for ((r = 1; r <= rounds; r++)); do
+		[ "$rounds" -gt 1 ] && log "   round $r of $rounds"
+		for t in "${TARGETS[@]}"; do
+			exp=$exp_proxy
+			[ "$t" = direct ] && exp=$exp_direct
+			extra=()
+			[ "$metric" = idle ] && extra=(--rss-pid "${PID[${TPIDNAME[$t]}]}")
+			unset "RES[$name|$t]"
+			if [ "$rounds" -gt 1 ]; then
+				ROUND=$r run_lg "$name" "$t" "${TSOCK[$t]}" "$exp" "$@" "${extra[@]}"
+			else
+				run_lg "$name" "$t" "${TSOCK[$t]}" "$exp" "$@" "${extra[@]}"
+			fi
+			[ -n "${RES["$name|$t"]:-}" ] && rl[$t]+=${RES["$name|$t"]}$'\n'
+			[ "$t" = sockguard ] && check_sg sockguard "$name" || true
+			if [ "$t" = sockguard ] && [ -z "${PID[sockguard]:-}" ]; then
+				# crashed: bring it back for the remaining scenarios
+				start_sg sockguard "$T/mock.sock" || return 1
+			fi
+		done
 	done
+	[ "$rounds" -gt 1 ] || return 0
+	for t in "${TARGETS[@]}"; do
+		[ -n "${rl[$t]:-}" ] || continue
+		RES["$name|$t"]=$(median_line "$metric" "${rl[$t]}")
+	done
+}
+
+# median_line METRIC LINES: the run with the median figure (the lower of
+# the two middle ones for an even count), with every round's figure and
+# the error, setup-error and close counts summed over the rounds added
+median_line() {
+	local key=rps l v i=0 n mid pick e=0 se=0 cl=0 vals=""
+	local -a ls=() vs=()
+	[ "$1" = mbps ] && key=mb_per_s
+	while IFS= read -r l; do
+		[ -n "$l" ] || continue
+		v=$(jnum "$l" "$key") || continue
+		ls+=("$l")
+		vs+=("$v")
+		vals+=${vals:+,}$v
+		e=$((e + $(jnum "$l" error_requests || echo 0)))
+		se=$((se + $(jnum "$l" setup_errors || echo 0)))
+		cl=$((cl + $(jnum "$l" server_closes || echo 0)))
+	done <<<"$2"
+	n=${#ls[@]}
+	[ "$n" -gt 0 ] || return 0
+	mid=$(((n - 1) / 2))
+	pick=$(for ((i = 0; i < n; i++)); do printf '%s %d\n' "${vs[$i]}" "$i"; done |
+		sort -g -k1,1 | sed -n "$((mid + 1))p" | cut -d' ' -f2)
+	l=${ls[$pick]}
+	printf '%s,"rounds":%d,"round_values":[%s],"rounds_error_requests":%d,"rounds_setup_errors":%d,"rounds_server_closes":%d}\n' \
+		"${l%\}}" "$n" "$vals" "$e" "$se" "$cl"
 }
 
 # ------------------------------------------------------------ dockerd part
@@ -573,7 +625,7 @@ if [ "$MODE" = smoke ]; then
 fi
 
 # ===================================================================== full
-log "bench: ${SECS}s per run after ${WARM}s warm-up; temp dir $T"
+log "bench: ${SECS}s per run after ${WARM}s warm-up, $ROUNDS round(s); temp dir $T"
 start_mock mock "$T/mock.sock" || exit 1
 start_sg sockguard "$T/mock.sock" || exit 1
 HAVE_HAP=0
@@ -791,7 +843,7 @@ cell() { fmt "${SCEN_METRIC[$1]}" "$(val "$1" "$2")"; }
 errs() {	# errs SCENARIO TARGET -> "" or " (N errors)"
 	local l=${RES["$1|$2"]:-} e
 	[ -n "$l" ] || return 0
-	e=$(jnum "$l" error_requests)
+	e=$(jtot "$l" error_requests)
 	[ "$e" != 0 ] && printf ' ⚠%s err' "$e"
 }
 
@@ -863,7 +915,7 @@ targets_md() {
 			best=haproxy-tecnativa
 		fi
 		r=$(ratio "$(val "$s" sockguard)" "$(val "$s" "$best")")
-		bn=$(jnum "${RES["$s|sockguard"]}" server_closes)
+		bn=$(jtot "${RES["$s|sockguard"]}" server_closes)
 		if ge "$r" 1.2 && [ "$bn" = 0 ]; then v=1; else v=0; [ "$ok" = 1 ] && ok=0; fi
 		parts+=("$(mark $v) \`$s\` ${r}× the faster HAProxy (${TLABEL[$best]}; keep-alive $(ratio "$(val "$s" sockguard)" "$(val "$s" haproxy-keepalive)")×, Tecnativa $(ratio "$(val "$s" sockguard)" "$(val "$s" haproxy-tecnativa)")×), $([ "$bn" = 0 ] && echo "connections kept open" || echo "$bn connections closed")")
 	done
@@ -914,8 +966,7 @@ targets_md() {
 	for s in allow_ping_c200 allow_containers_c200 deny_exec_c200 allow_ping_c1000 idle1000_ping_c10 mem_idle1000_fresh; do
 		l=${RES["$s|sockguard"]:-}
 		[ -n "$l" ] || { ok=2; continue; }
-		e=$(jnum "$l" error_requests)
-		tot=$(($(jnum "$l" error_requests) + $(jnum "$l" setup_errors)))
+		tot=$(($(jtot "$l" error_requests) + $(jtot "$l" setup_errors)))
 		io=
 		if [ "$(jnum "$l" idle_connections)" != 0 ]; then
 			io=", $(jnum "$l" idle_ok)/$(jnum "$l" idle_connections) idle connections answered, $(jnum "$l" idle_open_at_end) still open at the end"
@@ -1086,7 +1137,7 @@ MD=$OUT/latest.md
 			l=${RES["$s|$t"]:-}
 			[ -n "$l" ] || continue
 			n403=$(jobj "$l" status_code_counts | grep -o '"403":[0-9]*' | cut -d: -f2)
-			cl=$(jnum "$l" server_closes)
+			cl=$(jtot "$l" server_closes)
 			ko=yes
 			[ "$cl" != 0 ] && ko="no ($cl closes)"
 			echo "| \`$s\` | ${TLABEL[$t]} | ${n403:-0} | $(jnum "$l" connects) | $cl | $ko |"
@@ -1202,7 +1253,7 @@ if command -v gnuplot >/dev/null; then
 	gnuplot <<GP 2>"$T/gnuplot.err" && HAVE_CHART=1
 set terminal pngcairo size 1400,1250 font "sans,10"
 set output "$OUT/chart.png"
-set multiplot layout 3,1 title "sockguard benchmarks — $NCPU CPUs, $(json_esc "$CPU_MODEL"), ${SECS}s per run, $(date -u +%Y-%m-%d)"
+set multiplot layout 3,1 title "sockguard benchmarks — $NCPU CPUs, $(json_esc "$CPU_MODEL"), ${SECS}s per run, median of $ROUNDS, $(date -u +%Y-%m-%d)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -1293,6 +1344,10 @@ mock daemon share the $NCPU CPUs (see [where the time goes](#where-the-time-goes
 - **Load** — \`bench/loadgen.c\`: closed-loop keep-alive clients in one
   epoll process (unix, TCP or TLS), ${WARM}s warm-up then ${SECS}s measured
   per run; latency from the first byte written to the last byte read.
+  The req/s and MB/s scenarios run ${ROUNDS} rounds, each round every
+  target in turn, and each figure is that target's median round (its
+  latency and CPU columns are from the same run); errors and closed
+  connections are summed over all rounds.
   A run counts an error for any unexpected status, connection error, EOF
   mid-response or timeout. Over TLS it presents the client certificate
   and verifies the server's.
@@ -1317,8 +1372,9 @@ EOF
 
 ## Reproduce
 
-    make bench                     # everything, ~10 minutes, rewrites this file
+    make bench                     # everything, ~20 minutes, rewrites this file
     BENCH_SECONDS=20 make bench    # longer runs
+    BENCH_ROUNDS=1 make bench      # one round per scenario, ~10 minutes
     make bench-smoke               # a few seconds; fails only on errors or a crash
 
 Or by hand, e.g. 50 clients against any unix socket:
