@@ -1044,7 +1044,9 @@ where_time_md() {
 				bm = "–"
 				if (bc != "") bm = sprintf("%.2f", bc / w)
 				pcs = sprintf("%.2f", pc / w)
-				if (tc != "") pcs = pcs sprintf(" (%.2f + %.2f)", tc / w, (pc - tc) / w)
+				ot = pc - tc
+				if (ot < 0) ot = 0 # separate tick counts can cross
+				if (tc != "") pcs = pcs sprintf(" (%.2f + %.2f)", tc / w, ot / w)
 				all = "–"; top = "–"
 				if (n > 0 && pc + mc + lc > 0) {
 					all = sprintf("%.1f", (pc + mc + lc) * 1e6 / n)
