@@ -2,13 +2,15 @@
 /*
  * sock.c: non-blocking stream I/O over a plain or TLS socket, for both
  * sides of the proxy. Owns nothing: the caller keeps fd and SSL, and the
- * readiness flags (cleared when the socket would block; TLS reads keep
- * going while OpenSSL holds buffered bytes, which poll cannot see).
+ * readiness flags (cleared when the socket would block or a read came
+ * back short; TLS reads keep going while OpenSSL holds buffered bytes,
+ * which poll cannot see).
  */
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -31,6 +33,15 @@ sg_sock_read(struct sg_sock *u, char *p, size_t n, bool *rd, bool *wr)
 				u->rd_wants_w = true;
 				*wr = false;
 			}
+		} else if (r > 0 && (size_t)r < n && !SSL_has_pending(u->ssl)) {
+			/*
+			 * Short, and OpenSSL holds nothing more (read-ahead
+			 * takes what the socket had, up to its buffer): the
+			 * rest, if any, is still in the socket, where
+			 * level-triggered polling sees it. Saves the read
+			 * that would only say EAGAIN.
+			 */
+			*rd = false;
 		}
 		return r;
 	}
@@ -49,6 +60,42 @@ sg_sock_read(struct sg_sock *u, char *p, size_t n, bool *rd, bool *wr)
 	return r;
 }
 
+/*
+ * A small head and what follows it go out as one TLS record (one
+ * SSL_write, one write(2)) instead of one each: the first
+ * SG_TLS_COALESCE bytes of the iovecs, copied together. A retry after
+ * WANT_WRITE sees the same iovecs (or longer ones), so OpenSSL gets the
+ * same bytes again and at least as many, as it requires.
+ */
+static ssize_t
+sock_tls_write_joined(struct sg_sock *u, const struct iovec *iov, int cnt,
+    bool *rd, bool *wr)
+{
+	static _Thread_local char buf[SG_TLS_COALESCE];
+	size_t o = 0, k;
+	unsigned w = 0;
+	ssize_t r;
+	int i;
+
+	for (i = 0; i < cnt && o < sizeof(buf); i++) {
+		k = iov[i].iov_len;
+		if (k > sizeof(buf) - o)
+			k = sizeof(buf) - o;
+		memcpy(buf + o, iov[i].iov_base, k);
+		o += k;
+	}
+	r = sg_tls_write(u->ssl, buf, o, &w);
+	if (r == -1) {
+		*wr = false;
+		if (w == SG_TLS_WANT_READ) {
+			u->wr_wants_r = true;
+			*rd = false;
+		}
+		return -1;
+	}
+	return r;
+}
+
 ssize_t
 sg_sock_writev(struct sg_sock *u, struct iovec *iov, int cnt, bool *rd,
     bool *wr)
@@ -62,6 +109,9 @@ sg_sock_writev(struct sg_sock *u, struct iovec *iov, int cnt, bool *rd,
 		want += iov[i].iov_len;
 	if (want == 0)
 		return 0;
+	if (u->ssl != NULL && cnt > 1 && iov[0].iov_len > 0 &&
+	    iov[0].iov_len < SG_TLS_COALESCE)
+		return sock_tls_write_joined(u, iov, cnt, rd, wr);
 	if (u->ssl != NULL) {
 		ssize_t total = 0;
 

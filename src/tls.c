@@ -61,6 +61,9 @@ sg_tls_client_ctx(const struct sg_ir_endpoint *e, char *err, size_t errlen)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* one read(2) per burst of records, not two per record (see
+	 * sg_sock_read for what that asks of the readiness flags) */
+	SSL_CTX_set_read_ahead(ctx, 1);
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
@@ -445,6 +448,7 @@ sg_tls_server_ctx(const struct sg_ir_tls_server *t, char *err, size_t errlen)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_read_ahead(ctx, 1);
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif

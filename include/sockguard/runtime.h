@@ -117,6 +117,8 @@ struct sg_sock {
 	bool wr_wants_r;      /* TLS write waits for readability */
 };
 
+/* bytes of a TLS writev joined into one record (a head and what follows) */
+#define SG_TLS_COALESCE   (16 * 1024)
 /* sock.c: n > 0, 0 EOF, -1 would block (ready flags cleared), -2 error */
 ssize_t sg_sock_read(struct sg_sock *s, char *p, size_t n, bool *rd, bool *wr);
 ssize_t sg_sock_writev(struct sg_sock *s, struct iovec *iov, int cnt,

@@ -5,10 +5,10 @@
 chmod 755 "$T" # unprivileged test clients must reach the sockets
 SGFWD_BIN=$SGTOOLS/sgfwd
 TLS_PORT=$(free_port)
-tlsd() { # docker CLI over TLS with the client certificate in DIR
+tlsd() { # docker CLI over TLS with the client certificate in DIR (a hang fails)
 	local dir=$1
 	shift
-	docker -H "tcp://127.0.0.1:$TLS_PORT" --tlsverify --tlscacert "$CERTS/ca.pem" \
+	timeout 60 docker -H "tcp://127.0.0.1:$TLS_PORT" --tlsverify --tlscacert "$CERTS/ca.pem" \
 		--tlscert "$dir/cert.pem" --tlskey "$dir/key.pem" "$@"
 }
 has() { printf '%s' "$1" | grep -q -- "$2"; }
@@ -91,6 +91,19 @@ kill "$tlp" 2>/dev/null
 wait "$tlp" 2>/dev/null
 t_exec() { echo via-tls | tlsd "$CERTS/client" exec -i tl sh -c 'cat; echo after' | tr '\n' , | grep -qx 'via-tls,after,'; }
 check "tls: exec -i over the TLS listener (stdin EOF, output after it)" t_exec
+# a large body to a reader that starts late (TLS writes that must wait
+# and be retried) arrives byte for byte
+d=$(timeout 60 docker -H "unix://$DOCKER_SOCK" export tl | sha256sum)
+p=$(tlsd "$CERTS/client" export tl | { sleep 1; sha256sum; })
+check "tls: docker export over TLS to a late reader is byte-identical" \
+	sh -c "[ '$d' = '$p' ] && [ '$d' != '$(sha256sum </dev/null)' ]"
+# three requests in one TLS write: all answered, in order, without
+# waiting for more bytes (OpenSSL may read them all ahead at once)
+out=$(tls_raw "$CERTS/client" 'GET /_ping?pipe=1 HTTP/1.1\r\nHost: d\r\n\r\nGET /version HTTP/1.1\r\nHost: d\r\n\r\nGET /_ping?pipe=3 HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n')
+check "tls: three pipelined requests in one write get three answers" \
+	[ "$(printf '%s' "$out" | grep -o 'HTTP/1.1 200' | wc -l)" = 3 ]
+check "tls: ... the /version one in the middle" \
+	sh -c "printf '%s' \"\$1\" | grep -q '\"ApiVersion\"'" _ "$out"
 tlsd "$CERTS/client" rm -f tl >/dev/null
 
 # refusals: no HTTP answer, nothing reaches the daemon
