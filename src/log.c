@@ -443,13 +443,18 @@ log_key(struct sg_logrec *r, const char *k)
 	r->len = (size_t)(p - r->buf);
 }
 
-/* Appends a short run of bytes known to fit (log_room). */
+/* Appends a few bytes (a number, a quote) without a library call when
+ * they fit; else as log_put, which truncates and marks the record. */
 static inline void
-log_put_fit(struct sg_logrec *r, const char *s, size_t n)
+log_put_small(struct sg_logrec *r, const char *s, size_t n)
 {
 	char *p = r->buf + r->len;
 	size_t i;
 
+	if (!log_room(r, n)) {
+		log_put(r, s, n);
+		return;
+	}
 	for (i = 0; i < n; i++)
 		p[i] = s[i];
 	r->len += n;
@@ -473,10 +478,8 @@ log_value(struct sg_logrec *r, const char *v, size_t n, bool untrusted)
 	    &all);
 	if (!all)
 		r->truncated = true;
-	if (quote && log_room(r, 1))
-		r->buf[r->len++] = '"';
-	else if (quote)
-		log_put(r, "\"", 1); /* marks the record truncated */
+	if (quote)
+		log_put_small(r, "\"", 1);
 }
 
 void
@@ -518,10 +521,7 @@ sg_log_int(struct sg_logrec *r, const char *k, long long v)
 		n = log_utoa(b, (unsigned long long)v);
 	}
 	log_key(r, k);
-	if (log_room(r, n))
-		log_put_fit(r, b, n);
-	else
-		log_put(r, b, n);
+	log_put_small(r, b, n);
 }
 
 void
@@ -554,10 +554,7 @@ sg_log_ms(struct sg_logrec *r, const char *k, int64_t ns)
 	b[n++] = (char)('0' + us / 10 % 10);
 	b[n++] = (char)('0' + us % 10);
 	log_key(r, k);
-	if (log_room(r, n))
-		log_put_fit(r, b, n);
-	else
-		log_put(r, b, n);
+	log_put_small(r, b, n);
 }
 
 void

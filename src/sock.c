@@ -60,6 +60,24 @@ sg_sock_read(struct sg_sock *u, char *p, size_t n, bool *rd, bool *wr)
 	return r;
 }
 
+/* One SSL_write; on WANT_* the readiness flags say which way to wait. */
+static ssize_t
+sock_tls_write(struct sg_sock *u, const void *p, size_t n, bool *rd,
+    bool *wr)
+{
+	unsigned w = 0;
+	ssize_t r = sg_tls_write(u->ssl, p, n, &w);
+
+	if (r == -1) {
+		*wr = false;
+		if (w == SG_TLS_WANT_READ) {
+			u->wr_wants_r = true;
+			*rd = false;
+		}
+	}
+	return r;
+}
+
 /*
  * A small head and what follows it go out as one TLS record (one
  * SSL_write, one write(2)) instead of one each: the first
@@ -73,8 +91,6 @@ sock_tls_write_joined(struct sg_sock *u, const struct iovec *iov, int cnt,
 {
 	static _Thread_local char buf[SG_TLS_COALESCE];
 	size_t o = 0, k;
-	unsigned w = 0;
-	ssize_t r;
 	int i;
 
 	for (i = 0; i < cnt && o < sizeof(buf); i++) {
@@ -84,16 +100,7 @@ sock_tls_write_joined(struct sg_sock *u, const struct iovec *iov, int cnt,
 		memcpy(buf + o, iov[i].iov_base, k);
 		o += k;
 	}
-	r = sg_tls_write(u->ssl, buf, o, &w);
-	if (r == -1) {
-		*wr = false;
-		if (w == SG_TLS_WANT_READ) {
-			u->wr_wants_r = true;
-			*rd = false;
-		}
-		return -1;
-	}
-	return r;
+	return sock_tls_write(u, buf, o, rd, wr);
 }
 
 ssize_t
@@ -116,20 +123,12 @@ sg_sock_writev(struct sg_sock *u, struct iovec *iov, int cnt, bool *rd,
 		ssize_t total = 0;
 
 		for (i = 0; i < cnt; i++) {
-			unsigned w = 0;
-
 			if (iov[i].iov_len == 0)
 				continue;
-			r = sg_tls_write(u->ssl, iov[i].iov_base,
-			    iov[i].iov_len, &w);
-			if (r == -1) {
-				*wr = false;
-				if (w == SG_TLS_WANT_READ) {
-					u->wr_wants_r = true;
-					*rd = false;
-				}
+			r = sock_tls_write(u, iov[i].iov_base, iov[i].iov_len,
+			    rd, wr);
+			if (r == -1)
 				return total > 0 ? total : -1;
-			}
 			if (r < 0)
 				return total > 0 ? total : -2;
 			total += r;
