@@ -298,14 +298,14 @@ conn_interest(struct sg_conn *c)
 		break;
 	case SG_CS_EXCHANGE:
 		want_cr = !c->client_eof && x->in_len < sizeof(x->in);
-		/* a non-empty pipe takes only more of the body's opaque
-		 * bytes; size lines and the rest wait until it drained */
 		/* a spliced body waits for room in the pipe and for the
-		 * bytes copied before it to go out; a copied one for room
+		 * bytes copied before it to go out; a copied one (or the
+		 * piece of a size line a spliced one must read) for room
 		 * in r[] and an empty pipe */
-		want_ur = !x->resp_done && !c->up_eof && (conn_splicing(x) ?
-		    !x->pipe_full && x->pipe_len < x->pipe_cap &&
-		    x->h_off == x->h_len && x->r_off == x->r_end :
+		want_ur = !x->resp_done && !c->up_eof &&
+		    (conn_splicing(x) && x->ck_copy == 0 ? !x->pipe_full &&
+		    x->pipe_len < x->pipe_cap && x->h_off == x->h_len &&
+		    x->r_off == x->r_end :
 		    x->pipe_len == 0 && x->r_len < sizeof(x->r));
 		break;
 	case SG_CS_TUNNEL:
@@ -1479,9 +1479,12 @@ conn_pipe_in(struct sg_conn *c, size_t n)
  * (and CRLF before it) without consuming it, so that it can be spliced
  * together with the chunk's data. Sets *frame to the framing bytes and
  * *data to the data bytes that follow; 0 on success, 1 when nothing is
- * there yet, -1 when the framing is not complete within the peek or is
- * invalid (the caller then copies the rest, and the copy path reports
- * errors) or at EOF / on an error.
+ * there yet, 2 when the framing is valid so far but not whole (the
+ * upstream's write ended inside it, or it is longer than the peek): *frame
+ * is then the bytes peeked, which the caller reads through r[] so that the
+ * next peek starts after them; -1 when the framing is invalid (the caller
+ * then copies the rest, and the copy path reports it) or at EOF / on an
+ * error.
  */
 static int
 conn_chunk_peek(struct sg_conn *c, char *pk, size_t cap, uint32_t *frame,
@@ -1513,7 +1516,8 @@ conn_chunk_peek(struct sg_conn *c, char *pk, size_t cap, uint32_t *frame,
 			return 0;
 		}
 	}
-	return -1;
+	*frame = (uint32_t)n;
+	return 2;
 }
 
 /*
@@ -1522,9 +1526,12 @@ conn_chunk_peek(struct sg_conn *c, char *pk, size_t cap, uint32_t *frame,
  * ends with the connection, and chunk data together with the size lines
  * around it (peeked and checked before they are moved). Bytes keep their
  * order: the pipe fills only when everything read into r[] went out, and
- * r[] is read into only when the pipe is empty. Sets *read_ok when the
- * caller may read r[] (pipe empty, or the upstream is at EOF or failed,
- * which the read reports). Returns -1 when the client is gone.
+ * r[] is read into only when the pipe is empty. The pipe goes out to the
+ * client once it holds a quarter of its size, or when nothing more can go
+ * in now, so that the client wakes for large batches (a chunk at a time
+ * would wake it for every 64 KiB chunk). Sets *read_ok when the caller may
+ * read r[] (pipe empty, or the upstream is at EOF or failed, which the
+ * read reports). Returns -1 when the client is gone.
  */
 static int
 conn_body_splice(struct sg_conn *c, bool *progress, bool *read_ok)
@@ -1538,8 +1545,7 @@ conn_body_splice(struct sg_conn *c, bool *progress, bool *read_ok)
 	int pr;
 	bool eof = false;
 
-	/* move as far as both sides allow; a pipe drained after each
-	 * splice into it keeps the client busy while the upstream writes */
+	/* move as far as both sides allow */
 	while (x->resp_head_done && !x->resp_done && !x->tunnel &&
 	    !c->up_eof && !x->nosplice && !x->pipe_full && rd->ur &&
 	    x->h_off == x->h_len && x->r_off == x->r_end &&
@@ -1551,6 +1557,11 @@ conn_body_splice(struct sg_conn *c, bool *progress, bool *read_ok)
 			pr = conn_chunk_peek(c, pk, sizeof(pk), &frame, &left);
 			if (pr == 1)
 				break;
+			if (pr == 2) {
+				/* copied once the pipe drained (read below) */
+				x->ck_copy = frame;
+				break;
+			}
 			if (pr == -1) {
 				x->nosplice = true;
 				break;
@@ -1595,14 +1606,18 @@ conn_body_splice(struct sg_conn *c, bool *progress, bool *read_ok)
 		} else if (x->resp.body == SG_BODY_CHUNKED && n > 0) {
 			sg_chunked_skip(&x->resp_ck, (uint64_t)n);
 		}
-		if (conn_pipe_out(c, progress) == -1)
+		if (x->pipe_len >= x->pipe_cap / 4 &&
+		    conn_pipe_out(c, progress) == -1)
 			return -1;
 	}
 	if (x->h_off == x->h_len && x->r_off == x->r_end &&
 	    conn_pipe_out(c, progress) == -1)
 		return -1;
-	/* once spliced, the rest of the body is; a read only sees the end */
-	*read_ok = eof || (!conn_splicing(x) && x->pipe_len == 0);
+	/* once spliced, the rest of the body is, but for the pieces of a
+	 * size line that came in several writes; a read sees those, or the
+	 * end */
+	*read_ok = eof || ((!conn_splicing(x) || x->ck_copy > 0) &&
+	    x->pipe_len == 0);
 	return 0;
 }
 
@@ -1703,8 +1718,15 @@ conn_do_exchange(struct sg_conn *c)
 		if (rd->ur && !x->resp_done && !c->up_eof && read_ok) {
 			if (x->r_len < sizeof(x->r)) {
 				uint32_t from = x->r_len;
+				size_t want = sizeof(x->r) - x->r_len;
+
+				/* only the peeked piece of a size line: the
+				 * splice resumes after it */
+				if (x->ck_copy > 0 && x->ck_copy < want)
+					want = x->ck_copy;
+				x->ck_copy = 0;
 				n = sg_sock_read(&c->up->s, x->r + x->r_len,
-				    sizeof(x->r) - x->r_len, &rd->ur, &rd->uw);
+				    want, &rd->ur, &rd->uw);
 				if (n == 0 || n < -1) {
 					c->up_eof = true;
 					x->upstream_reusable = false;

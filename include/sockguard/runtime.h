@@ -173,7 +173,8 @@ struct sg_xfer {
 	/* hijacked stream between two plain sockets: splice through a pipe */
 	bool piped;
 	bool pipe_full;  /* a splice into it would block: wait for a drain */
-	bool nosplice;   /* chunk framing too odd to splice: copy the rest */
+	bool nosplice;   /* chunk framing invalid: copy the rest (it fails) */
+	uint32_t ck_copy; /* a size line not yet whole: read these bytes */
 	int pfd[2];
 	uint32_t pipe_len, pipe_cap;
 
