@@ -874,6 +874,89 @@ START_TEST(head_end_resumes)
 }
 END_TEST
 
+/* What sg_http_head_end must answer, one byte at a time. */
+static int
+end_oracle(const unsigned char *p, size_t len, size_t *scan)
+{
+	size_t i;
+
+	for (i = *scan; i < len; i++) {
+		if (p[i] == '\0' || (p[i] == '\r' && i == 0) ||
+		    (p[i] == '\r' && i + 1 < len && p[i + 1] != '\n') ||
+		    (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))) {
+			*scan = i;
+			return -400;
+		}
+		if (p[i] == '\r' && i + 1 == len) {
+			*scan = i;
+			return 0;
+		}
+		if (p[i] == '\n' && i >= 3 && p[i - 2] == '\n' &&
+		    p[i - 3] == '\r') {
+			*scan = i + 1;
+			return (int)(i + 1);
+		}
+	}
+	*scan = i;
+	return 0;
+}
+
+/*
+ * Random heads made of plain bytes, line ends, stray CR / LF / NUL and
+ * obs-text, at every length up to 100, whole and fed in two parts: the
+ * word-at-a-time scan gives the oracle's answer and position.
+ */
+START_TEST(head_end_matches_a_bytewise_scan)
+{
+	static const char *const parts[] = {"abcdefgh", "Host: x", "\r\n",
+	    "\r\n\r\n", "\r", "\n", "\0", "\xff\x80", "0123456789abcdefg"};
+	static const size_t plain[] = {0, 1, 8}; /* parts without framing */
+	unsigned char b[128];
+	uint32_t rnd = 2463534242u;
+	size_t len, cut, s1, s2, k;
+	int iter, r1, r2;
+
+	for (iter = 0; iter < 200000; iter++) {
+		size_t want = (size_t)iter % 101;
+
+		for (len = 0; len < want;) {
+			const char *pt;
+			size_t pl;
+
+			rnd ^= rnd << 13;
+			rnd ^= rnd >> 17;
+			rnd ^= rnd << 5;
+			/* plain runs most of the time, framing bytes less */
+			k = rnd % 16 < 10 ? plain[(rnd >> 8) % 3] :
+			    2 + (rnd >> 8) % 6;
+			pt = parts[k];
+			pl = pt[0] == '\0' ? 1 : strlen(pt);
+			if (pl > want - len)
+				pl = want - len;
+			memcpy(b + len, pt, pl);
+			len += pl;
+		}
+		s1 = s2 = 0;
+		r1 = sg_http_head_end((const char *)b, len, &s1);
+		r2 = end_oracle(b, len, &s2);
+		ck_assert_msg(r1 == r2 && s1 == s2, "iter %d len %zu: got %d "
+		    "at %zu, want %d at %zu", iter, len, r1, s1, r2, s2);
+		cut = len > 0 ? (rnd >> 4) % len : 0;
+		s1 = s2 = 0;
+		r1 = sg_http_head_end((const char *)b, cut, &s1);
+		r2 = end_oracle(b, cut, &s2);
+		ck_assert_int_eq(r1, r2);
+		if (r1 == 0) {
+			r1 = sg_http_head_end((const char *)b, len, &s1);
+			r2 = end_oracle(b, len, &s2);
+		}
+		ck_assert_msg(r1 == r2 && s1 == s2, "iter %d len %zu cut %zu: "
+		    "got %d at %zu, want %d at %zu", iter, len, cut, r1, s1, r2,
+		    s2);
+	}
+}
+END_TEST
+
 START_TEST(head_then_parse)
 {
 	static const char in[] = "POST /v1.41/exec/abc/start HTTP/1.1\r\n"
@@ -1239,6 +1322,7 @@ suite_http(void)
 	tc = tcase_create("head_end");
 	tcase_add_loop_test(tc, head_end_vectors, 0, SG_ARRAY_LEN(end_vec));
 	tcase_add_test(tc, head_end_resumes);
+	tcase_add_test(tc, head_end_matches_a_bytewise_scan);
 	tcase_add_test(tc, head_then_parse);
 	tcase_add_test(tc, slice_ieq);
 	suite_add_tcase(s, tc);
