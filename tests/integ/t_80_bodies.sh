@@ -10,6 +10,29 @@ sha() { sha256sum | cut -d' ' -f1; }
 NOTHING=$(sha </dev/null)
 # same A B: equal digests of something (two failed downloads are equal too)
 same() { [ "$1" = "$2" ] && [ "$1" != "$NOTHING" ]; }
+# bodies_upstream SOCKET OUT CMD...: starts a test upstream and waits for
+# its socket; its pid is in UPID
+bodies_upstream() {
+	local sock=$1 out=$2
+	shift 2
+	"$@" >"$out" 2>&1 &
+	UPID=$!
+	SG_PIDS+=("$UPID")
+	wait_for 10 test -S "$sock"
+}
+# bodies_config FILE LISTEN UPSTREAM PATH...: GET PATH allowed, the rest denied
+bodies_config() {
+	local f=$1 p
+	{
+		printf 'listen:\n  socket: %s\nupstream:\n  socket: %s\n' "$2" "$3"
+		printf 'insecure_allow_read_exfiltration: true\nrules:\n'
+		shift 3
+		for p in "$@"; do
+			printf '  - { match: { method: GET, path: %s }, action: allow }\n' "$p"
+		done
+		printf '  - { match: { method: "*", path: "/**" }, action: deny }\n'
+	} >"$f"
+}
 
 # ---- the real daemon
 bcfg=$(write_cfg bodies 'allow GET /_ping
@@ -43,22 +66,11 @@ fi
 
 # ---- the mock daemon
 if [ -x "${SGMOCKD:-}" ]; then
-	"$SGMOCKD" -s "$T/mockd.sock" -q >"$T/mockd.out" 2>&1 &
-	MPID=$!
-	SG_PIDS+=("$MPID")
-	wait_for 10 test -S "$T/mockd.sock"
-	cat >"$T/mbody.yaml" <<YAML
-listen:
-  socket: $T/mbody.sock
-upstream:
-  socket: $T/mockd.sock
-insecure_allow_read_exfiltration: true
-rules:
-  - { match: { method: GET, path: /_ping }, action: allow }
-  - { match: { method: GET, path: /bigbody }, action: allow }
-  - { match: { method: GET, path: /events }, action: allow }
-  - { match: { method: "*", path: "/**" }, action: deny }
-YAML
+	bodies_upstream "$T/mockd.sock" "$T/mockd.out" \
+		"$SGMOCKD" -s "$T/mockd.sock" -q
+	MPID=$UPID
+	bodies_config "$T/mbody.yaml" "$T/mbody.sock" "$T/mockd.sock" \
+		/_ping /bigbody /events
 	if sg_start mbody "$T/mbody.yaml"; then
 		M=8388608
 		for u in "bigbody?size=$M" "bigbody?size=300000" \
@@ -143,21 +155,10 @@ fi
 # finds an incomplete size line at every chunk boundary. The body must
 # arrive whole, and still be spliced: sockguard reads only the pieces of
 # the size lines (read(2) and its peeks count in rchar; splice does not).
-"$SGTOOLS/sgchunks" -l "$T/chunks.sock" -n 64 -s 262144 -w 5 \
-	>"$T/sgchunks.out" 2>&1 &
-CPID=$!
-SG_PIDS+=("$CPID")
-wait_for 10 test -S "$T/chunks.sock"
-cat >"$T/chunks.yaml" <<YAML
-listen:
-  socket: $T/chunksg.sock
-upstream:
-  socket: $T/chunks.sock
-insecure_allow_read_exfiltration: true
-rules:
-  - { match: { method: GET, path: /torn }, action: allow }
-  - { match: { method: "*", path: "/**" }, action: deny }
-YAML
+bodies_upstream "$T/chunks.sock" "$T/sgchunks.out" \
+	"$SGTOOLS/sgchunks" -l "$T/chunks.sock" -n 64 -s 262144 -w 5
+CPID=$UPID
+bodies_config "$T/chunks.yaml" "$T/chunksg.sock" "$T/chunks.sock" /torn
 if sg_start chunks "$T/chunks.yaml"; then
 	pid=$(cat "$T/chunks.pid")
 	d=$(curl -s --max-time 30 --raw --unix-socket "$T/chunks.sock" http://d/torn | sha)
