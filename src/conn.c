@@ -1555,6 +1555,7 @@ conn_body_splice(struct sg_conn *c, bool *progress, bool *read_ok)
 		if (left == 0 && x->piped &&
 		    x->resp.body == SG_BODY_CHUNKED) {
 			pr = conn_chunk_peek(c, pk, sizeof(pk), &frame, &left);
+			x->ck_copy = 0; /* a piece seen before may be whole now */
 			if (pr == 1)
 				break;
 			if (pr == 2) {

@@ -375,5 +375,9 @@ main(int argc, char **argv)
 		    "close_ms_min=%lld close_ms_max=%lld\n", n, connected,
 		    failed, closed, s408, other, none, mn, mx);
 	}
+	free(idx);
+	free(p);
+	free(cs);
+	free(data);
 	return 0;
 }
