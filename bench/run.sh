@@ -15,7 +15,8 @@
 #
 # Environment: BENCH_SECONDS (measured seconds per run, default 5),
 # BENCH_WARMUP (default 1), BENCH_ROUNDS (interleaved rounds of the req/s
-# and MB/s scenarios, the median reported, default 3), BENCH_BUILD (tools dir, default build/bench),
+# and MB/s scenarios, the median reported, default 3), BENCH_BUILD (tools
+# dir, default build/bench),
 # SOCKGUARD (binary, default ./sockguard), HAPROXY (default
 # /usr/sbin/haproxy), BENCH_NO_DOCKERD=1 (skip the real-daemon part),
 # BENCH_NO_DOC=1 (do not rewrite BENCHMARKS.md).
@@ -413,7 +414,7 @@ declare -A TPIDNAME=([direct]=mock [sockguard]=sockguard
 # figure is its median round)
 scenario() {
 	local name=$1 metric=$2 desc=$3 exp_proxy=$4 exp_direct=$5 t exp extra
-	local rounds=1 r
+	local rounds=1 r round
 	local -A rl=()
 	shift 6
 	SCENARIOS+=("$name")
@@ -422,18 +423,15 @@ scenario() {
 	log "== $name: $desc"
 	case $metric in rps | mbps) rounds=$ROUNDS ;; esac
 	for ((r = 1; r <= rounds; r++)); do
-		[ "$rounds" -gt 1 ] && log "   round $r of $rounds"
+		round=
+		[ "$rounds" -gt 1 ] && round=$r && log "   round $r of $rounds"
 		for t in "${TARGETS[@]}"; do
 			exp=$exp_proxy
 			[ "$t" = direct ] && exp=$exp_direct
 			extra=()
 			[ "$metric" = idle ] && extra=(--rss-pid "${PID[${TPIDNAME[$t]}]}")
 			unset "RES[$name|$t]"
-			if [ "$rounds" -gt 1 ]; then
-				ROUND=$r run_lg "$name" "$t" "${TSOCK[$t]}" "$exp" "$@" "${extra[@]}"
-			else
-				run_lg "$name" "$t" "${TSOCK[$t]}" "$exp" "$@" "${extra[@]}"
-			fi
+			ROUND=$round run_lg "$name" "$t" "${TSOCK[$t]}" "$exp" "$@" "${extra[@]}"
 			[ -n "${RES["$name|$t"]:-}" ] && rl[$t]+=${RES["$name|$t"]}$'\n'
 			[ "$t" = sockguard ] && check_sg sockguard "$name" || true
 			if [ "$t" = sockguard ] && [ -z "${PID[sockguard]:-}" ]; then
@@ -1033,7 +1031,8 @@ where_time_md() {
 				-v rps="$(jnum "$l" rps)" -v d="$(jnum "$l" duration_seconds)" \
 				-v wu="$(jnum "$l" warmup_seconds)" -v mb="$(jnum "$l" mb_per_s)" \
 				-v bc="$(jnum "$l" machine_busy_cpu_s)" -v metric="${SCEN_METRIC[$s]}" \
-				-v tc="$(jnum "$l" proxy_main_thread_cpu_s)" -v ncpu="$NCPU" 'BEGIN {
+				-v tc="$(jnum "$l" proxy_main_thread_cpu_s)" \
+				-v ceil="$(ceiling_of "$l" "${SCEN_METRIC[$s]}")" 'BEGIN {
 				if (w <= 0) exit
 				n = rps * (d + wu)
 				if (metric == "mbps") n = mb * (d + wu)
@@ -1048,13 +1047,13 @@ where_time_md() {
 				if (ot < 0) ot = 0 # separate tick counts can cross
 				if (tc != "") pcs = pcs sprintf(" (%.2f + %.2f)", tc / w, ot / w)
 				all = "–"; top = "–"
-				if (n > 0 && pc + mc + lc > 0) {
+				if (ceil != "") {
 					all = sprintf("%.1f", (pc + mc + lc) * 1e6 / n)
 					if (metric == "mbps") {
 						all = all " per MB"
-						top = sprintf("%.0f MB/s", ncpu * n / (pc + mc + lc))
+						top = sprintf("%.0f MB/s", ceil)
 					} else {
-						top = sprintf("%.1fk", ncpu * n / (pc + mc + lc) / 1000)
+						top = sprintf("%.1fk", ceil / 1000)
 					}
 				}
 				printf "| `%s` | %s | %s | %.2f | %.2f | %s | %s | %s | %s |\n", s, t,
@@ -1063,6 +1062,20 @@ where_time_md() {
 	done
 	echo
 	ceiling_md
+}
+
+# ceiling_of LINE METRIC: the rate (req/s, or MB/s for mbps) at which the
+# proxy's, the mock's and the load generator's measured CPU per request
+# would keep every core busy; nothing without CPU figures
+ceiling_of() {
+	awk -v pc="$(jnum "$1" proxy_cpu_s)" -v mc="$(jnum "$1" mock_cpu_s)" \
+		-v lc="$(jnum "$1" lg_cpu_s)" -v rps="$(jnum "$1" rps)" \
+		-v mb="$(jnum "$1" mb_per_s)" -v metric="$2" \
+		-v d="$(jnum "$1" duration_seconds)" -v wu="$(jnum "$1" warmup_seconds)" \
+		-v ncpu="$NCPU" 'BEGIN { n = rps * (d + wu)
+			if (metric == "mbps") n = mb * (d + wu)
+			t = pc + mc + lc
+			if (n > 0 && t > 0) printf "%.3f", ncpu * n / t }'
 }
 
 # ceiling_md: for the 50-client allow rows, how far sockguard could go on
@@ -1077,12 +1090,9 @@ ceiling_md() {
 		h=$(val "$s" haproxy-keepalive)
 		case $l in *'"proxy_cpu_s"'*) ;; *) continue ;; esac
 		[ -n "$h" ] || continue
-		c=$(awk -v pc="$(jnum "$l" proxy_cpu_s)" -v mc="$(jnum "$l" mock_cpu_s)" \
-			-v lc="$(jnum "$l" lg_cpu_s)" -v rps="$(jnum "$l" rps)" \
-			-v d="$(jnum "$l" duration_seconds)" -v wu="$(jnum "$l" warmup_seconds)" \
-			-v ncpu="$NCPU" 'BEGIN { n = rps * (d + wu); t = pc + mc + lc
-				if (n > 0 && t > 0) printf "%.0f", ncpu * n / t }')
+		c=$(ceiling_of "$l" rps)
 		[ -n "$c" ] || continue
+		c=$(printf '%.0f' "$c")
 		echo "- \`$s\`: sockguard measured $(fmt rps "$(val "$s" sockguard)"), $(ratio "$(val "$s" sockguard)" "$h")× HAProxy keep-alive; its ceiling here is $(fmt rps "$c"), $(ratio "$c" "$h")× HAProxy keep-alive's measured $(fmt rps "$h") (the target is 1.3×)."
 	done
 }

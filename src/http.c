@@ -52,31 +52,22 @@ static const char *const http_known_codings[] = {
 	"x-gzip",
 };
 
+/* Whether one of the eight bytes at p is a NUL, CR or LF. */
+static inline bool
+http_special8(const unsigned char *p)
+{
+	uint64_t w = sg_word8(p);
+
+	return (sg_bytes_below(w, 1) | sg_bytes_eq(w, '\r') |
+	    sg_bytes_eq(w, '\n')) != 0;
+}
+
 /*
  * Leading empty lines: RFC 9112 2.2 says a server SHOULD ignore at least
  * one CRLF before the request line. We reject them instead (a CR at
  * offset 0 is -400 at once): it is simpler, and a proxy that skips bytes
  * the daemon might not skip is how desynchronisation starts.
  */
-
-/* Nonzero when a byte of w is zero (the exact test: no false alarms). */
-static inline uint64_t
-http_zero_byte(uint64_t w)
-{
-	return (w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL;
-}
-
-/* Nonzero when one of the eight bytes at p is a NUL, CR or LF. */
-static inline uint64_t
-http_special8(const unsigned char *p)
-{
-	uint64_t w;
-
-	memcpy(&w, p, 8);
-	return http_zero_byte(w) | http_zero_byte(w ^ 0x0d0d0d0d0d0d0d0dULL) |
-	    http_zero_byte(w ^ 0x0a0a0a0a0a0a0a0aULL);
-}
-
 int
 sg_http_head_end(const char *buf, size_t len, size_t *scan)
 {
@@ -87,7 +78,7 @@ sg_http_head_end(const char *buf, size_t len, size_t *scan)
 		len = INT_MAX;
 	for (i = *scan; i < len; i++) {
 		/* eight bytes at a time over those that decide nothing */
-		while (len - i >= 8 && http_special8(p + i) == 0)
+		while (len - i >= 8 && !http_special8(p + i))
 			i += 8;
 		if (i == len)
 			break;

@@ -278,22 +278,14 @@ log_plain(unsigned char c)
 
 /*
  * Whether none of the 8 bytes in w needs escaping (a control, '"', '\\',
- * DEL or a byte >= 0x80). Borrows between bytes can only add hits above
- * a real one, so the answer is exact.
+ * DEL or a byte >= 0x80). Exact: see sg_bytes_below.
  */
 static inline bool
 log_word_plain(uint64_t w)
 {
-	const uint64_t ones = 0x0101010101010101ULL;
-	const uint64_t high = 0x8080808080808080ULL;
-	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-	uint64_t d = w ^ (ones * 0x7f), hit;
-
-	hit = (w - ones * 0x20) & ~w;  /* below 0x20 */
-	hit |= (q - ones) & ~q;        /* '"' */
-	hit |= (b - ones) & ~b;        /* '\\' */
-	hit |= (d - ones) & ~d;        /* DEL */
-	return ((hit | w) & high) == 0; /* or >= 0x80 */
+	return ((sg_bytes_below(w, 0x20) | sg_bytes_eq(w, '"') |
+	    sg_bytes_eq(w, '\\') | sg_bytes_eq(w, 0x7f) | w) & SG_BYTES_80) ==
+	    0;
 }
 
 /* Length of the plain run at the start of v[0..n). */
@@ -301,14 +293,9 @@ static inline size_t
 log_plain_run(const char *v, size_t n)
 {
 	size_t i = 0;
-	uint64_t w;
 
-	while (n - i >= 8) {
-		memcpy(&w, v + i, 8);
-		if (!log_word_plain(w))
-			break;
+	while (n - i >= 8 && log_word_plain(sg_word8(v + i)))
 		i += 8;
-	}
 	while (i < n && log_plain((unsigned char)v[i]))
 		i++;
 	return i;

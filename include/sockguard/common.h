@@ -52,6 +52,37 @@ sg_put(char *dst, size_t *o, size_t cap, const char *s, size_t n)
 
 #define SG_PUT_LIT(dst, o, cap, lit) sg_put(dst, o, cap, lit, sizeof(lit) - 1)
 
+/*
+ * Eight bytes at a time (the scans of heads and log values): the 8 bytes
+ * at p as one word; and the high bit set in the bytes of w below lim, for
+ * lim <= 0x80 (surely in the first such byte: borrows only add hits above
+ * a real one, so "is any byte below lim" is answered exactly).
+ */
+#define SG_BYTES_1 0x0101010101010101ULL
+#define SG_BYTES_80 0x8080808080808080ULL
+
+static inline uint64_t
+sg_word8(const void *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+static inline uint64_t
+sg_bytes_below(uint64_t w, unsigned char lim)
+{
+	return (w - SG_BYTES_1 * lim) & ~w & SG_BYTES_80;
+}
+
+/* Likewise for the bytes of w equal to c. */
+static inline uint64_t
+sg_bytes_eq(uint64_t w, unsigned char c)
+{
+	return sg_bytes_below(w ^ (SG_BYTES_1 * c), 1);
+}
+
 /* The value of a hex digit, or -1. */
 static inline int
 sg_hexval(unsigned char c)
