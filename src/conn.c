@@ -277,6 +277,23 @@ conn_upstream_pending(const struct sg_xfer *x)
 	return x != NULL && (x->o_off < x->o_len || x->b_off < x->b_end);
 }
 
+/*
+ * Edge-triggered readiness for a plain socket outside splices and tunnels:
+ * there every flag in conn_ready is forgotten only on proof that the
+ * socket is drained or full (EAGAIN, a short read, a short write), and a
+ * change of interest re-polls the fd, so no edge can be missed. A short
+ * splice proves nothing (the pipe may have filled), and OpenSSL may leave
+ * records in the socket after a read that returned what it had, so those
+ * stay level-triggered.
+ */
+static unsigned
+conn_edge(const struct sg_sock *s, const struct sg_xfer *x)
+{
+	if (s->ssl != NULL || (x != NULL && (x->piped || x->tunnel)))
+		return 0;
+	return SG_EV_EDGE;
+}
+
 static void
 conn_interest(struct sg_conn *c)
 {
@@ -327,7 +344,9 @@ conn_interest(struct sg_conn *c)
 		cm |= SG_EV_WRITE;
 	if (c->cs.wr_wants_r)
 		cm |= SG_EV_READ;
+	cm |= conn_edge(&c->cs, x);
 	if (c->up != NULL) {
+		um |= conn_edge(&c->up->s, x);
 		if (want_ur && !rd->ur)
 			um |= SG_EV_READ;
 		if (conn_upstream_pending(x) && !rd->uw)
@@ -1995,8 +2014,11 @@ conn_finish(struct sg_conn *c)
 
 	tl_set(c, SG_TL_NONE);
 	conn_log(c);
+	/* bytes after the response may sit unread in the socket (a splice
+	 * moved the body, or the last read filled r[]): with edge-triggered
+	 * readiness no new edge reports them, so the next use peeks first */
 	if (c->up != NULL)
-		c->up->unseen_tail = x->piped;
+		c->up->unseen_tail = x->piped || conn_rd(c)->ur;
 	conn_unpipe(x);
 	if (c->up != NULL) {
 		reuse = x->upstream_reusable && x->req_done && x->resp_done &&

@@ -96,7 +96,7 @@ sg_ev_set(struct sg_ev *ev, int fd, unsigned mask, sg_ev_cb cb, void *arg)
 	if (fd >= ev->nh && ev_grow(ev, fd) == -1)
 		return -1;
 	h = &ev->h[fd];
-	mask &= SG_EV_READ | SG_EV_WRITE;
+	mask &= SG_EV_READ | SG_EV_WRITE | SG_EV_EDGE;
 	if (h->known && h->mask == mask && h->cb == cb && h->arg == arg)
 		return 0;
 	if (!h->known)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ev_epoll.c: epoll backend of the event loop (level-triggered). Owns the
+ * ev_epoll.c: epoll backend of the event loop (level-triggered, or
+ * edge-triggered for an fd registered with SG_EV_EDGE). Owns the
  * epoll fd; knows nothing about callbacks.
  */
 #include <sys/epoll.h>
@@ -56,6 +57,8 @@ evb_ctl(struct sg_evb *b, int op, int fd, unsigned mask)
 		e.events |= EPOLLIN | EPOLLRDHUP;
 	if (mask & SG_EV_WRITE)
 		e.events |= EPOLLOUT;
+	if (mask & SG_EV_EDGE)
+		e.events |= EPOLLET;
 	return epoll_ctl(b->epfd, op, fd, &e);
 }
 

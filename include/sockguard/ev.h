@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ev.h: the event loop (redis ae sized). One thread, level-triggered
- * readiness for file descriptors, a handful of one-shot timers, and a
+ * readiness for file descriptors (edge-triggered where the caller asks and
+ * the backend can), a handful of one-shot timers, and a
  * deferred-close list run after each dispatch round so a reused fd never
  * receives a stale event. Backends: ev_epoll.c (default) and ev_poll.c,
  * chosen at build time (EV=epoll|poll).
@@ -14,6 +15,15 @@
 #define SG_EV_READ  0x1u
 #define SG_EV_WRITE 0x2u
 #define SG_EV_ERROR 0x4u /* reported only: hangup or error on the fd */
+/*
+ * Interest only: report READ/WRITE when the fd becomes ready rather than
+ * while it is. For a caller that tracks readiness itself and forgets it
+ * only on proof (EAGAIN, or a short read of a plain socket, which empties
+ * its queue); it saves the backend polling every reported fd once more.
+ * The poll backend stays level-triggered, which such a caller also
+ * handles.
+ */
+#define SG_EV_EDGE  0x8u
 
 struct sg_ev;
 

@@ -134,8 +134,9 @@ struct sg_upc {
 	bool reused;          /* served an earlier request */
 	bool connected;       /* TCP connect finished */
 	bool hs_done;         /* TLS handshake finished (or no TLS) */
-	bool unseen_tail;     /* the last body was spliced: bytes after it
-	                       * were never looked at, so peek before reuse */
+	bool unseen_tail;     /* the last body was spliced, or its last read
+	                       * was not short: bytes after it were never
+	                       * looked at, so peek before reuse */
 };
 
 /* Buffers for one request/response exchange; idle connections hold none. */

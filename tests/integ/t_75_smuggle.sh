@@ -482,3 +482,68 @@ fi
 
 kill "$S_RECPID" 2>/dev/null
 wait "$S_RECPID" 2>/dev/null
+
+# An upstream that sends more than it framed: the bytes after a response
+# must never answer a later request (response desync). The connection that
+# carried them is not reused, whether they came with the response or
+# later, while it sat idle in the pool (then sockguard drops it at once).
+J_EVIL='HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL'
+J_REQ='GET /containers/json HTTP/1.1\r\nHost: x\r\n\r\n'
+# j_conns NAME: the upstream connection number of each request, in order
+j_conns() { sed -n 's/^conn=\([0-9]*\) head=.*/\1/p' "$T/$1.rec"; }
+# j_clean TEXT: TEXT holds nothing of the unframed response
+j_clean() { ! printf '%s' "$1" | grep -q EVIL; }
+# j_up NAME [SGRECORD OPTIONS]: a recorder on $T/NAME.up and an instance
+# NAME in front of it
+j_up() {
+	local name=$1
+	shift
+	"$SGRECORD" -l "$T/$name.up" -o "$T/$name.rec" "$@" >"$T/$name.out" 2>&1 &
+	SG_PIDS+=("$!")
+	wait_for 5 contains "$T/$name.out" "listening" || return 1
+	cat >"$T/$name.yaml" <<YAML
+listen:
+  socket: $T/$name.sock
+upstream:
+  socket: $T/$name.up
+insecure_allow_read_exfiltration: true
+rules:
+  - { match: { method: GET, path: /containers/json }, action: allow }
+YAML
+	sg_start "$name" "$T/$name.yaml"
+}
+if j_up junk1 -j "$J_EVIL"; then
+	out=$("$SGRAW" -u "$T/junk1.sock" -w 300 -p 100 "$J_REQ" "$J_REQ")
+	out2=$("$SGRAW" -u "$T/junk1.sock" -w 300 "$J_REQ")
+	check "junk after a response: both requests on one connection answered 200" \
+		[ "$(printf '%s' "$out" | statuses)" = 200,200 ]
+	check "junk after a response: a new client connection is answered 200" \
+		[ "$(printf '%s' "$out2" | statuses)" = 200 ]
+	check "junk after a response: no client ever sees the unframed bytes" \
+		j_clean "$out$out2"
+	check "junk after a response: every request went on a fresh upstream connection" \
+		[ "$(j_conns junk1 | sort -u | wc -l)" -eq 3 ]
+	sg_stop junk1
+else
+	fail "junk after a response: recorder and sockguard start"
+fi
+if j_up junk2 -j "$J_EVIL" -J 30; then
+	out=$("$SGRAW" -u "$T/junk2.sock" -w 200 "$J_REQ")
+	check "junk on an idle upstream connection: the first request is answered 200" \
+		[ "$(printf '%s' "$out" | statuses)" = 200 ]
+	jc=$(j_conns junk2)
+	check "junk on an idle upstream connection: the upstream sends it" \
+		wait_for 5 contains "$T/junk2.out" "junk $jc"
+	check "junk on an idle upstream connection: sockguard closes that connection" \
+		wait_for 5 contains "$T/junk2.out" "close $jc"
+	out2=$("$SGRAW" -u "$T/junk2.sock" -w 200 "$J_REQ")
+	check "junk on an idle upstream connection: the next request is answered 200" \
+		[ "$(printf '%s' "$out2" | statuses)" = 200 ]
+	check "junk on an idle upstream connection: the unframed bytes reach no client" \
+		j_clean "$out$out2"
+	check "junk on an idle upstream connection: the next request went on a new one" \
+		[ "$(j_conns junk2 | sort -u | wc -l)" -eq 2 ]
+	sg_stop junk2
+else
+	fail "junk on an idle upstream connection: recorder and sockguard start"
+fi

@@ -12,12 +12,18 @@
  * (any case) wins, else Content-Length, else no body. Bytes left when a
  * connection closes, or that cannot be framed, are logged as "partial".
  *
- *   sgrecord -l SOCKET -o LOGFILE
+ *   sgrecord -l SOCKET -o LOGFILE [-j DATA [-J MS]]
+ *
+ * -j DATA: after every response, DATA too (escapes \r \n \\ \xHH), in the
+ * same write: an upstream that sends more than it framed. -J MS: send
+ * DATA MS milliseconds after the response instead, while the connection
+ * sits idle.
  *
  * Log lines:   conn=N head=ESCAPED body=ESCAPED
  *              conn=N partial=ESCAPED
  * Escapes: \r \n \\ and \xHH for every other byte outside 0x20..0x7e.
- * stdout (line-buffered): "listening", "accept N", "close N".
+ * stdout (line-buffered): "listening", "accept N", "close N", and
+ * "junk N" once DATA went out on connection N.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -30,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAXC 512
@@ -42,10 +49,50 @@ struct rconn {
 	size_t len, cap;
 	char *out;
 	size_t out_off, out_len;
+	long long junk_due; /* ms on the monotonic clock; 0: none pending */
 };
 
 static struct rconn conns[MAXC];
 static int logfd = -1;
+static char junk[4096];
+static size_t junk_len;
+static long junk_ms = -1; /* -1: in the response's write */
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Decodes \r \n \\ \xHH in s into junk[]. */
+static int
+junk_set(const char *s)
+{
+	while (*s != '\0') {
+		unsigned v;
+
+		if (junk_len == sizeof(junk))
+			return -1;
+		if (*s != '\\') {
+			junk[junk_len++] = *s++;
+			continue;
+		}
+		s++;
+		if (*s == 'r' || *s == 'n' || *s == '\\') {
+			junk[junk_len++] = *s == 'r' ? '\r' : *s == 'n' ? '\n' : '\\';
+			s++;
+		} else if (*s == 'x' && sscanf(s + 1, "%2x", &v) == 1) {
+			junk[junk_len++] = (char)v;
+			s += 3;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
 
 /* Appends the escaped form of p[0..n) to the growing string *s. */
 static void
@@ -290,6 +337,12 @@ conn_parse(struct rconn *c)
 			queue(c, okh, sizeof(okh) - 1);
 		else
 			queue(c, ok, sizeof(ok) - 1);
+		if (junk_len > 0 && junk_ms < 0) {
+			queue(c, junk, junk_len);
+			printf("junk %lu\n", c->id);
+		} else if (junk_len > 0) {
+			c->junk_due = now_ms() + junk_ms;
+		}
 		memmove(c->buf, c->buf + hlen + blen, c->len - hlen - blen);
 		c->len -= hlen + blen;
 	}
@@ -303,15 +356,23 @@ main(int argc, char **argv)
 	unsigned long nid = 0;
 	int ch, lfd, i;
 
-	while ((ch = getopt(argc, argv, "l:o:")) != -1) {
+	while ((ch = getopt(argc, argv, "l:o:j:J:")) != -1) {
 		switch (ch) {
 		case 'l': path = optarg; break;
 		case 'o': out = optarg; break;
+		case 'j':
+			if (junk_set(optarg) == -1) {
+				fprintf(stderr, "sgrecord: bad -j DATA\n");
+				return 2;
+			}
+			break;
+		case 'J': junk_ms = atol(optarg); break;
 		default: return 2;
 		}
 	}
 	if (path == NULL || out == NULL) {
-		fprintf(stderr, "usage: sgrecord -l SOCKET -o LOGFILE\n");
+		fprintf(stderr, "usage: sgrecord -l SOCKET -o LOGFILE "
+		    "[-j DATA [-J MS]]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -334,19 +395,32 @@ main(int argc, char **argv)
 	printf("listening %s\n", path);
 	for (;;) {
 		struct pollfd p[1 + MAXC];
-		int idx[1 + MAXC], np = 1;
+		int idx[1 + MAXC], np = 1, timeout = -1;
+		long long now = now_ms();
 
 		p[0].fd = lfd;
 		p[0].events = POLLIN;
 		for (i = 0; i < MAXC; i++) {
 			if (conns[i].fd == -1)
 				continue;
+			if (conns[i].junk_due != 0 && conns[i].junk_due <= now &&
+			    conns[i].out_len == 0) {
+				/* small: one blocking send, then it is there */
+				conns[i].junk_due = 0;
+				if (send(conns[i].fd, junk, junk_len, MSG_NOSIGNAL) ==
+				    (ssize_t)junk_len)
+					printf("junk %lu\n", conns[i].id);
+			} else if (conns[i].junk_due != 0 && (timeout < 0 ||
+			    conns[i].junk_due - now < timeout)) {
+				timeout = conns[i].junk_due > now ?
+				    (int)(conns[i].junk_due - now) : 0;
+			}
 			p[np].fd = conns[i].fd;
 			p[np].events = POLLIN |
 			    (conns[i].out_off < conns[i].out_len ? POLLOUT : 0);
 			idx[np++] = i;
 		}
-		if (poll(p, (nfds_t)np, -1) < 0) {
+		if (poll(p, (nfds_t)np, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
