@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sockguard/ev.h"
+#include "sockguard/sys.h"
 
 struct sg_evb {
 	int epfd;
@@ -87,7 +88,7 @@ sg_evb_wait(struct sg_evb *b, struct sg_ev_fired *out, int max, int timeout_ms)
 
 	if (max > (int)(sizeof(b->ev) / sizeof(b->ev[0])))
 		max = (int)(sizeof(b->ev) / sizeof(b->ev[0]));
-	n = epoll_wait(b->epfd, b->ev, max, timeout_ms);
+	n = sg_sys_epoll_wait(b->epfd, b->ev, max, timeout_ms);
 	if (n == -1)
 		return errno == EINTR ? 0 : -1;
 	for (i = 0; i < n; i++) {

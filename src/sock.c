@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 
 #include "sockguard/runtime.h"
+#include "sockguard/sys.h"
 #include "sockguard/tls.h"
 
 ssize_t
@@ -46,7 +47,7 @@ sg_sock_read(struct sg_sock *u, char *p, size_t n, bool *rd, bool *wr)
 		return r;
 	}
 	do
-		r = read(u->fd, p, n);
+		r = sg_sys_read(u->fd, p, n);
 	while (r == -1 && errno == EINTR);
 	if (r == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -140,7 +141,7 @@ sg_sock_writev(struct sg_sock *u, struct iovec *iov, int cnt, bool *rd,
 	mh.msg_iov = iov;
 	mh.msg_iovlen = (size_t)cnt;
 	do
-		r = sendmsg(u->fd, &mh, MSG_NOSIGNAL);
+		r = sg_sys_sendmsg(u->fd, &mh, MSG_NOSIGNAL);
 	while (r == -1 && errno == EINTR);
 	if (r == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {

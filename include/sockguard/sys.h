@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sys.h: the event loop's per-request system calls, without glibc's
+ * cancellation bookkeeping. Once a second thread exists (the access-log
+ * writer), every cancellation point (read, sendmsg, epoll_wait) brackets
+ * its system call with two atomic updates of the thread's cancel state;
+ * no sockguard thread is ever cancelled, so the loop calls the kernel
+ * directly. Same arguments, result and errno as the libc functions.
+ * Sanitizer builds keep the libc calls, whose interceptors check the
+ * buffers.
+ */
+#ifndef SOCKGUARD_SYS_H
+#define SOCKGUARD_SYS_H
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define sg_sys_read read
+#define sg_sys_sendmsg sendmsg
+#define sg_sys_epoll_wait epoll_wait
+#else
+static inline ssize_t
+sg_sys_read(int fd, void *p, size_t n)
+{
+	return (ssize_t)syscall(SYS_read, fd, p, n);
+}
+
+static inline ssize_t
+sg_sys_sendmsg(int fd, const struct msghdr *mh, int flags)
+{
+	return (ssize_t)syscall(SYS_sendmsg, fd, mh, flags);
+}
+
+static inline int
+sg_sys_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout_ms)
+{
+	return (int)syscall(SYS_epoll_wait, epfd, ev, max, timeout_ms);
+}
+#endif
+
+#endif
