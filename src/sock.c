@@ -47,7 +47,7 @@ sg_sock_read(struct sg_sock *u, char *p, size_t n, bool *rd, bool *wr)
 		return r;
 	}
 	do
-		r = sg_sys_read(u->fd, p, n);
+		r = sg_sys_recv(u->fd, p, n, 0);
 	while (r == -1 && errno == EINTR);
 	if (r == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
