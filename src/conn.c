@@ -60,6 +60,7 @@ static void conn_do_exchange(struct sg_conn *c);
 static int conn_write_client(struct sg_conn *c, bool *progress);
 static void conn_do_tunnel(struct sg_conn *c);
 static int conn_tunnel_splice(struct sg_conn *c, bool *progress);
+static unsigned conn_edge(const struct sg_sock *s, const struct sg_xfer *x);
 static bool conn_splicing(const struct sg_xfer *x);
 static void conn_do_local(struct sg_conn *c);
 static void conn_finish(struct sg_conn *c);
@@ -169,7 +170,8 @@ sg_conn_accept(struct sg_server *srv, struct sg_listener *l, int fd,
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->nconns++;
-	if (sg_ev_set(srv->ev, fd, SG_EV_READ, conn_on_client, c) == -1) {
+	if (sg_ev_set(srv->ev, fd, SG_EV_READ | conn_edge(&c->cs, NULL),
+	    conn_on_client, c) == -1) {
 		conn_close(c);
 		return;
 	}

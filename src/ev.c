@@ -16,6 +16,7 @@ struct ev_handler {
 	void *arg;
 	unsigned mask;
 	bool known;
+	bool fired; /* an event of this round still to be dispatched */
 };
 
 struct ev_timer {
@@ -123,6 +124,12 @@ sg_ev_del(struct sg_ev *ev, int fd)
 	memset(&ev->h[fd], 0, sizeof(ev->h[fd]));
 }
 
+bool
+sg_ev_fired(const struct sg_ev *ev, int fd)
+{
+	return fd >= 0 && fd < ev->nh && ev->h[fd].fired;
+}
+
 int64_t
 sg_ev_now(const struct sg_ev *ev)
 {
@@ -202,6 +209,9 @@ sg_ev_run_once(struct sg_ev *ev, int timeout_ms)
 	n = sg_evb_wait(ev->b, ev->fired, (int)SG_ARRAY_LEN(ev->fired),
 	    timeout_ms);
 	ev->now = sg_ev_clock();
+	for (i = 0; i < n; i++)
+		if (ev->fired[i].fd >= 0 && ev->fired[i].fd < ev->nh)
+			ev->h[ev->fired[i].fd].fired = true;
 	for (i = 0; i < n; i++) {
 		int fd = ev->fired[i].fd;
 		struct ev_handler *h;
@@ -210,6 +220,7 @@ sg_ev_run_once(struct sg_ev *ev, int timeout_ms)
 		if (fd < 0 || fd >= ev->nh)
 			continue;
 		h = &ev->h[fd];
+		h->fired = false;
 		if (!h->known || h->cb == NULL)
 			continue;
 		m = ev->fired[i].events;

@@ -250,10 +250,13 @@ sg_upstream_acquire(struct sg_server *srv, bool *connecting)
 		 * sat idle a while, since its EOF may be queued in this round.
 		 * One released moments ago is known good (a daemon does not
 		 * time out a connection it just answered on), which saves a
-		 * syscall per request on a busy proxy.
+		 * syscall per request on a busy proxy, unless an event for it
+		 * came in this round and upstream_idle_cb has not seen it yet
+		 * (bytes or EOF the peek will find).
 		 */
 		if ((u->s.ssl == NULL && !u->unseen_tail &&
-		    sg_ev_now(srv->ev) - u->idle_since < SG_POOL_HOT_NS) ||
+		    sg_ev_now(srv->ev) - u->idle_since < SG_POOL_HOT_NS &&
+		    !sg_ev_fired(srv->ev, u->s.fd)) ||
 		    upstream_alive(u)) {
 			/* the caller re-points the fd's handler before the loop
 			 * can dispatch another event for it */

@@ -37,6 +37,8 @@ void sg_ev_free(struct sg_ev *ev);
 int sg_ev_set(struct sg_ev *ev, int fd, unsigned mask, sg_ev_cb cb, void *arg);
 /* Forgets fd (before it is closed). */
 void sg_ev_del(struct sg_ev *ev, int fd);
+/* Whether an event for fd came in this round and is still to be dispatched. */
+bool sg_ev_fired(const struct sg_ev *ev, int fd);
 /* Waits at most until the next timer (or timeout_ms, -1 none), dispatches. */
 int sg_ev_run_once(struct sg_ev *ev, int timeout_ms);
 /* Monotonic nanoseconds, refreshed once per loop iteration. */

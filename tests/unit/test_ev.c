@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_ev.c: the event loop over socket pairs: level- and edge-triggered
+ * readiness, a change of interest that finds bytes already waiting, and
+ * which events of a round are still to be dispatched.
+ */
+#include <sys/socket.h>
+
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "sockguard/ev.h"
+
+struct ev_probe {
+	struct sg_ev *ev;
+	int calls;
+	int other;        /* an fd whose pending event this callback looks at */
+	bool other_fired; /* sg_ev_fired(other) during the callback */
+	bool self_fired;  /* sg_ev_fired(own fd) during the callback */
+};
+
+static void
+ev_count(struct sg_ev *ev, int fd, unsigned events, void *arg)
+{
+	struct ev_probe *p = arg;
+
+	(void)events;
+	p->calls++;
+	p->self_fired = sg_ev_fired(ev, fd);
+	if (p->other >= 0)
+		p->other_fired = sg_ev_fired(ev, p->other);
+}
+
+static bool
+ev_is_epoll(void)
+{
+	return strcmp(sg_evb_name(), "epoll") == 0;
+}
+
+START_TEST(ev_level_triggered_repeats_until_read)
+{
+	struct sg_ev *ev = sg_ev_new();
+	struct ev_probe p = {.other = -1};
+	int sv[2];
+
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(sg_ev_set(ev, sv[0], SG_EV_READ, ev_count, &p), 0);
+	ck_assert_int_eq(write(sv[1], "x", 1), 1);
+	sg_ev_run_once(ev, 1000);
+	ck_assert_int_eq(p.calls, 1);
+	/* not read: reported again */
+	sg_ev_run_once(ev, 0);
+	ck_assert_int_eq(p.calls, 2);
+	sg_ev_del(ev, sv[0]);
+	close(sv[0]);
+	close(sv[1]);
+	sg_ev_free(ev);
+}
+END_TEST
+
+START_TEST(ev_edge_triggered_reports_new_bytes_once)
+{
+	struct sg_ev *ev = sg_ev_new();
+	struct ev_probe p = {.other = -1};
+	int sv[2];
+
+	if (!ev_is_epoll())
+		return; /* the poll backend is level-triggered only */
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(sg_ev_set(ev, sv[0], SG_EV_READ | SG_EV_EDGE,
+	    ev_count, &p), 0);
+	ck_assert_int_eq(write(sv[1], "x", 1), 1);
+	sg_ev_run_once(ev, 1000);
+	ck_assert_int_eq(p.calls, 1);
+	/* the byte is still there, but nothing new came */
+	sg_ev_run_once(ev, 0);
+	ck_assert_int_eq(p.calls, 1);
+	/* new bytes are a new edge */
+	ck_assert_int_eq(write(sv[1], "y", 1), 1);
+	sg_ev_run_once(ev, 1000);
+	ck_assert_int_eq(p.calls, 2);
+	/*
+	 * Taking interest away and back finds the bytes already waiting:
+	 * conn.c relies on this when it stops and resumes reading.
+	 */
+	ck_assert_int_eq(sg_ev_set(ev, sv[0], SG_EV_EDGE, ev_count, &p), 0);
+	sg_ev_run_once(ev, 0);
+	ck_assert_int_eq(p.calls, 2);
+	ck_assert_int_eq(sg_ev_set(ev, sv[0], SG_EV_READ | SG_EV_EDGE,
+	    ev_count, &p), 0);
+	sg_ev_run_once(ev, 1000);
+	ck_assert_int_eq(p.calls, 3);
+	sg_ev_del(ev, sv[0]);
+	close(sv[0]);
+	close(sv[1]);
+	sg_ev_free(ev);
+}
+END_TEST
+
+START_TEST(ev_fired_names_the_events_still_to_come)
+{
+	struct sg_ev *ev = sg_ev_new();
+	struct ev_probe a = {0}, b = {0};
+	int sa[2], sb[2];
+
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sa), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sb), 0);
+	a.other = sb[0];
+	b.other = sa[0];
+	ck_assert_int_eq(sg_ev_set(ev, sa[0], SG_EV_READ, ev_count, &a), 0);
+	ck_assert_int_eq(sg_ev_set(ev, sb[0], SG_EV_READ, ev_count, &b), 0);
+	ck_assert_int_eq(write(sa[1], "x", 1), 1);
+	ck_assert_int_eq(write(sb[1], "x", 1), 1);
+	ck_assert_int_eq(sg_ev_run_once(ev, 1000), 2);
+	ck_assert_int_eq(a.calls, 1);
+	ck_assert_int_eq(b.calls, 1);
+	/* a callback's own event is dispatched; of the two, exactly the
+	 * one dispatched second was still pending during the first */
+	ck_assert(!a.self_fired && !b.self_fired);
+	ck_assert(a.other_fired != b.other_fired);
+	/* after the round nothing is pending */
+	ck_assert(!sg_ev_fired(ev, sa[0]) && !sg_ev_fired(ev, sb[0]));
+	ck_assert(!sg_ev_fired(ev, -1) && !sg_ev_fired(ev, 100000));
+	sg_ev_del(ev, sa[0]);
+	sg_ev_del(ev, sb[0]);
+	close(sa[0]);
+	close(sa[1]);
+	close(sb[0]);
+	close(sb[1]);
+	sg_ev_free(ev);
+}
+END_TEST
+
+Suite *suite_ev(void);
+
+Suite *
+suite_ev(void)
+{
+	Suite *s = suite_create("ev");
+	TCase *tc = tcase_create("readiness");
+
+	tcase_add_test(tc, ev_level_triggered_repeats_until_read);
+	tcase_add_test(tc, ev_edge_triggered_reports_new_bytes_once);
+	tcase_add_test(tc, ev_fired_names_the_events_still_to_come);
+	suite_add_tcase(s, tc);
+	return s;
+}
