@@ -21,35 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static size_t
-unescape(const char *s, char *out)
-{
-	size_t o = 0;
-
-	while (*s) {
-		if (*s != '\\') {
-			out[o++] = *s++;
-			continue;
-		}
-		s++;
-		switch (*s) {
-		case 'r': out[o++] = '\r'; s++; break;
-		case 'n': out[o++] = '\n'; s++; break;
-		case 't': out[o++] = '\t'; s++; break;
-		case '0': out[o++] = '\0'; s++; break;
-		case '\\': out[o++] = '\\'; s++; break;
-		case 'x': {
-			char h[3] = {s[1], s[2], 0};
-
-			out[o++] = (char)strtol(h, NULL, 16);
-			s += 3;
-			break;
-		}
-		default: out[o++] = '\\'; break;
-		}
-	}
-	return o;
-}
+#include "sgtool.h"
 
 static int
 dial(const char *unix_path, const char *tcp)
@@ -122,7 +94,7 @@ main(int argc, char **argv)
 			memset(buf, d[1], (size_t)cnt);
 			n = (size_t)cnt;
 		} else {
-			n = unescape(argv[i], buf);
+			n = sgt_unescape(argv[i], buf);
 		}
 		if (send(fd, buf, n, MSG_NOSIGNAL) != (ssize_t)n)
 			break;

@@ -14,7 +14,7 @@
  *
  *   sgrecord -l SOCKET -o LOGFILE [-j DATA [-J MS]]
  *
- * -j DATA: after every response, DATA too (escapes \r \n \\ \xHH), in the
+ * -j DATA: after every response, DATA too (escapes \r \n \t \0 \\ \xHH), in the
  * same write: an upstream that sends more than it framed. -J MS: send
  * DATA MS milliseconds after the response instead, while the connection
  * sits idle.
@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sgtool.h"
+
 #define MAXC 512
 #define MAXBUF (8u << 20)
 
@@ -57,42 +59,6 @@ static int logfd = -1;
 static char junk[4096];
 static size_t junk_len;
 static long junk_ms = -1; /* -1: in the response's write */
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Decodes \r \n \\ \xHH in s into junk[]. */
-static int
-junk_set(const char *s)
-{
-	while (*s != '\0') {
-		unsigned v;
-
-		if (junk_len == sizeof(junk))
-			return -1;
-		if (*s != '\\') {
-			junk[junk_len++] = *s++;
-			continue;
-		}
-		s++;
-		if (*s == 'r' || *s == 'n' || *s == '\\') {
-			junk[junk_len++] = *s == 'r' ? '\r' : *s == 'n' ? '\n' : '\\';
-			s++;
-		} else if (*s == 'x' && sscanf(s + 1, "%2x", &v) == 1) {
-			junk[junk_len++] = (char)v;
-			s += 3;
-		} else {
-			return -1;
-		}
-	}
-	return 0;
-}
 
 /* Appends the escaped form of p[0..n) to the growing string *s. */
 static void
@@ -341,7 +307,7 @@ conn_parse(struct rconn *c)
 			queue(c, junk, junk_len);
 			printf("junk %lu\n", c->id);
 		} else if (junk_len > 0) {
-			c->junk_due = now_ms() + junk_ms;
+			c->junk_due = sgt_now_ms() + junk_ms;
 		}
 		memmove(c->buf, c->buf + hlen + blen, c->len - hlen - blen);
 		c->len -= hlen + blen;
@@ -361,10 +327,11 @@ main(int argc, char **argv)
 		case 'l': path = optarg; break;
 		case 'o': out = optarg; break;
 		case 'j':
-			if (junk_set(optarg) == -1) {
-				fprintf(stderr, "sgrecord: bad -j DATA\n");
+			if (strlen(optarg) > sizeof(junk)) {
+				fprintf(stderr, "sgrecord: -j DATA too long\n");
 				return 2;
 			}
+			junk_len = sgt_unescape(optarg, junk);
 			break;
 		case 'J': junk_ms = atol(optarg); break;
 		default: return 2;
@@ -396,7 +363,7 @@ main(int argc, char **argv)
 	for (;;) {
 		struct pollfd p[1 + MAXC];
 		int idx[1 + MAXC], np = 1, timeout = -1;
-		long long now = now_ms();
+		long long now = sgt_now_ms();
 
 		p[0].fd = lfd;
 		p[0].events = POLLIN;

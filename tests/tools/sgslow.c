@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sgtool.h"
+
 enum cstate { C_NEW, C_CONNECTING, C_OPEN, C_CLOSED, C_FAILED };
 
 struct sconn {
@@ -60,49 +62,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static size_t
-unescape(const char *s, char *out)
-{
-	size_t o = 0;
-
-	while (*s) {
-		if (*s != '\\') {
-			out[o++] = *s++;
-			continue;
-		}
-		s++;
-		switch (*s) {
-		case 'r': out[o++] = '\r'; s++; break;
-		case 'n': out[o++] = '\n'; s++; break;
-		case 't': out[o++] = '\t'; s++; break;
-		case '0': out[o++] = '\0'; s++; break;
-		case '\\': out[o++] = '\\'; s++; break;
-		case 'x': {
-			char h[3] = {0, 0, 0};
-
-			if (s[1] != '\0') {
-				h[0] = s[1];
-				h[1] = s[2];
-			}
-			out[o++] = (char)strtol(h, NULL, 16);
-			s += s[1] != '\0' && s[2] != '\0' ? 3 : 1;
-			break;
-		}
-		default: out[o++] = '\\'; break;
-		}
-	}
-	return o;
 }
 
 struct target {
@@ -156,7 +115,7 @@ try_connect(struct sconn *c, const struct target *t)
 	}
 	if (connect(c->fd, (const struct sockaddr *)&t->ss, t->sl) == 0) {
 		c->st = C_OPEN;
-		c->t_open = now_ms();
+		c->t_open = sgt_now_ms();
 		return;
 	}
 	if (errno == EINPROGRESS) {
@@ -174,7 +133,7 @@ static void
 mark_closed(struct sconn *c)
 {
 	c->st = C_CLOSED;
-	c->t_close = now_ms();
+	c->t_close = sgt_now_ms();
 	close(c->fd);
 	c->fd = -1;
 }
@@ -217,7 +176,7 @@ main(int argc, char **argv)
 	if (data == NULL)
 		return 1;
 	if (optind < argc)
-		dlen = unescape(argv[optind], data);
+		dlen = sgt_unescape(argv[optind], data);
 	if (resolve(up, tcp, &t) == -1) {
 		fprintf(stderr, "sgslow: cannot resolve the address\n");
 		return 2;
@@ -233,13 +192,13 @@ main(int argc, char **argv)
 		return 1;
 	for (i = 0; i < n; i++)
 		cs[i].fd = -1;
-	start = now_ms();
+	start = sgt_now_ms();
 	deadline = start + (long long)limit * 1000;
 	next_tick = -1;
 
-	while (!stop && now_ms() < deadline) {
+	while (!stop && sgt_now_ms() < deadline) {
 		int np = 0, pending = 0, open = 0, timeout;
-		long long now = now_ms();
+		long long now = sgt_now_ms();
 
 		for (i = 0; i < n; i++) {
 			if (cs[i].st == C_NEW)
@@ -311,7 +270,7 @@ main(int argc, char **argv)
 					c->st = C_FAILED;
 				} else {
 					c->st = C_OPEN;
-					c->t_open = now_ms();
+					c->t_open = sgt_now_ms();
 				}
 				continue;
 			}
@@ -366,7 +325,7 @@ main(int argc, char **argv)
 				printf("conn %d: %s after %lld ms, sent %zu, "
 				    "received %zu: %.12s\n", i,
 				    c->st == C_CLOSED ? "closed" : "open",
-				    (c->st == C_CLOSED ? c->t_close : now_ms()) -
+				    (c->st == C_CLOSED ? c->t_close : sgt_now_ms()) -
 				    c->t_open, c->sent, c->nrecv,
 				    c->nfirst ? c->first : "-");
 		}

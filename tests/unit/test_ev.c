@@ -33,6 +33,15 @@ ev_count(struct sg_ev *ev, int fd, unsigned events, void *arg)
 		p->other_fired = sg_ev_fired(ev, p->other);
 }
 
+/* Forgets and closes a socket pair whose first end ev watches. */
+static void
+ev_pair_close(struct sg_ev *ev, int sv[2])
+{
+	sg_ev_del(ev, sv[0]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static bool
 ev_is_epoll(void)
 {
@@ -54,9 +63,7 @@ START_TEST(ev_level_triggered_repeats_until_read)
 	/* not read: reported again */
 	sg_ev_run_once(ev, 0);
 	ck_assert_int_eq(p.calls, 2);
-	sg_ev_del(ev, sv[0]);
-	close(sv[0]);
-	close(sv[1]);
+	ev_pair_close(ev, sv);
 	sg_ev_free(ev);
 }
 END_TEST
@@ -94,9 +101,7 @@ START_TEST(ev_edge_triggered_reports_new_bytes_once)
 	    ev_count, &p), 0);
 	sg_ev_run_once(ev, 1000);
 	ck_assert_int_eq(p.calls, 3);
-	sg_ev_del(ev, sv[0]);
-	close(sv[0]);
-	close(sv[1]);
+	ev_pair_close(ev, sv);
 	sg_ev_free(ev);
 }
 END_TEST
@@ -126,12 +131,8 @@ START_TEST(ev_fired_names_the_events_still_to_come)
 	/* after the round nothing is pending */
 	ck_assert(!sg_ev_fired(ev, sa[0]) && !sg_ev_fired(ev, sb[0]));
 	ck_assert(!sg_ev_fired(ev, -1) && !sg_ev_fired(ev, 100000));
-	sg_ev_del(ev, sa[0]);
-	sg_ev_del(ev, sb[0]);
-	close(sa[0]);
-	close(sa[1]);
-	close(sb[0]);
-	close(sb[1]);
+	ev_pair_close(ev, sa);
+	ev_pair_close(ev, sb);
 	sg_ev_free(ev);
 }
 END_TEST
