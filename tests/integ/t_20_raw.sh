@@ -89,6 +89,20 @@ r=$(raw raw -w 3000 "POST /containers/abc/start HTTP/1.1\r\n${H}Content-Length: 
 check "raw: POST start without body is relayed, next pipelined request answered" \
 	sh -c "[ \$(printf '%s' '$r' | grep -o 'HTTP/1.1 [0-9]' | wc -l) -eq 2 ]"
 
+# More pipelined requests than the request buffer holds: sockguard stops
+# reading while the buffer is full and resumes when it drains, and every
+# request is answered in order (the bytes wait in the socket meanwhile)
+pad=$(printf '%0150d' 0)
+pl=()
+for i in $(seq 399); do pl+=("GET /_ping?n=$i HTTP/1.1\r\n${H}X-Pad: $pad\r\n\r\n"); done
+pl+=("GET /_ping?n=400 HTTP/1.1\r\n${HC}X-Pad: $pad\r\n\r\n")
+raw raw -w 10000 "${pl[@]}" >"$T/pipe400.out"
+prc=$?
+check "raw: 400 pipelined requests (80 KB, over the 48 KiB buffer) get 400 answers" \
+	[ "$(grep -ao 'HTTP/1.1 200 OK' "$T/pipe400.out" | wc -l)" -eq 400 ]
+check "raw: ... and the connection closes after the last (Connection: close)" \
+	[ "$prc" -eq 0 ]
+
 # slowloris: a head that trickles in is cut at the head timeout while
 # other clients are served
 raw raw -w 9000 "GET /_ping HTTP/1.1\r\n" >"$T/slow.out" &
