@@ -19,7 +19,17 @@
 
 #include <unistd.h>
 
+/* GCC says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer) */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SG_SYS_LIBC 1
+#endif
+#endif
 #if defined(__SANITIZE_ADDRESS__)
+#define SG_SYS_LIBC 1
+#endif
+
+#if defined(SG_SYS_LIBC)
 #define sg_sys_recv recv
 #define sg_sys_sendmsg sendmsg
 #define sg_sys_epoll_wait epoll_wait
