@@ -39,7 +39,9 @@
 #define CONN_MAGIC 0x53474331u /* "SGC1" */
 #define XFREE_MAX 1024
 
-/* readiness we believe in (level-triggered: cleared on EAGAIN) */
+/* readiness we believe in: cleared only on proof that the socket is
+ * drained or full (EAGAIN, a short read or write), as edge-triggered
+ * polling needs (conn_edge) */
 struct conn_ready {
 	bool cr, cw, ur, uw;
 };
@@ -280,20 +282,19 @@ conn_upstream_pending(const struct sg_xfer *x)
 }
 
 /*
- * Edge-triggered readiness for a plain socket outside splices and tunnels:
- * there every flag in conn_ready is forgotten only on proof that the
- * socket is drained or full (EAGAIN, a short read, a short write), and a
- * change of interest re-polls the fd, so no edge can be missed. A short
- * splice proves nothing (the pipe may have filled), and OpenSSL may leave
- * records in the socket after a read that returned what it had, so those
- * stay level-triggered.
+ * Edge-triggered readiness for a plain socket (sg_sock_edge) outside
+ * splices and tunnels: there every flag in conn_ready is forgotten only on
+ * proof that the socket is drained or full (EAGAIN, a short read, a short
+ * write), and a change of interest re-polls the fd, so no edge can be
+ * missed. A short splice proves nothing (the pipe may have filled), so
+ * those stay level-triggered.
  */
 static unsigned
 conn_edge(const struct sg_sock *s, const struct sg_xfer *x)
 {
-	if (s->ssl != NULL || (x != NULL && (x->piped || x->tunnel)))
+	if (x != NULL && (x->piped || x->tunnel))
 		return 0;
-	return SG_EV_EDGE;
+	return sg_sock_edge(s);
 }
 
 static void

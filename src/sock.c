@@ -57,7 +57,7 @@ sg_sock_read(struct sg_sock *u, char *p, size_t n, bool *rd, bool *wr)
 		return -2;
 	}
 	if (r > 0 && (size_t)r < n)
-		*rd = false; /* drained: level-triggered polling says when */
+		*rd = false; /* drained: polling reports the next bytes */
 	return r;
 }
 

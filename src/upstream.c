@@ -352,8 +352,8 @@ sg_upstream_release(struct sg_server *srv, struct sg_upc *u, bool reuse)
 
 	if (!reuse || !u->hs_done || ep->nidle >= SG_POOL_MAX_IDLE ||
 	    srv->draining || ep->health == SG_EP_UNHEALTHY ||
-	    sg_ev_set(srv->ev, u->s.fd, SG_EV_READ |
-	    (u->s.ssl == NULL ? SG_EV_EDGE : 0), upstream_idle_cb, u) == -1) {
+	    sg_ev_set(srv->ev, u->s.fd, SG_EV_READ | sg_sock_edge(&u->s),
+	    upstream_idle_cb, u) == -1) {
 		/* deferred: the fd number must not be reused this round */
 		sg_ev_del(srv->ev, u->s.fd);
 		sg_ev_defer(srv->ev, upstream_free_cb, u);

@@ -124,6 +124,17 @@ ssize_t sg_sock_read(struct sg_sock *s, char *p, size_t n, bool *rd, bool *wr);
 ssize_t sg_sock_writev(struct sg_sock *s, struct iovec *iov, int cnt,
     bool *rd, bool *wr);
 void sg_sock_shutdown_write(struct sg_sock *s);
+/*
+ * SG_EV_EDGE for a plain socket, whose reads and writes above forget
+ * readiness only on proof (a short read empties a plain socket's queue);
+ * 0 for TLS, where OpenSSL may leave records in the socket after a read
+ * that returned what it had.
+ */
+static inline unsigned
+sg_sock_edge(const struct sg_sock *s)
+{
+	return s->ssl == NULL ? SG_EV_EDGE : 0;
+}
 
 /* One upstream connection: pooled (idle) or owned by a client conn. */
 struct sg_upc {

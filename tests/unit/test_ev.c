@@ -33,6 +33,16 @@ ev_count(struct sg_ev *ev, int fd, unsigned events, void *arg)
 		p->other_fired = sg_ev_fired(ev, p->other);
 }
 
+/* A socket pair whose first end ev watches with mask, one byte waiting. */
+static void
+ev_pair_open(struct sg_ev *ev, int sv[2], unsigned mask, struct ev_probe *p)
+{
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(sg_ev_set(ev, sv[0], mask, ev_count, p), 0);
+	ck_assert_int_eq(write(sv[1], "x", 1), 1);
+}
+
 /* Forgets and closes a socket pair whose first end ev watches. */
 static void
 ev_pair_close(struct sg_ev *ev, int sv[2])
@@ -54,10 +64,7 @@ START_TEST(ev_level_triggered_repeats_until_read)
 	struct ev_probe p = {.other = -1};
 	int sv[2];
 
-	ck_assert_ptr_nonnull(ev);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(sg_ev_set(ev, sv[0], SG_EV_READ, ev_count, &p), 0);
-	ck_assert_int_eq(write(sv[1], "x", 1), 1);
+	ev_pair_open(ev, sv, SG_EV_READ, &p);
 	sg_ev_run_once(ev, 1000);
 	ck_assert_int_eq(p.calls, 1);
 	/* not read: reported again */
@@ -76,11 +83,7 @@ START_TEST(ev_edge_triggered_reports_new_bytes_once)
 
 	if (!ev_is_epoll())
 		return; /* the poll backend is level-triggered only */
-	ck_assert_ptr_nonnull(ev);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(sg_ev_set(ev, sv[0], SG_EV_READ | SG_EV_EDGE,
-	    ev_count, &p), 0);
-	ck_assert_int_eq(write(sv[1], "x", 1), 1);
+	ev_pair_open(ev, sv, SG_EV_READ | SG_EV_EDGE, &p);
 	sg_ev_run_once(ev, 1000);
 	ck_assert_int_eq(p.calls, 1);
 	/* the byte is still there, but nothing new came */
@@ -112,15 +115,10 @@ START_TEST(ev_fired_names_the_events_still_to_come)
 	struct ev_probe a = {0}, b = {0};
 	int sa[2], sb[2];
 
-	ck_assert_ptr_nonnull(ev);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sa), 0);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sb), 0);
+	ev_pair_open(ev, sa, SG_EV_READ, &a);
+	ev_pair_open(ev, sb, SG_EV_READ, &b);
 	a.other = sb[0];
 	b.other = sa[0];
-	ck_assert_int_eq(sg_ev_set(ev, sa[0], SG_EV_READ, ev_count, &a), 0);
-	ck_assert_int_eq(sg_ev_set(ev, sb[0], SG_EV_READ, ev_count, &b), 0);
-	ck_assert_int_eq(write(sa[1], "x", 1), 1);
-	ck_assert_int_eq(write(sb[1], "x", 1), 1);
 	ck_assert_int_eq(sg_ev_run_once(ev, 1000), 2);
 	ck_assert_int_eq(a.calls, 1);
 	ck_assert_int_eq(b.calls, 1);
