@@ -105,6 +105,10 @@ if [ -x "${SGMOCKD:-}" ]; then
 		rc=$?
 		check "bodies: a chunked body cut before its last chunk fails at the client" \
 			[ "$rc" = 18 ]
+		if [ "$rc" != 18 ]; then
+			echo "#   curl exit $rc after $(stat -c %s "$T/cut2" 2>/dev/null) bytes; sockguard's last records:"
+			tail -n 3 "$T/mbody.log" | cut -c1-400 | sed 's/^/#   /'
+		fi
 		r=$(curl -s --unix-socket "$T/mbody.sock" http://d/_ping)
 		check "bodies: sockguard serves on after the cuts" [ "$r" = OK ]
 
