@@ -71,15 +71,21 @@ sg_http_lex_hdr_id(const char *buf, struct sg_slice name)
 static int
 http_lex_scan(struct sg_http_lexer *lx)
 {
+	/* the cursor in locals: stores through lx could alias it */
+	const unsigned char *cur = lx->cur, *mar = lx->mar;
+	const unsigned char *const lim = lx->lim;
 	const unsigned char *a, *b, *c, *d, *e, *s;
+	int t;
 	/*!stags:re2c format = 'const unsigned char *@@;\n'; */
+
+#define HL_RET(tok) do { t = (tok); goto done; } while (0)
 
 /*!re2c
 	re2c:api:style = free-form;
 	re2c:define:YYCTYPE = "unsigned char";
-	re2c:define:YYCURSOR = "lx->cur";
-	re2c:define:YYMARKER = "lx->mar";
-	re2c:define:YYLIMIT = "lx->lim";
+	re2c:define:YYCURSOR = "cur";
+	re2c:define:YYMARKER = "mar";
+	re2c:define:YYLIMIT = "lim";
 	re2c:define:YYGETCONDITION = "lx->cond";
 	re2c:define:YYSETCONDITION = "lx->cond = @@;";
 	re2c:yyfill:enable = 0;
@@ -90,8 +96,6 @@ http_lex_scan(struct sg_http_lexer *lx)
 	digit  = [0-9];
 	tchar  = [!#$%&'*+.^_`|~0-9A-Za-z-];
 	vchar  = [\x21-\x7e];
-	fvchar = [\x21-\x7e\x80-\xff];
-	ows    = [ \t]*;
 	reason = [\t \x21-\x7e\x80-\xff];
 
 	<reqline> @a tchar+ @b " " @c vchar+ @d " HTTP/" @e digit "." digit crlf
@@ -100,10 +104,10 @@ http_lex_scan(struct sg_http_lexer *lx)
 		lx->s1 = http_lex_slice(lx, c, d);
 		lx->major = (uint8_t)(e[0] - '0');
 		lx->minor = (uint8_t)(e[2] - '0');
-		return SG_HL_REQLINE;
+		HL_RET(SG_HL_REQLINE);
 	}
-	<reqline> tchar+ " " vchar+ crlf { return SG_HL_HTTP09; }
-	<reqline> crlf { return SG_HL_EMPTY; }
+	<reqline> tchar+ " " vchar+ crlf { HL_RET(SG_HL_HTTP09); }
+	<reqline> crlf { HL_RET(SG_HL_EMPTY); }
 
 	<statline> "HTTP/" @e digit "." digit " " @s digit{3} @c crlf => field {
 		lx->major = (uint8_t)(e[0] - '0');
@@ -111,7 +115,7 @@ http_lex_scan(struct sg_http_lexer *lx)
 		lx->status = (uint16_t)((s[0] - '0') * 100 + (s[1] - '0') * 10 +
 		    (s[2] - '0'));
 		lx->s0 = http_lex_slice(lx, c, c);
-		return SG_HL_STATUS;
+		HL_RET(SG_HL_STATUS);
 	}
 	<statline> "HTTP/" @e digit "." digit " " @s digit{3} " " @c reason* @d
 	    crlf => field {
@@ -120,43 +124,52 @@ http_lex_scan(struct sg_http_lexer *lx)
 		lx->status = (uint16_t)((s[0] - '0') * 100 + (s[1] - '0') * 10 +
 		    (s[2] - '0'));
 		lx->s0 = http_lex_slice(lx, c, d);
-		return SG_HL_STATUS;
+		HL_RET(SG_HL_STATUS);
 	}
 
-	<field> @a tchar+ @b ":" ows @c fvchar ([ \t]* fvchar)* @d ows crlf {
+	/*
+	 * The value is the line after ':' without the whitespace around it
+	 * (RFC 9112 5.1), trimmed here: a rule that found its last visible
+	 * byte itself would move a tag at every byte.
+	 */
+	<field> @a tchar+ @b ":" @c [\t \x21-\x7e\x80-\xff]* @d crlf {
+		while (c < d && (*c == ' ' || *c == '\t'))
+			c++;
+		while (d > c && (d[-1] == ' ' || d[-1] == '\t'))
+			d--;
 		lx->s0 = http_lex_slice(lx, a, b);
 		lx->s1 = http_lex_slice(lx, c, d);
-		return SG_HL_FIELD;
+		HL_RET(SG_HL_FIELD);
 	}
-	<field> @a tchar+ @b ":" ows @c crlf {
-		lx->s0 = http_lex_slice(lx, a, b);
-		lx->s1 = http_lex_slice(lx, c, c);
-		return SG_HL_FIELD;
-	}
-	<field> crlf { return SG_HL_EOH; }
-	<field> [ \t] { return SG_HL_FOLD; }
-	<field> tchar+ [ \t]+ ":" { return SG_HL_WSCOLON; }
+	<field> crlf { HL_RET(SG_HL_EOH); }
+	<field> [ \t] { HL_RET(SG_HL_FOLD); }
+	<field> tchar+ [ \t]+ ":" { HL_RET(SG_HL_WSCOLON); }
 
-	<hname> 'content-length' ":" { return -1 - SG_HDR_CONTENT_LENGTH; }
-	<hname> 'transfer-encoding' ":" { return -1 - SG_HDR_TRANSFER_ENCODING; }
-	<hname> 'connection' ":" { return -1 - SG_HDR_CONNECTION; }
-	<hname> 'upgrade' ":" { return -1 - SG_HDR_UPGRADE; }
-	<hname> 'host' ":" { return -1 - SG_HDR_HOST; }
-	<hname> 'keep-alive' ":" { return -1 - SG_HDR_KEEP_ALIVE; }
-	<hname> 'proxy-' tchar* ":" { return -1 - SG_HDR_PROXY; }
-	<hname> 'te' ":" { return -1 - SG_HDR_TE; }
-	<hname> 'trailer' ":" { return -1 - SG_HDR_TRAILER; }
-	<hname> 'expect' ":" { return -1 - SG_HDR_EXPECT; }
-	<hname> 'x-request-id' ":" { return -1 - SG_HDR_X_REQUEST_ID; }
-	<hname> 'traceparent' ":" { return -1 - SG_HDR_TRACEPARENT; }
-	<hname> 'tracestate' ":" { return -1 - SG_HDR_TRACESTATE; }
-	<hname> 'forwarded' ":" { return -1 - SG_HDR_FORWARDED; }
-	<hname> 'x-forwarded-' tchar* ":" { return -1 - SG_HDR_FORWARDED; }
-	<hname> 'content-type' ":" { return -1 - SG_HDR_CONTENT_TYPE; }
+	<hname> 'content-length' ":" { HL_RET(-1 - SG_HDR_CONTENT_LENGTH); }
+	<hname> 'transfer-encoding' ":" { HL_RET(-1 - SG_HDR_TRANSFER_ENCODING); }
+	<hname> 'connection' ":" { HL_RET(-1 - SG_HDR_CONNECTION); }
+	<hname> 'upgrade' ":" { HL_RET(-1 - SG_HDR_UPGRADE); }
+	<hname> 'host' ":" { HL_RET(-1 - SG_HDR_HOST); }
+	<hname> 'keep-alive' ":" { HL_RET(-1 - SG_HDR_KEEP_ALIVE); }
+	<hname> 'proxy-' tchar* ":" { HL_RET(-1 - SG_HDR_PROXY); }
+	<hname> 'te' ":" { HL_RET(-1 - SG_HDR_TE); }
+	<hname> 'trailer' ":" { HL_RET(-1 - SG_HDR_TRAILER); }
+	<hname> 'expect' ":" { HL_RET(-1 - SG_HDR_EXPECT); }
+	<hname> 'x-request-id' ":" { HL_RET(-1 - SG_HDR_X_REQUEST_ID); }
+	<hname> 'traceparent' ":" { HL_RET(-1 - SG_HDR_TRACEPARENT); }
+	<hname> 'tracestate' ":" { HL_RET(-1 - SG_HDR_TRACESTATE); }
+	<hname> 'forwarded' ":" { HL_RET(-1 - SG_HDR_FORWARDED); }
+	<hname> 'x-forwarded-' tchar* ":" { HL_RET(-1 - SG_HDR_FORWARDED); }
+	<hname> 'content-type' ":" { HL_RET(-1 - SG_HDR_CONTENT_TYPE); }
 
-	<*> $ { return SG_HL_END; }
-	<*> * { return SG_HL_BAD; }
+	<*> $ { HL_RET(SG_HL_END); }
+	<*> * { HL_RET(SG_HL_BAD); }
 */
+#undef HL_RET
+done:
+	lx->cur = cur;
+	lx->mar = mar;
+	return t;
 }
 
 static struct sg_slice

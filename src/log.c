@@ -277,15 +277,14 @@ log_plain(unsigned char c)
 }
 
 /*
- * Whether none of the 8 bytes in w needs escaping (a control, '"', '\\',
- * DEL or a byte >= 0x80). Exact: see sg_bytes_below.
+ * The bytes of the 8 in w that need escaping (a control, '"', '\\', DEL
+ * or a byte >= 0x80); none is missed, see sg_bytes_below and sg_first_hit.
  */
-static inline bool
-log_word_plain(uint64_t w)
+static inline uint64_t
+log_word_special(uint64_t w)
 {
-	return ((sg_bytes_below(w, 0x20) | sg_bytes_eq(w, '"') |
-	    sg_bytes_eq(w, '\\') | sg_bytes_eq(w, 0x7f) | w) & SG_BYTES_80) ==
-	    0;
+	return (sg_bytes_below(w, 0x20) | sg_bytes_eq(w, '"') |
+	    sg_bytes_eq(w, '\\') | sg_bytes_eq(w, 0x7f) | w) & SG_BYTES_80;
 }
 
 /* Length of the plain run at the start of v[0..n). */
@@ -294,8 +293,15 @@ log_plain_run(const char *v, size_t n)
 {
 	size_t i = 0;
 
-	while (n - i >= 8 && log_word_plain(sg_word8(v + i)))
+	while (n - i >= 8) {
+		uint64_t m = log_word_special(sg_word8(v + i));
+
+		if (m != 0) {
+			i += sg_first_hit(m);
+			break;
+		}
 		i += 8;
+	}
 	while (i < n && log_plain((unsigned char)v[i]))
 		i++;
 	return i;

@@ -83,6 +83,23 @@ sg_bytes_eq(uint64_t w, unsigned char c)
 	return sg_bytes_below(w ^ (SG_BYTES_1 * c), 1);
 }
 
+/*
+ * Where in memory order the first flagged byte of such a mask is, for a
+ * word read with sg_word8: exact on little-endian machines, where borrows
+ * only run towards later bytes. Elsewhere 0: the caller then steps a byte
+ * at a time from the start of the word.
+ */
+static inline size_t
+sg_first_hit(uint64_t m)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (size_t)__builtin_ctzll(m) / 8;
+#else
+	(void)m;
+	return 0;
+#endif
+}
+
 /* The value of a hex digit, or -1. */
 static inline int
 sg_hexval(unsigned char c)
