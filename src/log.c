@@ -61,7 +61,7 @@ static const char *const log_level_names[] = {"DEBUG", "INFO", "WARN",
     "ERROR"};
 
 static void log_put(struct sg_logrec *r, const char *s, size_t n);
-static void log_key(struct sg_logrec *r, const char *k);
+static void log_key(struct sg_logrec *r, const char *k, size_t kl);
 static void log_append(struct log_sink *s, const char *p, size_t n);
 static void *log_writer(void *arg);
 static void log_write_all(int fd, const char *p, size_t n);
@@ -287,30 +287,12 @@ log_word_special(uint64_t w)
 	    sg_bytes_eq(w, '\\') | sg_bytes_eq(w, 0x7f) | w) & SG_BYTES_80;
 }
 
-/* Length of the plain run at the start of v[0..n). */
-static inline size_t
-log_plain_run(const char *v, size_t n)
-{
-	size_t i = 0;
-
-	while (n - i >= 8) {
-		uint64_t m = log_word_special(sg_word8(v + i));
-
-		if (m != 0) {
-			i += sg_first_hit(m);
-			break;
-		}
-		i += 8;
-	}
-	while (i < n && log_plain((unsigned char)v[i]))
-		i++;
-	return i;
-}
-
 /*
  * Escapes v[0..n) into out (at most cap bytes, no NUL); *all is set when
- * every input byte fit. Plain runs are found a word at a time and copied
- * whole: most values (paths, ids, names) need no escaping at all.
+ * every input byte fit. Plain bytes are checked and copied a word at a
+ * time (a word is stored whole and the part after a byte that needs
+ * escaping is overwritten next): most values (paths, ids, names) need no
+ * escaping at all.
  */
 static size_t
 log_escape_into(char *out, size_t cap, const char *v, size_t n,
@@ -320,24 +302,27 @@ log_escape_into(char *out, size_t cap, const char *v, size_t n,
 	size_t o = 0, i = 0;
 
 	while (i < n) {
-		size_t run = i;
 		unsigned char c;
 		char e[8];
 		size_t el;
 
-		run = i + log_plain_run(v + i, n - i);
-		if (run > i) {
-			size_t k = run - i;
+		while (n - i >= 8 && cap - o >= 8) {
+			uint64_t w = sg_word8(v + i);
+			uint64_t m = log_word_special(w);
 
-			if (k > cap - o)
-				k = cap - o;
-			memcpy(out + o, v + i, k);
-			o += k;
-			i += k;
-			if (i < run)
+			memcpy(out + o, &w, 8);
+			if (m != 0) {
+				i += sg_first_hit(m);
+				o += sg_first_hit(m);
 				break;
-			continue;
+			}
+			i += 8;
+			o += 8;
 		}
+		while (i < n && o < cap && log_plain((unsigned char)v[i]))
+			out[o++] = v[i++];
+		if (i == n || o == cap)
+			break;
 		c = (unsigned char)v[i];
 		if (untrusted && (c == '\r' || c == '\n')) {
 			/* the two characters '\' 'r', then JSON-escaped */
@@ -407,9 +392,8 @@ log_room(const struct sg_logrec *r, size_t n)
 }
 
 static void
-log_key(struct sg_logrec *r, const char *k)
+log_key(struct sg_logrec *r, const char *k, size_t kl)
 {
-	size_t kl = strlen(k);
 	char *p;
 
 	if (!log_room(r, kl + 4)) {
@@ -476,31 +460,33 @@ log_value(struct sg_logrec *r, const char *v, size_t n, bool untrusted)
 }
 
 void
-sg_log_strn(struct sg_logrec *r, const char *k, const char *v, size_t n)
+sg_log_strn_k(struct sg_logrec *r, const char *k, size_t kl, const char *v,
+    size_t n)
 {
 	if (r->skip)
 		return;
-	log_key(r, k);
+	log_key(r, k, kl);
 	log_value(r, v, n, false);
 }
 
 void
-sg_log_str(struct sg_logrec *r, const char *k, const char *v)
+sg_log_str_k(struct sg_logrec *r, const char *k, size_t kl, const char *v)
 {
-	sg_log_strn(r, k, v != NULL ? v : "", v != NULL ? strlen(v) : 0);
+	sg_log_strn_k(r, k, kl, v != NULL ? v : "", v != NULL ? strlen(v) : 0);
 }
 
 void
-sg_log_ustr(struct sg_logrec *r, const char *k, const char *v, size_t n)
+sg_log_ustr_k(struct sg_logrec *r, const char *k, size_t kl, const char *v,
+    size_t n)
 {
 	if (r->skip)
 		return;
-	log_key(r, k);
+	log_key(r, k, kl);
 	log_value(r, v, n, true);
 }
 
 void
-sg_log_int(struct sg_logrec *r, const char *k, long long v)
+sg_log_int_k(struct sg_logrec *r, const char *k, size_t kl, long long v)
 {
 	char b[24];
 	size_t n = 0;
@@ -513,21 +499,21 @@ sg_log_int(struct sg_logrec *r, const char *k, long long v)
 	} else {
 		n = log_utoa(b, (unsigned long long)v);
 	}
-	log_key(r, k);
+	log_key(r, k, kl);
 	log_put_small(r, b, n);
 }
 
 void
-sg_log_bool(struct sg_logrec *r, const char *k, bool v)
+sg_log_bool_k(struct sg_logrec *r, const char *k, size_t kl, bool v)
 {
 	if (r->skip)
 		return;
-	log_key(r, k);
+	log_key(r, k, kl);
 	log_put(r, v ? "true" : "false", v ? 4 : 5);
 }
 
 void
-sg_log_ms(struct sg_logrec *r, const char *k, int64_t ns)
+sg_log_ms_k(struct sg_logrec *r, const char *k, size_t kl, int64_t ns)
 {
 	char b[32];
 	size_t n = 0;
@@ -546,16 +532,17 @@ sg_log_ms(struct sg_logrec *r, const char *k, int64_t ns)
 	b[n++] = (char)('0' + us / 100 % 10);
 	b[n++] = (char)('0' + us / 10 % 10);
 	b[n++] = (char)('0' + us % 10);
-	log_key(r, k);
+	log_key(r, k, kl);
 	log_put_small(r, b, n);
 }
 
 void
-sg_log_raw(struct sg_logrec *r, const char *k, const char *json)
+sg_log_raw_k(struct sg_logrec *r, const char *k, size_t kl,
+    const char *json)
 {
 	if (r->skip)
 		return;
-	log_key(r, k);
+	log_key(r, k, kl);
 	if (r->json)
 		log_put(r, json, strlen(json));
 	else

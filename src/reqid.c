@@ -46,10 +46,28 @@ rnd_bytes(unsigned char *out, size_t n)
 	}
 }
 
+/* The two hex digits of every byte value, in order. */
+static const char hex_pairs[512 + 1] =
+	"000102030405060708090a0b0c0d0e0f"
+	"101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f"
+	"303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f"
+	"505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f"
+	"707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f"
+	"909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+	"b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+	"d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+	"f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 void
 sg_random_hex(char *out, size_t nbytes)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char b[32];
 	size_t i;
 	int tries;
@@ -66,10 +84,8 @@ sg_random_hex(char *out, size_t nbytes)
 			break;
 		b[nbytes - 1] = 1; /* ids must not be all zeros */
 	}
-	for (i = 0; i < nbytes; i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 15];
-	}
+	for (i = 0; i < nbytes; i++)
+		memcpy(out + 2 * i, hex_pairs + 2 * b[i], 2);
 	out[2 * nbytes] = '\0';
 }
 

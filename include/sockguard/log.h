@@ -46,15 +46,32 @@ uint64_t sg_log_dropped(void);
 /* Record builder. */
 void sg_log_begin(struct sg_logrec *r, enum sg_log_level lvl, const char *msg);
 void sg_log_begin_audit(struct sg_logrec *r);
-void sg_log_str(struct sg_logrec *r, const char *k, const char *v);
-void sg_log_strn(struct sg_logrec *r, const char *k, const char *v, size_t n);
+/*
+ * Fields: k is a string literal (the macros take its length at compile
+ * time; anything else does not compile).
+ */
+#define SG_LOG_KEY(k) (k ""), (sizeof(k "") - 1)
+#define sg_log_str(r, k, v) sg_log_str_k(r, SG_LOG_KEY(k), v)
+#define sg_log_strn(r, k, v, n) sg_log_strn_k(r, SG_LOG_KEY(k), v, n)
 /* Untrusted strings (method, paths, client values, error texts). */
-void sg_log_ustr(struct sg_logrec *r, const char *k, const char *v, size_t n);
-void sg_log_int(struct sg_logrec *r, const char *k, long long v);
-void sg_log_bool(struct sg_logrec *r, const char *k, bool v);
-void sg_log_ms(struct sg_logrec *r, const char *k, int64_t ns);
+#define sg_log_ustr(r, k, v, n) sg_log_ustr_k(r, SG_LOG_KEY(k), v, n)
+#define sg_log_int(r, k, v) sg_log_int_k(r, SG_LOG_KEY(k), v)
+#define sg_log_bool(r, k, v) sg_log_bool_k(r, SG_LOG_KEY(k), v)
+#define sg_log_ms(r, k, ns) sg_log_ms_k(r, SG_LOG_KEY(k), ns)
 /* Appends raw JSON for a value (JSON sinks only; text sinks quote it). */
-void sg_log_raw(struct sg_logrec *r, const char *k, const char *json);
+#define sg_log_raw(r, k, json) sg_log_raw_k(r, SG_LOG_KEY(k), json)
+void sg_log_str_k(struct sg_logrec *r, const char *k, size_t kl,
+    const char *v);
+void sg_log_strn_k(struct sg_logrec *r, const char *k, size_t kl,
+    const char *v, size_t n);
+void sg_log_ustr_k(struct sg_logrec *r, const char *k, size_t kl,
+    const char *v, size_t n);
+void sg_log_int_k(struct sg_logrec *r, const char *k, size_t kl,
+    long long v);
+void sg_log_bool_k(struct sg_logrec *r, const char *k, size_t kl, bool v);
+void sg_log_ms_k(struct sg_logrec *r, const char *k, size_t kl, int64_t ns);
+void sg_log_raw_k(struct sg_logrec *r, const char *k, size_t kl,
+    const char *json);
 void sg_log_end(struct sg_logrec *r);
 /*
  * Batching for the event loop: records are queued without waking the

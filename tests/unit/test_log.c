@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -316,6 +317,54 @@ START_TEST(escaping_every_byte_at_every_offset)
 }
 END_TEST
 
+/*
+ * Every output size: the result is the longest run of whole escapes that
+ * fits, NUL-terminated, and nothing is written past the buffer (each one
+ * is a heap block of exactly that size, which the sanitizer build
+ * watches).
+ */
+START_TEST(escaping_into_every_size)
+{
+	unsigned char v[40];
+	char want[40 * 6 + 1], one[8];
+	size_t bound[41], wl, cap, j, n;
+	unsigned seed = 777;
+	int k;
+
+	for (k = 0; k < 400; k++) {
+		n = (size_t)k % (sizeof(v) + 1);
+		for (j = 0; j < n; j++) {
+			seed = seed * 1103515245u + 12345u;
+			v[j] = (seed >> 16) % 6 == 0 ?
+			    (unsigned char)(seed >> 8) :
+			    (unsigned char)(0x20 + (seed >> 9) % 95);
+		}
+		/* where each input byte's escape ends in the full output */
+		bound[0] = 0;
+		for (j = 0; j < n; j++)
+			bound[j + 1] = bound[j] + ref_escape(one, v + j, 1,
+			    k % 2 == 0);
+		wl = ref_escape(want, v, n, k % 2 == 0);
+		ck_assert_uint_eq(wl, bound[n]);
+		for (cap = 1; cap <= wl + 1; cap++) {
+			char *got = malloc(cap);
+			size_t gl, fit = 0;
+
+			ck_assert_ptr_nonnull(got);
+			gl = sg_log_escape(got, cap, (const char *)v, n,
+			    k % 2 == 0);
+			while (fit < n && bound[fit + 1] <= cap - 1)
+				fit++;
+			ck_assert_msg(gl == bound[fit] && got[gl] == '\0' &&
+			    memcmp(got, want, gl) == 0, "input %d, %zu bytes "
+			    "of room: got %zu, want %zu", k, cap, gl,
+			    bound[fit]);
+			free(got);
+		}
+	}
+}
+END_TEST
+
 Suite *
 suite_log(void)
 {
@@ -332,6 +381,7 @@ suite_log(void)
 	tcase_add_test(tc, logfmt_fields);
 	tcase_add_test(tc, truncation_keeps_the_record_whole);
 	tcase_add_test(tc, escaping_every_byte_at_every_offset);
+	tcase_add_test(tc, escaping_into_every_size);
 	suite_add_tcase(s, tc);
 	return s;
 }
