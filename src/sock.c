@@ -138,6 +138,14 @@ sg_sock_writev(struct sg_sock *u, struct iovec *iov, int cnt, bool *rd,
 		}
 		return total;
 	}
+	/* empty parts (a head with no body bytes yet) cost the kernel a
+	 * step each: leave them out */
+	while (iov[0].iov_len == 0) {
+		iov++;
+		cnt--;
+	}
+	while (iov[cnt - 1].iov_len == 0)
+		cnt--;
 	mh.msg_iov = iov;
 	mh.msg_iovlen = (size_t)cnt;
 	do
