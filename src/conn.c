@@ -189,6 +189,8 @@ conn_on_client(struct sg_ev *ev, int fd, unsigned events, void *arg)
 
 	(void)ev;
 	(void)fd;
+	if (events & SG_EV_HUP)
+		c->cs.peer_shut = true;
 	if (events & (SG_EV_READ | SG_EV_ERROR)) {
 		rd->cr = true;
 		if (c->cs.wr_wants_r) {
@@ -214,6 +216,8 @@ conn_on_upstream(struct sg_ev *ev, int fd, unsigned events, void *arg)
 
 	(void)ev;
 	(void)fd;
+	if (events & SG_EV_HUP && c->up != NULL)
+		c->up->s.peer_shut = true;
 	if (events & (SG_EV_READ | SG_EV_ERROR)) {
 		rd->ur = true;
 		if (c->up != NULL && c->up->s.wr_wants_r) {

@@ -224,8 +224,9 @@ sg_ev_run_once(struct sg_ev *ev, int timeout_ms)
 		if (!h->known || h->cb == NULL)
 			continue;
 		m = ev->fired[i].events;
+		/* HUP goes with READ, to those who read */
 		if (!(m & SG_EV_ERROR))
-			m &= h->mask;
+			m &= h->mask | (h->mask & SG_EV_READ ? SG_EV_HUP : 0);
 		if (m == 0)
 			continue;
 		h->cb(ev, fd, m, h->arg);

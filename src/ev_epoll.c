@@ -96,6 +96,8 @@ sg_evb_wait(struct sg_evb *b, struct sg_ev_fired *out, int max, int timeout_ms)
 
 		if (e & (EPOLLIN | EPOLLRDHUP))
 			m |= SG_EV_READ;
+		if (e & (EPOLLRDHUP | EPOLLHUP))
+			m |= SG_EV_HUP;
 		if (e & EPOLLOUT)
 			m |= SG_EV_WRITE;
 		if (e & (EPOLLERR | EPOLLHUP))

@@ -137,6 +137,8 @@ sg_evb_wait(struct sg_evb *b, struct sg_ev_fired *out, int max, int timeout_ms)
 			m |= SG_EV_WRITE;
 		if (r & (POLLERR | POLLHUP | POLLNVAL))
 			m |= SG_EV_ERROR | SG_EV_READ;
+		if (r & POLLHUP)
+			m |= SG_EV_HUP;
 		out[k].fd = b->pfd[i].fd;
 		out[k].events = m;
 		k++;

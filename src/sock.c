@@ -56,8 +56,10 @@ sg_sock_read(struct sg_sock *u, char *p, size_t n, bool *rd, bool *wr)
 		}
 		return -2;
 	}
-	if (r > 0 && (size_t)r < n)
-		*rd = false; /* drained: polling reports the next bytes */
+	/* drained: polling reports the next bytes; but an end of file that
+	 * came with these bytes gets no edge of its own */
+	if (r > 0 && (size_t)r < n && !u->peer_shut)
+		*rd = false;
 	return r;
 }
 

@@ -19,11 +19,18 @@
  * Interest only: report READ/WRITE when the fd becomes ready rather than
  * while it is. For a caller that tracks readiness itself and forgets it
  * only on proof (EAGAIN, or a short read of a plain socket, which empties
- * its queue); it saves the backend polling every reported fd once more.
- * The poll backend stays level-triggered, which such a caller also
- * handles.
+ * its queue of bytes, unless SG_EV_HUP came: see there); it saves the
+ * backend polling every reported fd once more. The poll backend stays
+ * level-triggered, which such a caller also handles.
  */
 #define SG_EV_EDGE  0x8u
+/*
+ * Reported only, with READ: the peer shut down its side (its FIN is
+ * queued after any bytes). A short read then empties the bytes but not
+ * the end of file, and no new edge will say so: the caller must read on
+ * until read(2) returns 0.
+ */
+#define SG_EV_HUP   0x10u
 
 struct sg_ev;
 

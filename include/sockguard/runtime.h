@@ -115,6 +115,8 @@ struct sg_sock {
 	SSL *ssl;
 	bool rd_wants_w;      /* TLS read waits for writability */
 	bool wr_wants_r;      /* TLS write waits for readability */
+	bool peer_shut;       /* SG_EV_HUP came: a short read is no proof
+	                       * that nothing is left (the EOF may be) */
 };
 
 /* bytes of a TLS writev joined into one record (a head and what follows) */

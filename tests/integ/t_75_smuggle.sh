@@ -499,7 +499,8 @@ j_up() {
 	local name=$1
 	shift
 	"$SGRECORD" -l "$T/$name.up" -o "$T/$name.rec" "$@" >"$T/$name.out" 2>&1 &
-	SG_PIDS+=("$!")
+	J_UPPID=$!
+	SG_PIDS+=("$J_UPPID")
 	wait_for 5 contains "$T/$name.out" "listening" || return 1
 	cat >"$T/$name.yaml" <<YAML
 listen:
@@ -546,4 +547,33 @@ if j_up junk2 -j "$J_EVIL" -J 30; then
 	sg_stop junk2
 else
 	fail "junk on an idle upstream connection: recorder and sockguard start"
+fi
+
+# An upstream that sends part of a chunked body and closes, the bytes and
+# the close reaching sockguard together (it is stopped meanwhile), so one
+# readiness report carries both: the read that takes the bytes is short,
+# and no later report says end of file. The client must still see its
+# response end at once, not wait for a timeout.
+C_CUT='HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n'
+if j_up cut1 -r "$C_CUT" -H; then
+	"$SGRAW" -u "$T/cut1.sock" -w 5000 "$J_REQ" >"$T/cut1.resp" &
+	rp=$!
+	wait_for 5 grep -q 'head=GET /containers/json' "$T/cut1.rec"
+	cc=$(sed -n 's/^conn=\([0-9]*\) head=GET \/containers\/json.*/\1/p' "$T/cut1.rec" | head -1)
+	spid=$(cat "$T/cut1.pid")
+	kill -STOP "$spid"
+	kill -USR1 "$J_UPPID"
+	wait_for 5 contains "$T/cut1.out" "close $cc"
+	kill -CONT "$spid"
+	wait "$rp"
+	rc=$?
+	check "cut with its close in one report: the client's connection ends at once (sgraw exit $rc; 3: it waited 5 s)" \
+		[ "$rc" = 0 ]
+	check "cut with its close in one report: the client got the bytes that came" \
+		grep -q hello "$T/cut1.resp"
+	check "cut with its close in one report: logged as upstream_response_truncated" \
+		wait_for 5 contains "$T/cut1.log" '"reason_code":"upstream_response_truncated"'
+	sg_stop cut1
+else
+	fail "cut with its close in one report: recorder and sockguard start"
 fi

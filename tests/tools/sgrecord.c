@@ -12,18 +12,25 @@
  * (any case) wins, else Content-Length, else no body. Bytes left when a
  * connection closes, or that cannot be framed, are logged as "partial".
  *
- *   sgrecord -l SOCKET -o LOGFILE [-j DATA [-J MS]]
+ *   sgrecord -l SOCKET -o LOGFILE [-j DATA [-J MS]] [-r DATA] [-H]
  *
  * -j DATA: after every response, DATA too (escapes \r \n \t \0 \\ \xHH), in the
  * same write: an upstream that sends more than it framed. -J MS: send
  * DATA MS milliseconds after the response instead, while the connection
  * sits idle.
  *
+ * -r DATA: answer every request with DATA instead (same escapes), then
+ * close the connection once it is written: an upstream that cuts its
+ * response. -H: hold every answer until SIGUSR1 arrives, so that a test
+ * can decide what the proxy sees at once (say, the answer and the close
+ * in one go while the proxy is stopped).
+ *
  * Log lines:   conn=N head=ESCAPED body=ESCAPED
  *              conn=N partial=ESCAPED
  * Escapes: \r \n \\ and \xHH for every other byte outside 0x20..0x7e.
  * stdout (line-buffered): "listening", "accept N", "close N", and
- * "junk N" once DATA went out on connection N.
+ * "junk N" once DATA went out on connection N, "held N" when an answer
+ * waits for SIGUSR1.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -52,6 +59,7 @@ struct rconn {
 	char *out;
 	size_t out_off, out_len;
 	long long junk_due; /* ms on the monotonic clock; 0: none pending */
+	int close_after;    /* -r: close once the answer is written */
 };
 
 static struct rconn conns[MAXC];
@@ -59,6 +67,17 @@ static int logfd = -1;
 static char junk[4096];
 static size_t junk_len;
 static long junk_ms = -1; /* -1: in the response's write */
+static char cut[4096];
+static size_t cut_len; /* -r DATA */
+static int hold;       /* -H: answers wait for SIGUSR1 */
+static volatile sig_atomic_t released;
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	released = 1;
+}
 
 /* Appends the escaped form of p[0..n) to the growing string *s. */
 static void
@@ -299,6 +318,14 @@ conn_parse(struct rconn *c)
 		}
 		log_record(c->id, c->buf, hlen, end, blen, 0);
 		head_req = c->len >= 5 && memcmp(c->buf, "HEAD ", 5) == 0;
+		if (hold && !released)
+			printf("held %lu\n", c->id);
+		if (cut_len > 0) {
+			queue(c, cut, cut_len);
+			c->close_after = 1;
+			c->len = 0; /* nothing after it is answered */
+			return 0;
+		}
 		if (head_req)
 			queue(c, okh, sizeof(okh) - 1);
 		else
@@ -322,7 +349,7 @@ main(int argc, char **argv)
 	unsigned long nid = 0;
 	int ch, lfd, i;
 
-	while ((ch = getopt(argc, argv, "l:o:j:J:")) != -1) {
+	while ((ch = getopt(argc, argv, "l:o:j:J:r:H")) != -1) {
 		switch (ch) {
 		case 'l': path = optarg; break;
 		case 'o': out = optarg; break;
@@ -334,15 +361,24 @@ main(int argc, char **argv)
 			junk_len = sgt_unescape(optarg, junk);
 			break;
 		case 'J': junk_ms = atol(optarg); break;
+		case 'r':
+			if (strlen(optarg) > sizeof(cut)) {
+				fprintf(stderr, "sgrecord: -r DATA too long\n");
+				return 2;
+			}
+			cut_len = sgt_unescape(optarg, cut);
+			break;
+		case 'H': hold = 1; break;
 		default: return 2;
 		}
 	}
 	if (path == NULL || out == NULL) {
 		fprintf(stderr, "usage: sgrecord -l SOCKET -o LOGFILE "
-		    "[-j DATA [-J MS]]\n");
+		    "[-j DATA [-J MS]] [-r DATA] [-H]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, on_usr1);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	logfd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (logfd == -1) {
@@ -384,7 +420,8 @@ main(int argc, char **argv)
 			}
 			p[np].fd = conns[i].fd;
 			p[np].events = POLLIN |
-			    (conns[i].out_off < conns[i].out_len ? POLLOUT : 0);
+			    (conns[i].out_off < conns[i].out_len &&
+			    (!hold || released) ? POLLOUT : 0);
 			idx[np++] = i;
 		}
 		if (poll(p, (nfds_t)np, timeout) < 0) {
@@ -422,6 +459,10 @@ main(int argc, char **argv)
 				c->out_off += (size_t)r;
 				if (c->out_off == c->out_len)
 					c->out_off = c->out_len = 0;
+				if (c->out_len == 0 && c->close_after) {
+					conn_close(c);
+					continue;
+				}
 			}
 			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
