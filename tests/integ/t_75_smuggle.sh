@@ -577,3 +577,24 @@ if j_up cut1 -r "$C_CUT" -H; then
 else
 	fail "cut with its close in one report: recorder and sockguard start"
 fi
+
+# The same on the client side: a request and the client's shutdown that
+# sockguard finds together must be answered, and the connection then
+# closed at once, not left open until the idle timeout.
+if j_up half1; then
+	spid=$(cat "$T/half1.pid")
+	kill -STOP "$spid"
+	"$SGRAW" -u "$T/half1.sock" -s -m -w 5000 "$J_REQ" >"$T/half1.resp" 2>"$T/half1.err" &
+	rp=$!
+	wait_for 5 contains "$T/half1.err" sent
+	kill -CONT "$spid"
+	wait "$rp"
+	rc=$?
+	check "half-close with the request in one report: answered 200" \
+		[ "$(statuses <"$T/half1.resp")" = 200 ]
+	check "half-close with the request in one report: then closed at once (sgraw exit $rc; 3: it waited 5 s)" \
+		[ "$rc" = 0 ]
+	sg_stop half1
+else
+	fail "half-close with the request in one report: recorder and sockguard start"
+fi

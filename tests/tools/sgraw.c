@@ -4,10 +4,11 @@
  * back, for tests that need byte-exact requests (pipelining, smuggling,
  * malformed heads). Escapes in DATA: \r \n \t \0 \\ \xHH.
  *
- *   sgraw (-u PATH | -t HOST:PORT) [-w MS] [-s] [-n REPEAT] DATA...
+ *   sgraw (-u PATH | -t HOST:PORT) [-w MS] [-s] [-m] [-p MS] DATA...
  *   -w MS   stop after MS milliseconds without data (default 2000)
  *   -s      shut down the write side after sending
  *   -p MS   pause MS milliseconds between DATA arguments
+ *   -m      print "sent" to stderr once everything is sent (and shut)
  * Exit 0 when the peer closed, 3 when the idle wait ended first.
  */
 #include <sys/socket.h>
@@ -60,15 +61,16 @@ main(int argc, char **argv)
 {
 	const char *up = NULL, *tcp = NULL;
 	int wait_ms = 2000, pause_ms = 0, ch, fd, i;
-	int shut = 0;
+	int shut = 0, mark = 0;
 	static char buf[1 << 20];
 
-	while ((ch = getopt(argc, argv, "u:t:w:sp:")) != -1) {
+	while ((ch = getopt(argc, argv, "u:t:w:smp:")) != -1) {
 		switch (ch) {
 		case 'u': up = optarg; break;
 		case 't': tcp = optarg; break;
 		case 'w': wait_ms = atoi(optarg); break;
 		case 's': shut = 1; break;
+		case 'm': mark = 1; break;
 		case 'p': pause_ms = atoi(optarg); break;
 		default: return 2;
 		}
@@ -101,6 +103,8 @@ main(int argc, char **argv)
 	}
 	if (shut)
 		shutdown(fd, SHUT_WR);
+	if (mark)
+		fprintf(stderr, "sent\n");
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t r;
