@@ -40,8 +40,8 @@
 #define XFREE_MAX 1024
 
 /* readiness we believe in: cleared only on proof that the socket is
- * drained or full (EAGAIN, a short read or write), as edge-triggered
- * polling needs (conn_edge) */
+ * drained or full (EAGAIN, a short read before the peer's shutdown was
+ * reported, a short write), as edge-triggered polling needs (conn_edge) */
 struct conn_ready {
 	bool cr, cw, ur, uw;
 };
@@ -289,8 +289,9 @@ conn_upstream_pending(const struct sg_xfer *x)
  * Edge-triggered readiness for a plain socket (sg_sock_edge) outside
  * splices and tunnels: there every flag in conn_ready is forgotten only on
  * proof that the socket is drained or full (EAGAIN, a short read, a short
- * write), and a change of interest re-polls the fd, so no edge can be
- * missed. A short splice proves nothing (the pipe may have filled), so
+ * write; after SG_EV_HUP a short read is no proof: the end of file that
+ * came with the bytes has no edge of its own), and a change of interest
+ * re-polls the fd, so no edge can be missed. A short splice proves nothing (the pipe may have filled), so
  * those stay level-triggered.
  */
 static unsigned

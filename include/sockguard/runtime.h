@@ -128,7 +128,8 @@ ssize_t sg_sock_writev(struct sg_sock *s, struct iovec *iov, int cnt,
 void sg_sock_shutdown_write(struct sg_sock *s);
 /*
  * SG_EV_EDGE for a plain socket, whose reads and writes above forget
- * readiness only on proof (a short read empties a plain socket's queue);
+ * readiness only on proof (a short read empties a plain socket's queue
+ * of bytes; see peer_shut for its end of file);
  * 0 for TLS, where OpenSSL may leave records in the socket after a read
  * that returned what it had.
  */
