@@ -291,8 +291,8 @@ conn_upstream_pending(const struct sg_xfer *x)
  * proof that the socket is drained or full (EAGAIN, a short read, a short
  * write; after SG_EV_HUP a short read is no proof: the end of file that
  * came with the bytes has no edge of its own), and a change of interest
- * re-polls the fd, so no edge can be missed. A short splice proves nothing (the pipe may have filled), so
- * those stay level-triggered.
+ * re-polls the fd, so no edge can be missed. A short splice proves
+ * nothing (the pipe may have filled), so those stay level-triggered.
  */
 static unsigned
 conn_edge(const struct sg_sock *s, const struct sg_xfer *x)

@@ -341,6 +341,19 @@ conn_parse(struct rconn *c)
 	}
 }
 
+/* Decodes an option's DATA (escapes) into buf; -1 when it cannot fit. */
+static int
+data_arg(const char *opt, const char *arg, char *buf, size_t cap,
+    size_t *len)
+{
+	if (strlen(arg) > cap) {
+		fprintf(stderr, "sgrecord: %s DATA too long\n", opt);
+		return -1;
+	}
+	*len = sgt_unescape(arg, buf);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -354,19 +367,15 @@ main(int argc, char **argv)
 		case 'l': path = optarg; break;
 		case 'o': out = optarg; break;
 		case 'j':
-			if (strlen(optarg) > sizeof(junk)) {
-				fprintf(stderr, "sgrecord: -j DATA too long\n");
+			if (data_arg("-j", optarg, junk, sizeof(junk),
+			    &junk_len) == -1)
 				return 2;
-			}
-			junk_len = sgt_unescape(optarg, junk);
 			break;
 		case 'J': junk_ms = atol(optarg); break;
 		case 'r':
-			if (strlen(optarg) > sizeof(cut)) {
-				fprintf(stderr, "sgrecord: -r DATA too long\n");
+			if (data_arg("-r", optarg, cut, sizeof(cut),
+			    &cut_len) == -1)
 				return 2;
-			}
-			cut_len = sgt_unescape(optarg, cut);
 			break;
 		case 'H': hold = 1; break;
 		default: return 2;
