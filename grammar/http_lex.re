@@ -96,6 +96,8 @@ http_lex_scan(struct sg_http_lexer *lx)
 	digit  = [0-9];
 	tchar  = [!#$%&'*+.^_`|~0-9A-Za-z-];
 	vchar  = [\x21-\x7e];
+	fvchar = [\x21-\x7e\x80-\xff];
+	ows    = [ \t]*;
 	reason = [\t \x21-\x7e\x80-\xff];
 
 	<reqline> @a tchar+ @b " " @c vchar+ @d " HTTP/" @e digit "." digit crlf
@@ -127,18 +129,14 @@ http_lex_scan(struct sg_http_lexer *lx)
 		HL_RET(SG_HL_STATUS);
 	}
 
-	/*
-	 * The value is the line after ':' without the whitespace around it
-	 * (RFC 9112 5.1), trimmed here: a rule that found its last visible
-	 * byte itself would move a tag at every byte.
-	 */
-	<field> @a tchar+ @b ":" @c [\t \x21-\x7e\x80-\xff]* @d crlf {
-		while (c < d && (*c == ' ' || *c == '\t'))
-			c++;
-		while (d > c && (d[-1] == ' ' || d[-1] == '\t'))
-			d--;
+	<field> @a tchar+ @b ":" ows @c fvchar ([ \t]* fvchar)* @d ows crlf {
 		lx->s0 = http_lex_slice(lx, a, b);
 		lx->s1 = http_lex_slice(lx, c, d);
+		HL_RET(SG_HL_FIELD);
+	}
+	<field> @a tchar+ @b ":" ows @c crlf {
+		lx->s0 = http_lex_slice(lx, a, b);
+		lx->s1 = http_lex_slice(lx, c, c);
 		HL_RET(SG_HL_FIELD);
 	}
 	<field> crlf { HL_RET(SG_HL_EOH); }

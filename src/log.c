@@ -312,8 +312,10 @@ log_escape_into(char *out, size_t cap, const char *v, size_t n,
 
 			memcpy(out + o, &w, 8);
 			if (m != 0) {
-				i += sg_first_hit(m);
-				o += sg_first_hit(m);
+				size_t k = sg_first_hit(m);
+
+				i += k;
+				o += k;
 				break;
 			}
 			i += 8;
