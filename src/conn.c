@@ -783,6 +783,16 @@ conn_request(struct sg_conn *c)
 	np_total = sg_path_canon(tgt, x->dpath_len, x->np, &ver);
 	x->np_off = ver.len;
 	x->np_len = (uint32_t)(np_total - ver.len);
+	if (ver.odd) {
+		/* the daemon would strip a version the rules did not see */
+		x->decision = "deny";
+		x->reason_code =
+		    sg_reason_code_str(SG_REASON_API_VERSION_MALFORMED);
+		x->reason = "malformed API version prefix";
+		sg_respond_error(c, 400, "malformed API version prefix in the "
+		    "request path (write /vMAJOR.MINOR/)", true);
+		return;
+	}
 
 	/* policy */
 	sg_policy_eval(x->profile >= 0 ? x->conf->profile_policy[x->profile] :

@@ -1685,6 +1685,18 @@ check_rules(const struct sg_ir_rule *rules, size_t n, const char *prefix,
 			    "before matching, so this pattern never matches "
 			    "real traffic; write it without the /vN... prefix",
 			    r->path);
+		else if (ver.odd)
+			sg_diag_warn(d, &r->loc, key, "match.path \"%s\" "
+			    "begins with a malformed API version prefix; "
+			    "requests with one are refused (400) before the "
+			    "rules, so this pattern never matches; write it "
+			    "without the prefix", r->path);
+		else if (strcmp(out, r->path) != 0)
+			sg_diag_warn(d, &r->loc, key, "match.path \"%s\" is "
+			    "not a canonical path; request paths are cleaned "
+			    "before matching (no empty, '.' or '..' segments, "
+			    "no trailing '/'), so this pattern never matches "
+			    "what it names; write it as \"%s\"", r->path, out);
 		free(out);
 	}
 }

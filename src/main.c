@@ -446,6 +446,14 @@ main_match(struct main_args *a)
 	n = sg_path_canon(a->path, plen, np, &ver);
 	sg_policy_eval(c->policy, method, strlen(method), np + ver.len,
 	    n - ver.len, &v);
+	if (ver.odd) {
+		/* as the proxy does: refused (400) before the rules */
+		v.action = SG_ACTION_DENY;
+		v.rule = -1;
+		v.reason = "malformed API version prefix (refused with 400 "
+		    "before the rules)";
+		v.code = SG_REASON_API_VERSION_MALFORMED;
+	}
 	cfg = c->ir->config_path != NULL ? c->ir->config_path : "";
 	if (json) {
 		printf("{\"config\":");

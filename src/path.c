@@ -140,7 +140,32 @@ path_clean(const char *in, size_t n, char *out)
 	return w;
 }
 
-/* "/v" digits ["." digits ["." digits]] "/" at the start of s. */
+/*
+ * A first segment that a daemon's router takes for an API version: "v",
+ * a digit or '.', then digits, letters, '.' or '-' up to the next '/'.
+ */
+static bool
+path_version_like(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 3 || s[0] != '/' || s[1] != 'v' ||
+	    !((s[2] >= '0' && s[2] <= '9') || s[2] == '.'))
+		return false;
+	for (i = 3; i < n && s[i] != '/'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * "/v" digits ["." digits ["." digits]] "/" at the start of s; any other
+ * version-like first segment is odd (a bare "/v1.45" is neither).
+ */
 static void
 path_version(const char *s, size_t n, struct sg_path_ver *ver)
 {
@@ -149,6 +174,7 @@ path_version(const char *s, size_t n, struct sg_path_ver *ver)
 
 	if (n < 3 || s[0] != '/' || s[1] != 'v')
 		return;
+	ver->odd = path_version_like(s, n);
 	i = path_digits(s, n, 2, &major);
 	if (i == 2)
 		return;
@@ -165,7 +191,10 @@ path_version(const char *s, size_t n, struct sg_path_ver *ver)
 			i = j;
 		}
 	}
-	if (i >= n || s[i] != '/')
+	if (i < n && s[i] != '/')
+		return;
+	ver->odd = false;
+	if (i >= n)
 		return;
 	ver->present = true;
 	ver->len = (uint32_t)i;

@@ -104,6 +104,8 @@ sg_reason_code_str(enum sg_reason_code c)
 		return "matched_deny_rule";
 	case SG_REASON_NO_MATCHING_ALLOW_RULE:
 		return "no_matching_allow_rule";
+	case SG_REASON_API_VERSION_MALFORMED:
+		return "api_version_malformed";
 	}
 	return "unknown";
 }

@@ -26,13 +26,22 @@ struct sg_path_ver {
 	uint32_t len;    /* bytes of "/v1.41" at the start of the cleaned path */
 	unsigned major;
 	unsigned minor;  /* 0 when absent ("/v1/") */
+	/*
+	 * The first segment is one a daemon routes as an API version ("v",
+	 * then a digit or '.', then digits, letters, '.' or '-': Docker
+	 * routes v[0-9.]+, Podman v[0-9][0-9A-Za-z.-]*) but not the form
+	 * stripped here ("/v1.40.0.1/", "/v1.40./", "/v1..41/"). The daemon
+	 * would strip it where the rules did not: such a request is refused.
+	 */
+	bool odd;
 };
 
 /*
  * Canonicalises an already-decoded path: POSIX path.Clean semantics
  * (collapse '/', drop '.', resolve '..' never above root, drop a trailing
  * '/' except for root), then strip one leading version prefix
- * ("/v" digits ["." digits ["." digits]] followed by '/'; lower-case v).
+ * ("/v" digits ["." digits ["." digits]] followed by '/'; lower-case v),
+ * or set ver->odd for a version-like first segment of any other form.
  * Writes the cleaned path to out (room for len + 1 bytes; NUL-terminated)
  * and returns its length. The canonical path (NP) is out + ver->len,
  * the stripped prefix is out[0 .. ver->len). An empty input yields "".

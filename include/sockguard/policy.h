@@ -14,6 +14,7 @@ enum sg_reason_code {
 	SG_REASON_MATCHED_ALLOW_RULE = 0, /* matched_allow_rule */
 	SG_REASON_MATCHED_DENY_RULE,      /* matched_deny_rule */
 	SG_REASON_NO_MATCHING_ALLOW_RULE, /* no_matching_allow_rule */
+	SG_REASON_API_VERSION_MALFORMED,  /* refused before the rules */
 };
 
 struct sg_verdict {

@@ -339,6 +339,8 @@ if sg_start ev "$cfg"; then
 	ev_row() { # METHOD TARGET FORWARDED_TARGET|-
 		if [ "$3" = - ]; then
 			vec "evasion: $1 $2 -> denied" 403 "" "$1 $2 HTTP/1.1\r\n${H}${C}\r\n"
+		elif [ "$3" = 400 ]; then
+			vec "evasion: $1 $2 -> 400, not relayed" 400 "" "$1 $2 HTTP/1.1\r\n${H}${C}\r\n"
 		else
 			vec "evasion: $1 $2 -> allowed as $3" 200 \
 				"$1 $3 HTTP/1.1\\r\\nHost: docker\\r\\n\\r\\n body=" "$1 $2 HTTP/1.1\r\n${H}${C}\r\n"
@@ -356,7 +358,15 @@ GET /v0/containers/json /v0/containers/json
 GET /v1.45.99/containers/json /v1.45.99/containers/json
 GET /V1.45/containers/json -
 GET /v/containers/json -
-GET /v1.45.99.1/containers/json -
+GET /v1.45.99.1/containers/json 400
+GET /v1.40.0.1/containers/json 400
+GET /v1.40./containers/json 400
+GET /v1..41/containers/json 400
+GET /v.1/containers/json 400
+GET /v1.45-dev/containers/json 400
+GET /v4x/containers/json 400
+GET /v1,45/containers/json -
+GET /vx/containers/json -
 GET /v1.45/v1.46/containers/json -
 GET /containers/json/ /containers/json
 GET //containers/json /containers/json
@@ -405,6 +415,25 @@ if sg_start evmin "$cfg"; then
 	vec "evasion: /v0/ below the default minimum API version -> 400, not relayed" 400 "" \
 		"GET /v0/containers/json HTTP/1.1\r\n${H}${C}\r\n"
 	sg_stop evmin
+fi
+
+# A version prefix in a form the rules do not strip (the daemon routes
+# /v{version:[0-9.]+}/ and strips it) is refused before the rules: with a
+# deny rule ahead of a broad allow, it must not slip past the deny.
+cfg=$(s_cfg evodd 'deny POST /containers/*/exec
+deny * /exec/**
+allow * /**' 'insecure_allow_read_exfiltration: true')
+if sg_start evodd "$cfg"; then
+	S_INST=evodd
+	for v in v1.40.0.1 v1.40. v1.30..5 v1.41-rc1; do
+		vec "evasion: POST /$v/containers/x/exec past a deny rule -> 400, not relayed" 400 "" \
+			"POST /$v/containers/x/exec HTTP/1.1\r\n${H}Content-Length: 2\r\n${C}\r\n{}"
+	done
+	vec "evasion: POST /v1.40/containers/x/exec -> denied by the rule" 403 "" \
+		"POST /v1.40/containers/x/exec HTTP/1.1\r\n${H}Content-Length: 2\r\n${C}\r\n{}"
+	vec "evasion: POST /v1.23.0.1/containers/x/start with a body -> 400, not relayed" 400 "" \
+		"POST /v1.23.0.1/containers/x/start HTTP/1.1\r\n${H}Content-Length: 2\r\n${C}\r\n{}"
+	sg_stop evodd
 fi
 
 # ---------------------------------------------------------------------

@@ -969,9 +969,27 @@ START_TEST(rule_path_warnings)
 	    "  - match: {method: GET, path: /v1.45/containers/json}\n"
 	    "    action: allow\n"
 	    "  - match: {method: GET, path: containers/json}\n"
+	    "    action: allow\n"
+	    "  - match: {method: POST, path: /v1.40.0.1/containers/*/exec}\n"
+	    "    action: deny\n"
+	    "  - match: {method: POST, path: /containers/*/exec/}\n"
+	    "    action: deny\n"
+	    "  - match: {method: POST, path: /containers//x/./y/../z}\n"
+	    "    action: deny\n"
+	    "  - match: {method: GET, path: /containers/*/json}\n"
 	    "    action: allow\n", NULL);
 	ck_ok(&l);
-	ck_assert_uint_eq(l.d.nwarn, 2);
+	ck_assert_uint_eq(l.d.nwarn, 5);
+	ck_diag(&l, "t.yaml:6:5: warning: rules[2]: match.path "
+	    "\"/v1.40.0.1/containers/*/exec\" begins with a malformed API "
+	    "version prefix; requests with one are refused (400)");
+	ck_diag(&l, "t.yaml:8:5: warning: rules[3]: match.path "
+	    "\"/containers/*/exec/\" is not a canonical path; request paths "
+	    "are cleaned before matching (no empty, '.' or '..' segments, no "
+	    "trailing '/'), so this pattern never matches what it names; "
+	    "write it as \"/containers/*/exec\"");
+	ck_diag(&l, "t.yaml:10:5: warning: rules[4]: match.path "
+	    "\"/containers//x/./y/../z\" is not a canonical path");
 	ck_diag(&l, "t.yaml:2:5: warning: rules[0]: match.path "
 	    "\"/v1.45/containers/json\" begins with an API version prefix");
 	ck_diag(&l, "t.yaml:4:5: warning: rules[1]: match.path "

@@ -107,7 +107,7 @@ path_test_allowed(const struct sg_policy *p, const char *method,
 		ck_assert_int_eq(v.code, SG_REASON_NO_MATCHING_ALLOW_RULE);
 		ck_assert_str_eq(v.reason, "no matching allow rule");
 	}
-	return v.action == SG_ACTION_ALLOW;
+	return v.action == SG_ACTION_ALLOW && !ver.odd; /* odd: 400 */
 }
 
 START_TEST(path_evasion_table)
@@ -262,6 +262,54 @@ START_TEST(path_canon_cases)
 }
 END_TEST
 
+/* Version-like first segments that are not stripped are flagged odd. */
+struct odd_case {
+	const char *in;
+	bool odd;
+};
+
+static const struct odd_case odd_cases[] = {
+	{"/v1.45.99.1/x", true},
+	{"/v1.40.0.1/containers/x/exec", true},
+	{"/v1./x", true},
+	{"/v1.45./x", true},
+	{"/v1..41/x", true},
+	{"/v.1/x", true},
+	{"/v./x", true},
+	{"/v1x/y", true},
+	{"/v4.0.0-dev/libpod/info", true},
+	{"/v1.45.99.1", true},
+	{"//v1.40.0.1//x", true},
+	{"/a/../v1.40.0.1/x", true},
+	{"/v1.45/x", false},
+	{"/v1.45.99/x", false},
+	{"/v1/x", false},
+	{"/v1.45", false},
+	{"/v1.45/", false},
+	{"/v1.45/v1.46.0.1/x", false},
+	{"/V1.45.0.1/x", false},
+	{"/v/x", false},
+	{"/vx/x", false},
+	{"/v1,45/y", false},
+	{"/v1.4_5/y", false},
+	{"/containers/v1.40.0.1", false},
+	{"v1.40.0.1/x", false},
+	{"", false},
+};
+
+START_TEST(path_version_odd)
+{
+	const struct odd_case *c = &odd_cases[_i];
+	char out[64];
+	struct sg_path_ver ver;
+
+	(void)sg_path_canon(c->in, strlen(c->in), out, &ver);
+	ck_assert_msg(ver.odd == c->odd, "%s: odd %d", c->in, ver.odd);
+	ck_assert_msg(!(ver.odd && ver.present), "%s: odd and present",
+	    c->in);
+}
+END_TEST
+
 START_TEST(path_canon_keeps_bytes)
 {
 	const char in[] = "/containers/json\0/../x";
@@ -388,6 +436,8 @@ suite_path(void)
 	tcase_add_test(tc, path_decode_malformed);
 	tcase_add_loop_test(tc, path_canon_cases, 0,
 	    (int)SG_ARRAY_LEN(canon_cases));
+	tcase_add_loop_test(tc, path_version_odd, 0,
+	    (int)SG_ARRAY_LEN(odd_cases));
 	tcase_add_test(tc, path_canon_keeps_bytes);
 	tcase_add_test(tc, path_canon_idempotent);
 	tcase_add_test(tc, path_encode_cases);
