@@ -1645,6 +1645,56 @@ check_misc(struct sg_ir *ir, const struct sg_cfg_flat *raw, struct sg_diag *d)
 
 /* ---- rules (SPEC 2.6.1) ---- */
 
+/*
+ * Docker routes these resources as /<prefix>{name:.*}/..., and their names
+ * do contain '/' (image and plugin references such as registry/team/app,
+ * container link aliases such as web/db). A deny rule whose name segment
+ * uses '*', which stops at '/', misses those names: warns and suggests
+ * the segment with '**'.
+ */
+static void
+check_rule_name_glob(const struct sg_ir_rule *r, const char *key,
+    struct sg_diag *d)
+{
+	static const char *const multi[] = {
+		"/containers/", "/images/", "/plugins/", "/distribution/",
+		"/libpod/images/",
+	};
+	const char *p = r->path, *seg, *end;
+	char fix[512];
+	size_t i, o, pl;
+
+	if (r->action != SG_ACTION_DENY)
+		return;
+	for (i = 0; i < SG_ARRAY_LEN(multi); i++) {
+		pl = strlen(multi[i]);
+		if (strncmp(p, multi[i], pl) == 0)
+			break;
+	}
+	if (i == SG_ARRAY_LEN(multi))
+		return;
+	seg = p + pl;
+	end = strchr(seg, '/');
+	if (end == NULL)
+		end = seg + strlen(seg);
+	if (memchr(seg, '*', (size_t)(end - seg)) == NULL ||
+	    strstr(seg, "**") != NULL)
+		return;
+	/* the suggestion: every '*' of that segment doubled */
+	o = 0;
+	for (i = 0; p[i] != '\0' && o + 3 < sizeof(fix); i++) {
+		if (p[i] == '*' && p + i >= seg && p + i < end)
+			fix[o++] = '*';
+		fix[o++] = p[i];
+	}
+	fix[o] = '\0';
+	sg_diag_warn(d, &r->loc, key, "match.path \"%s\" denies with '*' "
+	    "where the daemon takes a name that may contain '/' (%.*s{name:.*}"
+	    "...: image and plugin references such as registry/team/app, "
+	    "container link aliases such as web/db); '*' stops at '/', so "
+	    "such names are not denied; write \"%s\"", p, (int)pl, p, fix);
+}
+
 static void
 check_rules(const struct sg_ir_rule *rules, size_t n, const char *prefix,
     struct sg_diag *d)
@@ -1697,6 +1747,8 @@ check_rules(const struct sg_ir_rule *rules, size_t n, const char *prefix,
 			    "before matching (no empty, '.' or '..' segments, "
 			    "no trailing '/'), so this pattern never matches "
 			    "what it names; write it as \"%s\"", r->path, out);
+		else
+			check_rule_name_glob(r, key, d);
 		free(out);
 	}
 }

@@ -74,7 +74,7 @@ check "cli: rm -f" sgd cli rm -f ticker att evtarget
 check "cli: containers are gone" sh -c "! DOCKER_HOST=unix://$T/cli.sock docker ps -a --format '{{.Names}}' | grep -q ticker"
 
 # a denied operation: sockguard's message, and the daemon never sees it
-cfg=$(write_cfg strict 'deny POST /containers/*/exec "exec is not allowed"
+cfg=$(write_cfg strict 'deny POST /containers/**/exec "exec is not allowed"
 allow GET,HEAD /_ping
 allow GET /version
 allow * /containers/**
@@ -90,6 +90,9 @@ check "deny: docker exec prints sockguard's 403 message" \
 r=$(raw strict -w 3000 "POST /v1.41/containers/victim/exec HTTP/1.1\r\nHost: d\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}")
 check "deny: verbose deny body names method, path and reason" \
 	sh -c "printf '%s' '$r' | grep -qF '\"method\":\"POST\",\"path\":\"/v1.41/containers/victim/exec\",\"reason\":\"exec is not allowed\"'"
+r=$(raw strict -w 3000 "POST /v1.40.0.1/containers/victim/exec HTTP/1.1\r\nHost: d\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 24\r\n\r\n{\"Cmd\":[\"echo\",\"pwned\"]}")
+check "deny: a version prefix the daemon strips but the rules would not (/v1.40.0.1/) gets 400" \
+	sh -c "printf '%s' '$r' | head -1 | grep -q '^HTTP/1.1 400 '"
 check "deny: the daemon never saw the exec request" \
 	sh -c "! tail -n +$((mark + 1)) '$DK/dockerd.log' | grep Calling | grep -q '/exec'"
 check "deny: access log records the denial with its rule" \

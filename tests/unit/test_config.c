@@ -977,9 +977,24 @@ START_TEST(rule_path_warnings)
 	    "  - match: {method: POST, path: /containers//x/./y/../z}\n"
 	    "    action: deny\n"
 	    "  - match: {method: GET, path: /containers/*/json}\n"
-	    "    action: allow\n", NULL);
+	    "    action: allow\n"
+	    "  - match: {method: POST, path: /images/*/push}\n"
+	    "    action: deny\n"
+	    "  - match: {method: DELETE, path: /plugins/vieux*}\n"
+	    "    action: deny\n"
+	    "  - match: {method: POST, path: /containers/**/exec}\n"
+	    "    action: deny\n"
+	    "  - match: {method: POST, path: /exec/*/start}\n"
+	    "    action: deny\n", NULL);
 	ck_ok(&l);
-	ck_assert_uint_eq(l.d.nwarn, 5);
+	ck_assert_uint_eq(l.d.nwarn, 7);
+	ck_diag(&l, "t.yaml:14:5: warning: rules[6]: match.path "
+	    "\"/images/*/push\" denies with '*' where the daemon takes a name "
+	    "that may contain '/' (/images/{name:.*}...");
+	ck_diag(&l, "so such names are not denied; write \"/images/**/push\"");
+	ck_diag(&l, "t.yaml:16:5: warning: rules[7]: match.path "
+	    "\"/plugins/vieux*\" denies with '*'");
+	ck_diag(&l, "write \"/plugins/vieux**\"");
 	ck_diag(&l, "t.yaml:6:5: warning: rules[2]: match.path "
 	    "\"/v1.40.0.1/containers/*/exec\" begins with a malformed API "
 	    "version prefix; requests with one are refused (400)");
