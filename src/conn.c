@@ -599,12 +599,13 @@ conn_do_head(struct sg_conn *c)
 			    "bare CR, bare LF or NUL byte", true);
 			return;
 		}
-		if (r > 0) {
+		if (r > 0 && r <= SG_HEAD_MAX) {
 			x->head_len = (uint32_t)r;
 			conn_request(c);
 			return;
 		}
-		if (x->in_len >= SG_HEAD_MAX) {
+		/* a pipelined head may have come in with more than the limit */
+		if (r > 0 || x->in_len >= SG_HEAD_MAX) {
 			x->start_ns = sg_ev_now(c->srv->ev);
 			x->head_len = x->in_len;
 			sg_respond_error(c, 431, "request head too large",
@@ -679,7 +680,7 @@ conn_request(struct sg_conn *c)
 	size_t np_total;
 	uint32_t used = 0;
 	int st, i;
-	bool connecting = false;
+	bool connecting = false, ok = true;
 	size_t o;
 
 	tl_set(c, SG_TL_NONE);
@@ -878,13 +879,17 @@ conn_request(struct sg_conn *c)
 	}
 	if (x->hijack && x->req.conn_upgrade) {
 		i = x->req.first[SG_HDR_UPGRADE];
-		o += (size_t)snprintf(x->out + o, sizeof(x->out) - o,
-		    "Connection: Upgrade\r\nUpgrade: %.*s\r\n",
-		    (int)x->req.hdr[i].value.len,
-		    x->in + x->req.hdr[i].value.off);
+		ok = SG_PUT_LIT(x->out, &o, sizeof(x->out),
+		    "Connection: Upgrade\r\nUpgrade: ") &&
+		    sg_put(x->out, &o, sizeof(x->out),
+		    x->in + x->req.hdr[i].value.off, x->req.hdr[i].value.len) &&
+		    SG_PUT_LIT(x->out, &o, sizeof(x->out), "\r\n");
 	}
-	x->out[o++] = '\r';
-	x->out[o++] = '\n';
+	/* every part is bounded: a head that does not fit is refused */
+	if (!ok || !SG_PUT_LIT(x->out, &o, sizeof(x->out), "\r\n")) {
+		sg_respond_error(c, 431, "request head too large", true);
+		return;
+	}
 	x->o_off = 0;
 	x->o_len = (uint32_t)o;
 
@@ -1290,10 +1295,13 @@ conn_resp_head(struct sg_conn *c)
 		return -1;
 	if (x->resp.status == 101) {
 		i = x->resp.first[SG_HDR_UPGRADE];
-		o += (size_t)snprintf(x->hb + o, sizeof(x->hb) - o,
-		    "Connection: Upgrade\r\nUpgrade: %.*s\r\n",
-		    i >= 0 ? (int)x->resp.hdr[i].value.len : 3,
-		    i >= 0 ? x->r + x->resp.hdr[i].value.off : "tcp");
+		if (!SG_PUT_LIT(x->hb, &o, sizeof(x->hb),
+		    "Connection: Upgrade\r\nUpgrade: ") ||
+		    !sg_put(x->hb, &o, sizeof(x->hb),
+		    i >= 0 ? x->r + x->resp.hdr[i].value.off : "tcp",
+		    i >= 0 ? x->resp.hdr[i].value.len : 3) ||
+		    !SG_PUT_LIT(x->hb, &o, sizeof(x->hb), "\r\n"))
+			return -1;
 	} else if (x->close_after && !x->tunnel &&
 	    !SG_PUT_LIT(x->hb, &o, sizeof(x->hb), "Connection: close\r\n")) {
 		return -1;
@@ -1834,7 +1842,8 @@ conn_do_exchange(struct sg_conn *c)
 			conn_close(c);
 			return;
 		}
-		if (x->resp_head_done && x->resp_done &&
+		/* a tunnel switches above once the request went up whole */
+		if (x->resp_head_done && x->resp_done && !x->tunnel &&
 		    !conn_client_pending(x)) {
 			if (c->up_eof && x->resp.body != SG_BODY_EOF &&
 			    !x->resp_done)
@@ -2039,8 +2048,11 @@ conn_finish(struct sg_conn *c)
 		c->up->unseen_tail = x->piped || conn_rd(c)->ur;
 	conn_unpipe(x);
 	if (c->up != NULL) {
+		/* a response may end before the request went up whole (a
+		 * daemon may answer early): the rest of its body would lead
+		 * the next request on this connection */
 		reuse = x->upstream_reusable && x->req_done && x->resp_done &&
-		    !c->up_eof && !x->tunnel;
+		    !c->up_eof && !x->tunnel && !conn_upstream_pending(x);
 		/* the pool takes the fd over without an epoll_ctl round trip */
 		sg_upstream_release(srv, c->up, reuse);
 		c->up = NULL;

@@ -4,10 +4,11 @@
  * back, for tests that need byte-exact requests (pipelining, smuggling,
  * malformed heads). Escapes in DATA: \r \n \t \0 \\ \xHH.
  *
- *   sgraw (-u PATH | -t HOST:PORT) [-w MS] [-s] [-m] [-p MS] DATA...
+ *   sgraw (-u PATH | -t HOST:PORT) [-w MS] [-s] [-m] [-p MS] [-P MS] DATA...
  *   -w MS   stop after MS milliseconds without data (default 2000)
  *   -s      shut down the write side after sending
  *   -p MS   pause MS milliseconds between DATA arguments
+ *   -P MS   pause MS milliseconds before the last DATA only
  *   -m      print "sent" to stderr once everything is sent (and shut)
  * Exit 0 when the peer closed, 3 when the idle wait ended first.
  */
@@ -60,11 +61,11 @@ int
 main(int argc, char **argv)
 {
 	const char *up = NULL, *tcp = NULL;
-	int wait_ms = 2000, pause_ms = 0, ch, fd, i;
+	int wait_ms = 2000, pause_ms = 0, last_ms = 0, ch, fd, i;
 	int shut = 0, mark = 0;
 	static char buf[1 << 20];
 
-	while ((ch = getopt(argc, argv, "u:t:w:smp:")) != -1) {
+	while ((ch = getopt(argc, argv, "u:t:w:smp:P:")) != -1) {
 		switch (ch) {
 		case 'u': up = optarg; break;
 		case 't': tcp = optarg; break;
@@ -72,6 +73,7 @@ main(int argc, char **argv)
 		case 's': shut = 1; break;
 		case 'm': mark = 1; break;
 		case 'p': pause_ms = atoi(optarg); break;
+		case 'P': last_ms = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -84,9 +86,11 @@ main(int argc, char **argv)
 		size_t n;
 		char *d;
 
-		if (i > optind && pause_ms > 0) {
-			struct timespec ts = {pause_ms / 1000,
-			    (pause_ms % 1000) * 1000000L};
+		if (i > optind && (pause_ms > 0 ||
+		    (i == argc - 1 && last_ms > 0))) {
+			int ms = i == argc - 1 && last_ms > 0 ? last_ms : pause_ms;
+			struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
 			nanosleep(&ts, NULL);
 		}
 		if (strncmp(argv[i], "@", 1) == 0) {

@@ -13,6 +13,7 @@
  * connection closes, or that cannot be framed, are logged as "partial".
  *
  *   sgrecord -l SOCKET -o LOGFILE [-j DATA [-J MS]] [-r DATA] [-H]
+ *            [-e MS [-a DATA]]
  *
  * -j DATA: after every response, DATA too (escapes \r \n \t \0 \\ \xHH), in the
  * same write: an upstream that sends more than it framed. -J MS: send
@@ -24,6 +25,14 @@
  * response. -H: hold every answer until SIGUSR1 arrives, so that a test
  * can decide what the proxy sees at once (say, the answer and the close
  * in one go while the proxy is stopped).
+ *
+ * -e MS: an upstream that answers before it read the request body. Heads
+ * are read a byte at a time; once a head with a Content-Length body is
+ * in (and not a byte of the body), it stops
+ * reading that connection, answers MS milliseconds later ("early N" on
+ * stdout), and reads again MS milliseconds after that; the request is
+ * logged when its body is whole (and not answered again), or as partial
+ * at the close. -a DATA: answer with DATA instead (a 101, say).
  *
  * Log lines:   conn=N head=ESCAPED body=ESCAPED
  *              conn=N partial=ESCAPED
@@ -60,6 +69,9 @@ struct rconn {
 	size_t out_off, out_len;
 	long long junk_due; /* ms on the monotonic clock; 0: none pending */
 	int close_after;    /* -r: close once the answer is written */
+	long long answer_due; /* -e: the early answer's time; 0: none */
+	long long paused_until; /* -e: no reads before then */
+	int answered;         /* -e: the request in buf was answered */
 };
 
 static struct rconn conns[MAXC];
@@ -71,6 +83,9 @@ static char cut[4096];
 static size_t cut_len; /* -r DATA */
 static int hold;       /* -H: answers wait for SIGUSR1 */
 static volatile sig_atomic_t released;
+static long early_ms = -1; /* -e MS */
+static char early_ans[4096];
+static size_t early_ans_len; /* -a DATA */
 
 static void
 on_usr1(int sig)
@@ -312,11 +327,27 @@ conn_parse(struct rconn *c)
 			n = strtoull(num, &ep, 10);
 			if (*ep != '\0' || n > MAXBUF)
 				return -1;
-			if (c->len - hlen < n)
+			if (c->len - hlen < n) {
+				if (early_ms >= 0 && !c->answered) {
+					long long now = sgt_now_ms();
+
+					c->answered = 1;
+					c->answer_due = now + early_ms;
+					c->paused_until = now + 2 * early_ms;
+				}
 				return 0;
+			}
 			blen = (size_t)n;
 		}
 		log_record(c->id, c->buf, hlen, end, blen, 0);
+		if (c->answered) {
+			/* answered early: the body is in now, nothing more */
+			c->answered = 0;
+			memmove(c->buf, c->buf + hlen + blen,
+			    c->len - hlen - blen);
+			c->len -= hlen + blen;
+			continue;
+		}
 		head_req = c->len >= 5 && memcmp(c->buf, "HEAD ", 5) == 0;
 		if (hold && !released)
 			printf("held %lu\n", c->id);
@@ -362,7 +393,7 @@ main(int argc, char **argv)
 	unsigned long nid = 0;
 	int ch, lfd, i;
 
-	while ((ch = getopt(argc, argv, "l:o:j:J:r:H")) != -1) {
+	while ((ch = getopt(argc, argv, "l:o:j:J:r:He:a:")) != -1) {
 		switch (ch) {
 		case 'l': path = optarg; break;
 		case 'o': out = optarg; break;
@@ -378,12 +409,18 @@ main(int argc, char **argv)
 				return 2;
 			break;
 		case 'H': hold = 1; break;
+		case 'e': early_ms = atol(optarg); break;
+		case 'a':
+			if (data_arg("-a", optarg, early_ans, sizeof(early_ans),
+			    &early_ans_len) == -1)
+				return 2;
+			break;
 		default: return 2;
 		}
 	}
 	if (path == NULL || out == NULL) {
 		fprintf(stderr, "usage: sgrecord -l SOCKET -o LOGFILE "
-		    "[-j DATA [-J MS]] [-r DATA] [-H]\n");
+		    "[-j DATA [-J MS]] [-r DATA] [-H] [-e MS [-a DATA]]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -415,6 +452,24 @@ main(int argc, char **argv)
 		for (i = 0; i < MAXC; i++) {
 			if (conns[i].fd == -1)
 				continue;
+			if (conns[i].answer_due != 0 &&
+			    conns[i].answer_due <= now) {
+				static const char ok[] = "HTTP/1.1 200 OK\r\n"
+				    "Content-Length: 2\r\n\r\nOK";
+
+				conns[i].answer_due = 0;
+				if (early_ans_len > 0)
+					queue(&conns[i], early_ans, early_ans_len);
+				else
+					queue(&conns[i], ok, sizeof(ok) - 1);
+				printf("early %lu\n", conns[i].id);
+			}
+			if (conns[i].answer_due != 0 && (timeout < 0 ||
+			    conns[i].answer_due - now < timeout))
+				timeout = (int)(conns[i].answer_due - now);
+			if (conns[i].paused_until > now && (timeout < 0 ||
+			    conns[i].paused_until - now < timeout))
+				timeout = (int)(conns[i].paused_until - now);
 			if (conns[i].junk_due != 0 && conns[i].junk_due <= now &&
 			    conns[i].out_len == 0) {
 				/* small: one blocking send, then it is there */
@@ -428,7 +483,7 @@ main(int argc, char **argv)
 				    (int)(conns[i].junk_due - now) : 0;
 			}
 			p[np].fd = conns[i].fd;
-			p[np].events = POLLIN |
+			p[np].events = (conns[i].paused_until > now ? 0 : POLLIN) |
 			    (conns[i].out_off < conns[i].out_len &&
 			    (!hold || released) ? POLLOUT : 0);
 			idx[np++] = i;
@@ -481,7 +536,10 @@ main(int argc, char **argv)
 				if (c->buf == NULL)
 					abort();
 			}
-			r = read(c->fd, c->buf + c->len, c->cap - c->len);
+			/* -e: a head is read a byte at a time, so that not a
+			 * byte of its body is taken before the early answer */
+			r = read(c->fd, c->buf + c->len, early_ms >= 0 &&
+			    !c->answered ? 1 : c->cap - c->len);
 			if (r <= 0) {
 				conn_close(c);
 				continue;
