@@ -83,7 +83,8 @@ static void conn_on_upstream(struct sg_ev *ev, int fd, unsigned events,
 static void tl_set(struct sg_conn *c, enum sg_tlist l);
 static struct sg_xfer *xfer_get(struct sg_server *srv);
 static void xfer_put(struct sg_server *srv, struct sg_xfer *x);
-static bool path_is(const char *np, size_t n, const char *a, const char *b);
+static bool np_around(const char *np, size_t n, const char *pre,
+    const char *suf);
 
 /* The readiness flags live beside the connection (not in runtime.h). */
 struct conn_full {
@@ -651,19 +652,18 @@ method_is(const struct sg_xfer *x, const char *m)
 	    memcmp(x->in + x->req.method.off, m, n) == 0;
 }
 
-/* NP equals a + "<one segment>" + b (b may be ""). */
+/*
+ * NP equals pre + a name of at least one byte + suf. The daemon routes
+ * /containers/{name:.*}/..., /exec/{name:.*}/... (and the like): a name
+ * may contain '/', so the guards and the stream checks take any.
+ */
 static bool
-path_is(const char *np, size_t n, const char *a, const char *b)
+np_around(const char *np, size_t n, const char *pre, const char *suf)
 {
-	size_t la = strlen(a), lb = strlen(b), i;
+	size_t a = strlen(pre), b = strlen(suf);
 
-	if (n <= la + lb || memcmp(np, a, la) != 0 ||
-	    memcmp(np + n - lb, b, lb) != 0)
-		return false;
-	for (i = la; i < n - lb; i++)
-		if (np[i] == '/')
-			return false;
-	return true;
+	return n > a + b && memcmp(np, pre, a) == 0 &&
+	    memcmp(np + n - b, suf, b) == 0;
 }
 
 static void
@@ -826,7 +826,7 @@ conn_request(struct sg_conn *c)
 		return;
 	}
 	if (method_is(x, "POST") &&
-	    path_is(x->np + ver.len, x->np_len, "/containers/", "/start") &&
+	    np_around(x->np + ver.len, x->np_len, "/containers/", "/start") &&
 	    (x->req.body == SG_BODY_CHUNKED ||
 	    (x->req.body == SG_BODY_LENGTH && x->req.content_length > 0))) {
 		x->decision = "deny";
@@ -839,8 +839,11 @@ conn_request(struct sg_conn *c)
 		return;
 	}
 	x->hijack = method_is(x, "POST") &&
-	    (path_is(x->np + ver.len, x->np_len, "/containers/", "/attach") ||
-	    path_is(x->np + ver.len, x->np_len, "/exec/", "/start"));
+	    (np_around(x->np + ver.len, x->np_len, "/containers/", "/attach") ||
+	    np_around(x->np + ver.len, x->np_len, "/exec/", "/start") ||
+	    np_around(x->np + ver.len, x->np_len, "/libpod/containers/",
+	    "/attach") ||
+	    np_around(x->np + ver.len, x->np_len, "/libpod/exec/", "/start"));
 
 	/* outbound head: canonical target, filtered headers */
 	o = 0;
@@ -1044,16 +1047,6 @@ np_is(const char *np, size_t n, const char *lit)
 	return n == strlen(lit) && memcmp(np, lit, n) == 0;
 }
 
-/* prefix + anything (at least one byte) + suffix */
-static bool
-np_around(const char *np, size_t n, const char *pre, const char *suf)
-{
-	size_t a = strlen(pre), b = strlen(suf);
-
-	return n > a + b && memcmp(np, pre, a) == 0 &&
-	    memcmp(np + n - b, suf, b) == 0;
-}
-
 /* Streaming endpoints never get the request deadline (SPEC 2.5.7). */
 static bool
 conn_timeout_exempt(const struct sg_xfer *x)
@@ -1069,17 +1062,17 @@ conn_timeout_exempt(const struct sg_xfer *x)
 	}
 	if (method_is(x, "GET"))
 		return np_is(np, n, "/events") ||
-		    (path_is(np, n, "/containers/", "/logs") &&
+		    (np_around(np, n, "/containers/", "/logs") &&
 		    query_bool(x, "follow") == 1) ||
-		    (path_is(np, n, "/containers/", "/stats") &&
+		    (np_around(np, n, "/containers/", "/stats") &&
 		    query_bool(x, "stream") != 0) ||
-		    path_is(np, n, "/containers/", "/export") ||
-		    path_is(np, n, "/containers/", "/archive") ||
+		    np_around(np, n, "/containers/", "/export") ||
+		    np_around(np, n, "/containers/", "/archive") ||
 		    np_is(np, n, "/images/get") ||
 		    np_around(np, n, "/images/", "/get") ||
 		    np_around(np, n, "/containers/", "/attach/ws");
 	if (method_is(x, "PUT"))
-		return path_is(np, n, "/containers/", "/archive");
+		return np_around(np, n, "/containers/", "/archive");
 	if (method_is(x, "POST"))
 		return np_is(np, n, "/build") || np_is(np, n, "/images/create") ||
 		    np_is(np, n, "/images/load") ||
@@ -1088,7 +1081,7 @@ conn_timeout_exempt(const struct sg_xfer *x)
 		    np_around(np, n, "/images/", "/push") ||
 		    np_around(np, n, "/plugins/", "/push") ||
 		    np_around(np, n, "/plugins/", "/upgrade") ||
-		    path_is(np, n, "/containers/", "/wait");
+		    np_around(np, n, "/containers/", "/wait");
 	return false;
 }
 

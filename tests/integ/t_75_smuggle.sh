@@ -443,6 +443,14 @@ if sg_start evodd "$cfg"; then
 		"POST /v1.40/containers/x/exec HTTP/1.1\r\n${H}Content-Length: 2\r\n${C}\r\n{}"
 	vec "evasion: POST /v1.23.0.1/containers/x/start with a body -> 400, not relayed" 400 "" \
 		"POST /v1.23.0.1/containers/x/start HTTP/1.1\r\n${H}Content-Length: 2\r\n${C}\r\n{}"
+	# the daemon routes /containers/{name:.*}/...: a name may span
+	# segments (a link alias such as web/db), and the guards take it so
+	vec "evasion: a body on POST /containers/web/db/start (a name with '/') -> 403, not relayed" 403 "" \
+		"POST /v1.41/containers/web/db/start HTTP/1.1\r\n${H}Content-Length: 2\r\n${C}\r\n{}"
+	# libpod's attach is a hijack too: its Upgrade goes up
+	vec "libpod attach keeps its upgrade" 200,200 \
+		"$(lines 'POST /v4.0.0/libpod/containers/abc/attach?stream=1 HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n body=' "$RE")" \
+		"POST /v4.0.0/libpod/containers/abc/attach?stream=1 HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n$E"
 	sg_stop evodd
 fi
 
