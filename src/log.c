@@ -61,7 +61,8 @@ static const char *const log_level_names[] = {"DEBUG", "INFO", "WARN",
     "ERROR"};
 
 static void log_put(struct sg_logrec *r, const char *s, size_t n);
-static void log_key(struct sg_logrec *r, const char *k, size_t kl);
+static bool log_key(struct sg_logrec *r, const char *k, size_t kl,
+    size_t vmin);
 static void log_append(struct log_sink *s, const char *p, size_t n);
 static void *log_writer(void *arg);
 static void log_write_all(int fd, const char *p, size_t n);
@@ -374,35 +375,49 @@ sg_log_escape(char *out, size_t cap, const char *v, size_t n, bool untrusted)
 	return o;
 }
 
+/*
+ * A record is built whole: every key goes in with at least a few bytes of
+ * its value or not at all, a value longer than LOG_VALUE_MAX bytes (once
+ * escaped) is cut and ends in "...", and room is always kept for
+ * LOG_TAIL, the closing ,"truncated":true}\n. So one long client-supplied
+ * field can neither push the decision and identity fields out of a
+ * record nor leave it unparseable.
+ */
+#define LOG_TAIL 20
+#define LOG_VALUE_MAX 2048
+
+/* Room for n more bytes and the tail. */
+static inline bool
+log_room(const struct sg_logrec *r, size_t n)
+{
+	return n + LOG_TAIL <= sizeof(r->buf) - r->len;
+}
+
+/* Appends s[0..n) whole, or nothing (the record is marked truncated). */
 static void
 log_put(struct sg_logrec *r, const char *s, size_t n)
 {
-	/* keep room for the closing "}\n" */
-	if (r->len + n + 2 > sizeof(r->buf)) {
-		n = sizeof(r->buf) - 2 - r->len;
+	if (!log_room(r, n)) {
 		r->truncated = true;
+		return;
 	}
 	memcpy(r->buf + r->len, s, n);
 	r->len += n;
 }
 
-/* Room for n more bytes and the closing "}\n" (the fast paths). */
-static inline bool
-log_room(const struct sg_logrec *r, size_t n)
-{
-	return n + 2 <= sizeof(r->buf) - r->len;
-}
-
-static void
-log_key(struct sg_logrec *r, const char *k, size_t kl)
+/*
+ * Writes the separator and key when they fit with vmin bytes of value;
+ * else writes nothing, marks the record and returns false (the caller
+ * then drops the value).
+ */
+static bool
+log_key(struct sg_logrec *r, const char *k, size_t kl, size_t vmin)
 {
 	char *p;
 
-	if (!log_room(r, kl + 4)) {
-		log_put(r, r->json ? ",\"" : " ", r->json ? 2 : 1);
-		log_put(r, k, kl);
-		log_put(r, r->json ? "\":" : "=", r->json ? 2 : 1);
-		return;
+	if (!log_room(r, kl + 4 + vmin)) {
+		r->truncated = true;
+		return false;
 	}
 	/* one record holds a few dozen keys: no call per separator */
 	p = r->buf + r->len;
@@ -420,10 +435,10 @@ log_key(struct sg_logrec *r, const char *k, size_t kl)
 		*p++ = '=';
 	}
 	r->len = (size_t)(p - r->buf);
+	return true;
 }
 
-/* Appends a few bytes (a number, a quote) without a library call when
- * they fit; else as log_put, which truncates and marks the record. */
+/* A few bytes (a number, a quote) without a library call. */
 static inline void
 log_put_small(struct sg_logrec *r, const char *s, size_t n)
 {
@@ -439,6 +454,9 @@ log_put_small(struct sg_logrec *r, const char *s, size_t n)
 	r->len += n;
 }
 
+/* the least a string value takes after its key: quotes and "..." */
+#define LOG_VALUE_MIN 5
+
 static void
 log_value(struct sg_logrec *r, const char *v, size_t n, bool untrusted)
 {
@@ -449,25 +467,28 @@ log_value(struct sg_logrec *r, const char *v, size_t n, bool untrusted)
 		quote = v[i] == ' ' || v[i] == '"' || v[i] == '=' ||
 		    (unsigned char)v[i] < 0x21 || v[i] == '\\';
 	if (quote)
-		log_put(r, "\"", 1);
-	/* keep room for the closing quote and "}\n" */
-	room = sizeof(r->buf) - r->len;
-	room = room > 3 ? room - 3 : 0;
+		log_put_small(r, "\"", 1);
+	/* room for "...", the closing quote and the tail (log_key kept it) */
+	room = sizeof(r->buf) - r->len - LOG_TAIL - 4;
+	if (room > LOG_VALUE_MAX)
+		room = LOG_VALUE_MAX;
 	r->len += log_escape_into(r->buf + r->len, room, v, n, untrusted,
 	    &all);
-	if (!all)
+	if (!all) {
+		memcpy(r->buf + r->len, "...", 3);
+		r->len += 3;
 		r->truncated = true;
+	}
 	if (quote)
-		log_put_small(r, "\"", 1);
+		r->buf[r->len++] = '"';
 }
 
 void
 sg_log_strn_k(struct sg_logrec *r, const char *k, size_t kl, const char *v,
     size_t n)
 {
-	if (r->skip)
+	if (r->skip || !log_key(r, k, kl, LOG_VALUE_MIN))
 		return;
-	log_key(r, k, kl);
 	log_value(r, v, n, false);
 }
 
@@ -481,9 +502,8 @@ void
 sg_log_ustr_k(struct sg_logrec *r, const char *k, size_t kl, const char *v,
     size_t n)
 {
-	if (r->skip)
+	if (r->skip || !log_key(r, k, kl, LOG_VALUE_MIN))
 		return;
-	log_key(r, k, kl);
 	log_value(r, v, n, true);
 }
 
@@ -501,16 +521,15 @@ sg_log_int_k(struct sg_logrec *r, const char *k, size_t kl, long long v)
 	} else {
 		n = log_utoa(b, (unsigned long long)v);
 	}
-	log_key(r, k, kl);
-	log_put_small(r, b, n);
+	if (log_key(r, k, kl, n))
+		log_put_small(r, b, n);
 }
 
 void
 sg_log_bool_k(struct sg_logrec *r, const char *k, size_t kl, bool v)
 {
-	if (r->skip)
+	if (r->skip || !log_key(r, k, kl, 5))
 		return;
-	log_key(r, k, kl);
 	log_put(r, v ? "true" : "false", v ? 4 : 5);
 }
 
@@ -534,21 +553,22 @@ sg_log_ms_k(struct sg_logrec *r, const char *k, size_t kl, int64_t ns)
 	b[n++] = (char)('0' + us / 100 % 10);
 	b[n++] = (char)('0' + us / 10 % 10);
 	b[n++] = (char)('0' + us % 10);
-	log_key(r, k, kl);
-	log_put_small(r, b, n);
+	if (log_key(r, k, kl, n))
+		log_put_small(r, b, n);
 }
 
 void
 sg_log_raw_k(struct sg_logrec *r, const char *k, size_t kl,
     const char *json)
 {
-	if (r->skip)
+	size_t n = strlen(json);
+
+	if (r->skip || !log_key(r, k, kl, r->json ? n : LOG_VALUE_MIN))
 		return;
-	log_key(r, k, kl);
 	if (r->json)
-		log_put(r, json, strlen(json));
+		log_put(r, json, n);
 	else
-		log_value(r, json, strlen(json), false);
+		log_value(r, json, n, false);
 }
 
 void
@@ -558,6 +578,14 @@ sg_log_end(struct sg_logrec *r)
 
 	if (r->skip)
 		return;
+	/* the tail's room is always kept (LOG_TAIL) */
+	if (r->truncated && r->json) {
+		memcpy(r->buf + r->len, ",\"truncated\":true", 17);
+		r->len += 17;
+	} else if (r->truncated) {
+		memcpy(r->buf + r->len, " truncated=true", 15);
+		r->len += 15;
+	}
 	if (r->json)
 		r->buf[r->len++] = '}';
 	r->buf[r->len++] = '\n';

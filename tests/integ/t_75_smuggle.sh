@@ -329,6 +329,15 @@ vec "a hijack head whose rebuilt form outgrows the buffer (long Upgrade) -> 431,
 	"POST /containers/$(s_rep 11000 '"')/attach HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: $(s_rep 8000 A)\r\nContent-Length: 0\r\n\r\n"
 vec "a pipelined head over 32 KiB -> 431, only the first request relayed" 200,431 "$RGETJ" \
 	"${GETJ}${H}\r\nGET /containers/$(s_rep 32767 a)XYZ$(s_rep 1500 c) HTTP/1.1\r\n${H}\r\n"
+# a path of 4,000 escaped newlines (8,000 bytes once escaped for the log,
+# twice: path and normalized_path): the access record is cut, not its
+# decision, and it stays one valid record
+vec "a path of 4,000 %0a -> 403" 403 "" \
+	"POST /$(s_rep 4000 X | sed 's/X/%0a/g') HTTP/1.1\r\n${H}${C}\r\n"
+check "a record with long client-supplied fields keeps its decision and says it was cut" \
+	wait_for 5 sh -c "grep -F '\"path\":\"/\\\\n\\\\n\\\\n' '$T/smg.log' | grep -F '\"decision\":\"deny\"' | grep -F '\"status\":403' | grep -qF '...\",\"request_id\":'"
+check "a record with long client-supplied fields ends whole" \
+	sh -c "grep -F '\"path\":\"/\\\\n\\\\n\\\\n' '$T/smg.log' | grep -q '\"truncated\":true}\$'"
 
 wait "$S_09"
 check "HTTP/0.9 request line alone: 408 at the head timeout, nothing relayed" \

@@ -212,6 +212,57 @@ START_TEST(logfmt_fields)
 }
 END_TEST
 
+/*
+ * A long client-supplied value is cut (and ends in "..."), and fields
+ * after it are still there; once the record is full, keys go in whole
+ * with a value or not at all.
+ */
+static bool
+rec_has(const struct sg_logrec *r, const char *want)
+{
+	return memmem(r->buf, r->len, want, strlen(want)) != NULL;
+}
+
+START_TEST(long_values_leave_room_for_later_fields)
+{
+	static struct sg_logrec r;
+	static char big[SG_LOGREC_CAP];
+	const char *p;
+	int i;
+
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	rec_start(&r, true);
+	sg_log_ustr(&r, "path", big, strlen(big));
+	sg_log_ustr(&r, "client_request_id", big, strlen(big));
+	sg_log_str(&r, "decision", "deny");
+	sg_log_int(&r, "status", 403);
+	ck_assert(r.truncated);
+	ck_assert_msg(rec_has(&r, "yyy...\",\"client_request_id\":"),
+	    "the cut value ends in ...");
+	ck_assert_msg(rec_has(&r, ",\"decision\":\"deny\",\"status\":403"),
+	    "later fields are kept");
+	/* a full record: the last pair is whole, never a dangling key */
+	for (i = 0; i < 1000; i++) {
+		sg_log_ustr(&r, "more", "\n\n\n\n", 4);
+		sg_log_int(&r, "n", 123456789);
+	}
+	ck_assert_uint_le(r.len, SG_LOGREC_CAP - 20);
+	p = r.buf + r.len;
+	ck_assert_msg(p[-1] == '"' || (p[-1] >= '0' && p[-1] <= '9'),
+	    "ends in <%.*s>", 20, p - 20);
+	ck_assert_msg(p[-1] != ':' && !(p[-2] == ',' && p[-1] == '"'),
+	    "a key without its value");
+	/* logfmt too */
+	rec_start(&r, false);
+	sg_log_ustr(&r, "path", big, strlen(big));
+	sg_log_str(&r, "decision", "deny");
+	ck_assert(r.truncated);
+	ck_assert_msg(rec_has(&r, "yyy... decision=deny"), "logfmt: <%.*s>",
+	    40, r.buf + r.len - 40);
+}
+END_TEST
+
 START_TEST(truncation_keeps_the_record_whole)
 {
 	static struct sg_logrec r;
@@ -382,6 +433,7 @@ suite_log(void)
 	tcase_add_test(tc, json_fields);
 	tcase_add_test(tc, json_escaping);
 	tcase_add_test(tc, logfmt_fields);
+	tcase_add_test(tc, long_values_leave_room_for_later_fields);
 	tcase_add_test(tc, truncation_keeps_the_record_whole);
 	tcase_add_test(tc, escaping_every_byte_at_every_offset);
 	tcase_add_test(tc, escaping_into_every_size);
