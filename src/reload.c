@@ -27,6 +27,8 @@
 #include "sockguard/runtime.h"
 
 #define RELOAD_MAX_BYTES (16 * 1024 * 1024)
+#define RELOAD_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | \
+	IN_CREATE | IN_DELETE | IN_ATTRIB)
 
 struct sg_reload {
 	struct sg_server *srv;
@@ -77,12 +79,16 @@ reload_read(const char *path, size_t *len)
 
 	if (fd == -1)
 		return NULL;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > RELOAD_MAX_BYTES) {
-		int e = errno ? errno : EINVAL;
+	if (fstat(fd, &st) == -1) {
+		int e = errno;
 
 		close(fd);
-		errno = S_ISREG(st.st_mode) ? EFBIG : e;
+		errno = e;
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > RELOAD_MAX_BYTES) {
+		close(fd);
+		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
 		return NULL;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -152,14 +158,47 @@ reload_on_inotify(struct sg_ev *ev, int fd, unsigned events, void *arg)
 	}
 }
 
+/*
+ * Watches the directory of the rules file that the running config loaded,
+ * by the path it was opened with (relative to the working directory, as
+ * the loader resolved it), replacing the watch of an earlier one. Called
+ * at start and after every applied reload, which may name another file.
+ */
+static void
+reload_watch_rules(struct sg_reload *rl, const char *rules_file)
+{
+	char *dir = NULL, *base = NULL;
+
+	if (rules_file != NULL && rules_file[0] != '\0')
+		reload_dirbase(rules_file, &dir, &base);
+	if (dir != NULL && rl->rules_dir != NULL &&
+	    strcmp(dir, rl->rules_dir) == 0 && rl->wd_rules != -1) {
+		free(rl->rules_base); /* same directory: only the name */
+		rl->rules_base = base;
+		free(dir);
+		return;
+	}
+	/* a directory the config file shares keeps its one watch */
+	if (rl->wd_rules != -1 && rl->wd_rules != rl->wd_cfg)
+		inotify_rm_watch(rl->ifd, rl->wd_rules);
+	rl->wd_rules = -1;
+	free(rl->rules_dir);
+	free(rl->rules_base);
+	rl->rules_dir = dir;
+	rl->rules_base = base;
+	if (dir == NULL || rl->ifd == -1)
+		return;
+	rl->wd_rules = inotify_add_watch(rl->ifd, dir, RELOAD_MASK);
+	if (rl->wd_rules == -1)
+		sg_errx("config hot-reload: cannot watch %s (%s); SIGHUP still "
+		    "reloads", dir, strerror(errno));
+}
+
 int
 sg_reload_start(struct sg_server *srv, const struct sg_load_opts *o)
 {
 	const struct sg_ir *ir = srv->conf->ir;
 	struct sg_reload *rl;
-	uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
-	    IN_CREATE | IN_DELETE | IN_ATTRIB;
-
 	if (!ir->reload_enabled)
 		return 0;
 	rl = calloc(1, sizeof(*rl));
@@ -177,28 +216,14 @@ sg_reload_start(struct sg_server *srv, const struct sg_load_opts *o)
 	}
 	rl->cfg_path = strdup(ir->config_path);
 	reload_dirbase(ir->config_path, &rl->cfg_dir, &rl->cfg_base);
-	if (ir->rules_file != NULL && ir->rules_file[0] != '\0') {
-		char p[4096];
-
-		if (ir->rules_file[0] == '/' || o->rules_path != NULL)
-			snprintf(p, sizeof(p), "%s", ir->rules_file);
-		else
-			snprintf(p, sizeof(p), "%s/%s", rl->cfg_dir,
-			    ir->rules_file);
-		reload_dirbase(p, &rl->rules_dir, &rl->rules_base);
-	}
 	rl->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (rl->ifd == -1) {
 		sg_errx("config hot-reload: cannot start the file watcher "
 		    "(%s); SIGHUP still reloads", strerror(errno));
 		return 0;
 	}
-	rl->wd_cfg = inotify_add_watch(rl->ifd, rl->cfg_dir, mask);
-	if (rl->rules_dir != NULL) {
-		rl->wd_rules = inotify_add_watch(rl->ifd, rl->rules_dir, mask);
-		if (rl->wd_rules == rl->wd_cfg)
-			rl->wd_rules = rl->wd_cfg; /* same directory */
-	}
+	rl->wd_cfg = inotify_add_watch(rl->ifd, rl->cfg_dir, RELOAD_MASK);
+	reload_watch_rules(rl, ir->rules_file);
 	if (rl->wd_cfg == -1)
 		sg_errx("config hot-reload: cannot watch %s (%s); SIGHUP still "
 		    "reloads", rl->cfg_dir, strerror(errno));
@@ -311,12 +336,16 @@ reload_run(struct sg_ev *ev, void *arg)
 	ir = sg_cfg_load_bytes(a, &rl->opts, rl->cfg_path, buf, len, &d);
 	free(buf);
 	nc = ir != NULL ? sg_conf_compile(a, ir, &d) : NULL;
+	/* warnings count on every outcome, as they do at startup */
+	for (i = 0; i < d.n; i++) {
+		if (d.v[i].sev != SG_DIAG_WARN && nc != NULL)
+			continue;
+		sg_diag_format(&d.v[i], line, sizeof(line));
+		reload_log_line(SG_LOG_WARN, d.v[i].sev == SG_DIAG_WARN ?
+		    "config reload: warning" : "config reload: invalid config",
+		    line);
+	}
 	if (nc == NULL) {
-		for (i = 0; i < d.n; i++) {
-			sg_diag_format(&d.v[i], line, sizeof(line));
-			reload_log_line(SG_LOG_WARN, "config reload: invalid "
-			    "config", line);
-		}
 		snprintf(line, sizeof(line), "%zu error(s) in the new config",
 		    d.nerr);
 		reload_outcome(srv, SG_RELOAD_REJECTED_INVALID, line);
@@ -375,4 +404,5 @@ reload_run(struct sg_ev *ev, void *arg)
 	}
 	reload_outcome(srv, SG_RELOAD_APPLIED, rl->why);
 	sg_ir_diff_free(&diff);
+	reload_watch_rules(rl, srv->conf->ir->rules_file);
 }

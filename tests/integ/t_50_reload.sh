@@ -164,6 +164,46 @@ check "reload: a slow request now gets 504 after the new timeout" \
 	sh -c "printf '%s' '$r' | head -1 | grep -q '^HTTP/1.1 504' && printf '%s' '$r' | grep -q 'upstream request timed out' && [ $((SECONDS - t0)) -le 5 ]"
 sgd rl rm -f rlx rlafter "$cid" >/dev/null 2>&1
 
+# The rules file is watched where it was loaded from: here the config is
+# given as a relative path with a directory (conf/sg.yaml) and names its
+# rules file relative to itself. A reload that names another rules file
+# moves the watch there, and the warnings of an applied reload are logged
+# as they are at startup.
+mkdir -p "$T/rf/conf/sub"
+rf_cfg() {
+	cat >"$T/rf/conf/sg.yaml.tmp" <<YAML
+listen:
+  socket: $T/rf.sock
+upstream:
+  socket: $DOCKER_SOCK
+reload:
+  enabled: true
+  debounce: 50ms
+rules_file: $1
+YAML
+	mv "$T/rf/conf/sg.yaml.tmp" "$T/rf/conf/sg.yaml"
+}
+rf_status() { raw rf -w 2000 "GET $1 HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n" | head -1 | cut -d' ' -f2; }
+printf 'allow GET /_ping\ndeny * /**\n' >"$T/rf/conf/r.rules"
+rf_cfg r.rules
+pushd "$T/rf" >/dev/null || return
+sg_start rf conf/sg.yaml
+popd >/dev/null || return
+check "rules file: denied before it changes" [ "$(rf_status /version)" = 403 ]
+printf 'allow GET /_ping\nallow GET /version\ndeny * /**\n' >"$T/rf/conf/r.rules"
+check "rules file: an edit of conf/r.rules (config given as conf/sg.yaml) is applied" \
+	wait_for 10 sh -c "raw() { '$SGRAW' -u '$T/rf.sock' \"\$@\"; }; raw -w 2000 'GET /version HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | head -1 | grep -q ' 200 '"
+printf 'allow GET /_ping\ndeny POST /images/*/push\ndeny * /**\n' >"$T/rf/conf/sub/other.rules"
+rf_cfg sub/other.rules
+check "rules file: a reload that names another rules file is applied" \
+	wait_for 10 sh -c "grep -c '\"result\":\"applied\"' '$T/rf.log' | grep -q '^2\$'"
+check "rules file: ... and its warnings are logged" \
+	wait_for 5 sh -c "grep '\"msg\":\"config reload: warning\"' '$T/rf.log' | grep -q 'images'"
+printf 'allow GET /_ping\nallow GET /info\ndeny * /**\n' >"$T/rf/conf/sub/other.rules"
+check "rules file: an edit of the newly named rules file is applied" \
+	wait_for 10 sh -c "raw() { '$SGRAW' -u '$T/rf.sock' \"\$@\"; }; raw -w 2000 'GET /info HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | head -1 | grep -q ' 200 '"
+sg_stop rf
+
 # sockguard diff, offline
 cat >"$T/d1.yaml" <<'YAML'
 response: { deny_verbosity: minimal }
