@@ -120,22 +120,34 @@ flat_int(struct flat *f, const char *key, long long v)
 	flat_add(f, key, b);
 }
 
-/* A string list as one value: items joined by ","; "" when empty. */
+/*
+ * A string list as one value: items joined by ",", a comma or backslash
+ * inside an item escaped with a backslash (so ["ops,dev"] and
+ * ["ops","dev"] differ); "" when empty.
+ */
 static void
 flat_list(struct flat *f, const char *key, const char *const *v, size_t n)
 {
 	size_t i, len = 1;
+	const char *q;
 	char *b, *p;
 
 	for (i = 0; i < n; i++)
-		len += strlen(v[i]) + 1;
+		len += 2 * strlen(v[i]) + 1;
 	b = malloc(len);
 	if (b == NULL)
 		abort();
 	p = b;
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		for (q = v[i]; *q != '\0'; q++) {
+			if (*q == ',' || *q == '\\')
+				*p++ = '\\';
+			*p++ = *q;
+		}
+	}
 	*p = '\0';
-	for (i = 0; i < n; i++)
-		p += sprintf(p, "%s%s", i > 0 ? "," : "", v[i]);
 	flat_add(f, key, b);
 	free(b);
 }

@@ -240,6 +240,23 @@ START_TEST(listener_fields_are_immutable)
 	    "/etc/sg/cert.pem  (needs a restart)\n") != NULL, "%s", text);
 	sg_ir_diff_free(&d);
 
+	/* A list item with a comma is not two items. */
+	{
+		static const char *one[] = {"ops,dev"};
+		static const char *two[] = {"ops", "dev"};
+
+		ia->listeners[1].tls.sel.common_names.v = one;
+		ia->listeners[1].tls.sel.common_names.n = 1;
+		ib->listeners[1].tls.sel.common_names.v = two;
+		ib->listeners[1].tls.sel.common_names.n = 2;
+		ib->listeners[1].tls.cert_file = ia->listeners[1].tls.cert_file;
+		sg_ir_diff(ia, ib, &d);
+		ck_assert_uint_eq(d.n, 1);
+		ck_assert_str_eq(d.v[0].old, "ops\\,dev");
+		ck_assert_str_eq(d.v[0].new, "ops,dev");
+		sg_ir_diff_free(&d);
+	}
+
 	/* listen: -> listeners: is a listener change as well. */
 	sg_ir_diff(load(a, "", &dg), ia, &d);
 	ck_assert_uint_gt(d.nimmutable, 0);
