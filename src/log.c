@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 
 #define LOG_RING_CAP (1u << 20)
 #define LOG_WRITE_MAX (256u * 1024) /* bytes per write(2) */
+/* seconds between two reports of a log output that refuses writes */
+#define LOG_ERR_REPORT_S 10
 /* longest wait for ring room before a record is dropped (and counted) */
 #define LOG_WAIT_MS 250
 
@@ -49,6 +52,10 @@ static struct {
 	bool batch;           /* the event loop wakes the writer (sg_log_kick) */
 	size_t unkicked;      /* bytes queued since the writer was last woken */
 	int64_t last_kick;
+	/* writes the output refused (ENOSPC, EIO, EPIPE): their bytes are
+	 * lost; any thread may count, the writer reports on stderr */
+	_Atomic uint64_t write_errors;
+	_Atomic int write_errno;
 } lg = {
 	.level = SG_LOG_INFO,
 	.sink = {{.fd = 2, .json = true}, {.fd = 2, .json = true}},
@@ -706,17 +713,56 @@ log_write_all(int fd, const char *p, size_t n)
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
-			return; /* nowhere left to report it */
+			/* counted; the writer says so on stderr */
+			atomic_store(&lg.write_errno, errno);
+			atomic_fetch_add(&lg.write_errors, 1);
+			return;
 		}
 		p += w;
 		n -= (size_t)w;
 	}
 }
 
+uint64_t
+sg_log_write_errors(void)
+{
+	return atomic_load(&lg.write_errors);
+}
+
+/*
+ * Says on stderr that the log output refuses writes (the output itself
+ * may be what fails): once, then at most every LOG_ERR_REPORT_S seconds
+ * while it goes on.
+ */
+static void
+log_report_write_errors(uint64_t *reported, time_t *last)
+{
+	uint64_t n = atomic_load(&lg.write_errors);
+	struct timespec now;
+	char b[256];
+	int m;
+
+	if (n == *reported)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (*reported != 0 && now.tv_sec - *last < LOG_ERR_REPORT_S)
+		return;
+	*reported = n;
+	*last = now.tv_sec;
+	m = snprintf(b, sizeof(b), "{\"level\":\"ERROR\",\"msg\":\"log "
+	    "output write failed: records lost\",\"error\":\"%s\","
+	    "\"failed_writes_total\":%llu}\n",
+	    strerror(atomic_load(&lg.write_errno)), (unsigned long long)n);
+	if (write(2, b, (size_t)m) < 0) {
+		/* stderr is gone too: nothing is left to tell */
+	}
+}
+
 static void *
 log_writer(void *arg)
 {
-	uint64_t reported = 0;
+	uint64_t reported = 0, err_reported = 0;
+	time_t err_last = 0;
 
 	(void)arg;
 	pthread_mutex_lock(&lg.mu);
@@ -751,6 +797,9 @@ log_writer(void *arg)
 		}
 		if (any)
 			continue;
+		pthread_mutex_unlock(&lg.mu);
+		log_report_write_errors(&err_reported, &err_last);
+		pthread_mutex_lock(&lg.mu);
 		/* rings drained: a notice now cannot split a record */
 		if (lg.sink[0].dropped + lg.sink[1].dropped != reported) {
 			char b[160];

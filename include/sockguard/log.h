@@ -42,6 +42,8 @@ int sg_log_start(const struct sg_ir_log *cfg, char *err, size_t errlen);
 void sg_log_stop(void);
 bool sg_log_enabled(enum sg_log_level lvl);
 uint64_t sg_log_dropped(void);
+/* Writes the log output refused (their records are lost). */
+uint64_t sg_log_write_errors(void);
 
 /* Record builder. */
 void sg_log_begin(struct sg_logrec *r, enum sg_log_level lvl, const char *msg);

@@ -7,6 +7,7 @@
  * pointed at a pipe that the test drains or leaves full.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -122,8 +123,41 @@ START_TEST(stuck_output_costs_records_not_the_loop)
 	log_to_stdout();
 	log_records(20000);
 	ck_assert_uint_gt(sg_log_dropped(), 0);
-	close(p[0]); /* the stuck write fails: the writer can stop */
+	/* the stuck write fails (EPIPE): the writer can stop, and says so
+	 * on stderr, which this test does not need to see */
+	ck_assert_int_eq(dup2(open("/dev/null", O_WRONLY), 2), 2);
+	close(p[0]);
 	sg_log_stop();
+}
+END_TEST
+
+START_TEST(refused_writes_are_counted_and_reported)
+{
+	/* an output that refuses every write (ENOSPC): the records are
+	 * lost, but counted and reported on stderr */
+	struct sg_ir_log cfg = {
+		.level = SG_LOG_INFO,
+		.format = SG_LOGFMT_JSON,
+		.output = "/dev/full",
+	};
+	char err[256], out[4096];
+	ssize_t n;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(dup2(p[1], 2), 2);
+	close(p[1]);
+	ck_assert_int_eq(sg_log_start(&cfg, err, sizeof(err)), 0);
+	log_records(10);
+	sg_log_stop();
+	ck_assert_uint_gt(sg_log_write_errors(), 0);
+	close(2);
+	n = read(p[0], out, sizeof(out) - 1);
+	ck_assert_int_gt(n, 0);
+	out[n] = '\0';
+	ck_assert_msg(strstr(out, "\"msg\":\"log output write failed: "
+	    "records lost\",\"error\":\"No space left on device\"") != NULL,
+	    "stderr: %s", out);
 }
 END_TEST
 
@@ -433,6 +467,7 @@ suite_log(void)
 	tcase_add_test(tc, json_fields);
 	tcase_add_test(tc, json_escaping);
 	tcase_add_test(tc, logfmt_fields);
+	tcase_add_test(tc, refused_writes_are_counted_and_reported);
 	tcase_add_test(tc, long_values_leave_room_for_later_fields);
 	tcase_add_test(tc, truncation_keeps_the_record_whole);
 	tcase_add_test(tc, escaping_every_byte_at_every_offset);
