@@ -330,6 +330,18 @@ reload_run(struct sg_ev *ev, void *arg)
 		reload_outcome(srv, SG_RELOAD_REJECTED_UNREADABLE, line);
 		return;
 	}
+	for (i = 0; i < len && (buf[i] == ' ' || buf[i] == '\t' ||
+	    buf[i] == '\n' || buf[i] == '\r'); i++)
+		;
+	if (i == len) {
+		/* caught mid-write, or emptied: never fall back to defaults */
+		free(buf);
+		snprintf(line, sizeof(line), "%s is empty; an empty config "
+		    "would mean the built-in defaults, which a reload does not "
+		    "apply (restart to run on defaults)", rl->cfg_path);
+		reload_outcome(srv, SG_RELOAD_REJECTED_UNREADABLE, line);
+		return;
+	}
 	sha256_hex(buf, len, sha);
 	sg_diag_init(&d);
 	a = sg_arena_new();

@@ -148,6 +148,11 @@ printf 'rules: [ { match: \n' >"$RL"
 check "reload: broken YAML is refused" wait_for 10 sh -c "[ \$(grep -c '\"result\":\"rejected_invalid\"' '$T/rl.log') -gt $n ]"
 check "reload: ... with its location" wait_for 5 sh -c "grep 'config reload: invalid config' '$T/rl.log' | grep -q 'rl.yaml:'"
 n=$(result_count rejected_unreadable)
+: >"$RL"
+check "reload: an emptied config file is refused (no fallback to defaults)" \
+	wait_for 10 sh -c "[ \$(grep -c '\"result\":\"rejected_unreadable\"' '$T/rl.log') -gt $n ]"
+check "reload: ... and the old rules still apply" [ "$(info_status)" = 200 ]
+n=$(result_count rejected_unreadable)
 rm -f "$RL"
 check "reload: a deleted file is refused (no fallback to defaults)" \
 	wait_for 10 sh -c "[ \$(grep -c '\"result\":\"rejected_unreadable\"' '$T/rl.log') -gt $n ]"
