@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cfg_int.h"
@@ -20,8 +21,26 @@
 
 extern char **environ;
 
+/* What DOCKER_HOST names, by its scheme. */
+enum env_dh_kind {
+	ENV_DH_UNIX = 0,  /* unix:// or a bare path: the local socket */
+	ENV_DH_TCP,       /* tcp:// */
+	ENV_DH_HTTP,      /* http:// or https://: refused, as by the CLI */
+	ENV_DH_NOSCHEME,  /* host:port and the like */
+	ENV_DH_OTHER,     /* ssh://, fd://, npipe://, ... */
+};
+
+#define ENV_DH_ACCEPTED "DOCKER_HOST must be tcp://HOST:PORT (TLS from " \
+	"DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), or unix:///path or unset " \
+	"for upstream.socket"
+
 static void env_check_unknown(struct sg_cfg_ctx *c, const char *name,
     size_t nlen);
+static enum env_dh_kind env_docker_kind(const char *host);
+static void env_docker_refuse(struct sg_cfg_ctx *c, const char *host,
+    const struct sg_loc *loc);
+static const char *env_docker_port(struct sg_cfg_ctx *c, const char *host,
+    bool tls, const struct sg_loc *loc);
 static char *env_mechanical(struct sg_arena *a, const char *path);
 static const char *env_trim(struct sg_arena *a, const char *s);
 static const char *env_join(struct sg_arena *a, const char *dir,
@@ -126,21 +145,35 @@ sg_cfg_env_docker(struct sg_cfg_ctx *c, struct sg_ir_endpoint *ep,
 	const char *certs = env_trim(c->a,
 	    sg_cfg_getenv(c->o, "DOCKER_CERT_PATH"));
 	bool v = verify != NULL && verify[0] != '\0'; /* even "0" */
-	const char *why;
+	const char *why, *addr;
 
 	if (host[0] == '\0')
 		return false;
-	memset(ep, 0, sizeof(*ep));
-	memset(src, 0, sizeof(*src));
-	if (sg_cfg_ep_address(c->a, host, ep, &why) == -1) {
-		sg_diag_warn(c->d, &hloc, NULL, "DOCKER_HOST \"%s\" is "
-		    "ignored (%s); using upstream.socket", host, why);
+	memset(ep, 0, sizeof(ep[0]));
+	memset(src, 0, sizeof(src[0]));
+	switch (env_docker_kind(host)) {
+	case ENV_DH_UNIX:
+		/* The local-socket default stays (seed: unix:// and unset
+		 * fall through); the path itself is never used. */
+		if (sg_cfg_ep_address(c->a, host, ep, &why) == -1)
+			sg_diag_warn(c->d, &hloc, NULL, "DOCKER_HOST \"%s\" is "
+			    "ignored (%s); using upstream.socket", host, why);
+		return false;
+	case ENV_DH_TCP:
+		break;
+	default:
+		env_docker_refuse(c, host, &hloc);
 		return false;
 	}
-	if (ep->kind != SG_EP_TCP)
-		return false; /* unix: the local-socket default stays */
 
-	ep->address = host;
+	addr = env_docker_port(c, host, v || certs[0] != '\0', &hloc);
+	if (sg_cfg_ep_address(c->a, addr, ep, &why) == -1) {
+		sg_diag_error(c->d, &hloc, NULL, "DOCKER_HOST \"%s\": %s; "
+		    ENV_DH_ACCEPTED, host, why);
+		return false;
+	}
+
+	ep->address = addr;
 	ep->loc = hloc;
 	src->address = hloc;
 	src->addr_ok = true;
@@ -161,7 +194,7 @@ sg_cfg_env_docker(struct sg_cfg_ctx *c, struct sg_ir_endpoint *ep,
 			    "certificate is not verified because "
 			    "DOCKER_TLS_VERIFY is not set (same as "
 			    "insecure_skip_tls_verify); set DOCKER_TLS_VERIFY=1 "
-			    "to verify it against %s", host,
+			    "to verify it against %s", addr,
 			    env_join(c->a, certs, "ca.pem"));
 		}
 		ep->tls = true;
@@ -175,9 +208,103 @@ sg_cfg_env_docker(struct sg_cfg_ctx *c, struct sg_ir_endpoint *ep,
 		    "because neither DOCKER_TLS_VERIFY nor DOCKER_CERT_PATH is "
 		    "set (same as insecure_allow_plain_tcp): the Docker API "
 		    "crosses the network unencrypted and unauthenticated",
-		    host);
+		    addr);
 	}
 	return true;
+}
+
+/*
+ * What a trimmed, non-empty DOCKER_HOST names, by its scheme alone. A
+ * bare path is a unix socket, as for upstream.endpoints and the CLI.
+ */
+static enum env_dh_kind
+env_docker_kind(const char *host)
+{
+	const char *sep = strstr(host, "://");
+	size_t sl = sep != NULL ? (size_t)(sep - host) : 0;
+
+	if (host[0] == '/' || strncmp(host, "./", 2) == 0 ||
+	    strncmp(host, "../", 3) == 0)
+		return ENV_DH_UNIX;
+	if (sep == NULL)
+		return ENV_DH_NOSCHEME;
+	if (sl == 4 && strncasecmp(host, "unix", 4) == 0)
+		return ENV_DH_UNIX;
+	if (sl == 3 && strncasecmp(host, "tcp", 3) == 0)
+		return ENV_DH_TCP;
+	if ((sl == 4 && strncasecmp(host, "http", 4) == 0) ||
+	    (sl == 5 && strncasecmp(host, "https", 5) == 0))
+		return ENV_DH_HTTP;
+	return ENV_DH_OTHER;
+}
+
+/*
+ * An error for a DOCKER_HOST that is neither tcp:// nor unix://: it is
+ * set, so it names the daemon the operator means; falling back to the
+ * local socket would proxy a different one.
+ */
+static void
+env_docker_refuse(struct sg_cfg_ctx *c, const char *host,
+    const struct sg_loc *loc)
+{
+	const char *sep = strstr(host, "://");
+
+	switch (env_docker_kind(host)) {
+	case ENV_DH_HTTP:
+		/* Nor does the Docker CLI: "invalid bind address format". */
+		sg_diag_error(c->d, loc, NULL, "DOCKER_HOST \"%s\": the "
+		    "%.*s:// scheme is not accepted (the Docker CLI refuses it "
+		    "too); write tcp://%s and choose TLS with "
+		    "DOCKER_TLS_VERIFY and DOCKER_CERT_PATH; " ENV_DH_ACCEPTED,
+		    host, (int)(sep - host), host, sep + 3);
+		break;
+	case ENV_DH_NOSCHEME:
+		sg_diag_error(c->d, loc, NULL, "DOCKER_HOST \"%s\" has no "
+		    "scheme; write tcp://%s for a TCP daemon; " ENV_DH_ACCEPTED,
+		    host, host);
+		break;
+	default:
+		sg_diag_error(c->d, loc, NULL, "DOCKER_HOST \"%s\": the "
+		    "%.*s:// scheme is not supported by sockguard; "
+		    ENV_DH_ACCEPTED, host, (int)(sep - host), host);
+		break;
+	}
+}
+
+/*
+ * tcp://host without a port gets the Docker CLI's default. The CLI
+ * (docker/cli opts.ParseTCPAddr, checked against docker 28) uses 2375
+ * for it whether or not DOCKER_TLS_VERIFY is set; 2376 is only its
+ * default for an empty DOCKER_HOST under TLS, which here falls through
+ * to the local socket. So 2375, with a warning when TLS is in use
+ * (TLS daemons usually listen on 2376). Anything else is returned as
+ * is, for sg_cfg_ep_address to judge.
+ */
+static const char *
+env_docker_port(struct sg_cfg_ctx *c, const char *host, bool tls,
+    const struct sg_loc *loc)
+{
+	const char *auth = host + strlen("tcp://");
+	size_t alen = strcspn(auth, "/?#");
+	const char *rb, *with;
+
+	if (alen == 0 || memchr(auth, '@', alen) != NULL)
+		return host;
+	if (auth[0] == '[') {
+		rb = memchr(auth, ']', alen);
+		if (rb == NULL || rb + 1 != auth + alen)
+			return host; /* has ":port", or is malformed */
+	} else if (memchr(auth, ':', alen) != NULL) {
+		return host;
+	}
+	with = sg_arena_printf(c->a, "tcp://%.*s:2375%s", (int)alen, auth,
+	    auth + alen);
+	if (tls)
+		sg_diag_warn(c->d, loc, NULL, "DOCKER_HOST \"%s\" has no "
+		    "port: using %s, the Docker CLI's default port, although "
+		    "TLS daemons usually listen on 2376; write the port to "
+		    "be sure", host, with);
+	return with;
 }
 
 static void

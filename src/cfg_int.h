@@ -181,11 +181,14 @@ const char *sg_cfg_getenv(const struct sg_load_opts *o, const char *name);
 size_t sg_cfg_split_list(struct sg_arena *a, const char *s,
     const char ***items);
 /*
- * The DOCKER_* drop-in (SPEC 2.5.4), for when upstream.endpoints is not
- * configured: a DOCKER_HOST (trimmed) naming a TCP daemon fills ep and
- * src from DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (warning
- * for the skip-verify and plaintext rows) and returns true. False when
- * it does not apply: unset, unix, or unusable (with a warning).
+ * The DOCKER_* drop-in (SPEC 2.5.4 as amended by the seed document), for
+ * when upstream.endpoints is not configured: a DOCKER_HOST (trimmed)
+ * naming a tcp:// daemon fills ep and src from DOCKER_HOST,
+ * DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (warning for the skip-verify
+ * and plaintext rows) and returns true. False when it does not apply:
+ * unset, or unix:// / a bare path (the local socket stays). Any other
+ * value (http://, https://, ssh://, no scheme, a bad tcp:// address) is
+ * an error at env:DOCKER_HOST, and false.
  */
 bool sg_cfg_env_docker(struct sg_cfg_ctx *c, struct sg_ir_endpoint *ep,
     struct sg_cfg_ep_src *src);

@@ -30,6 +30,7 @@
 
 #define LOWER_MAX_FILE (16u << 20)
 #define LOWER_UNSET INT64_MIN
+#define LOWER_WS " \t\r\n\v\f"
 
 /* Where each in-scope key lands in struct sg_cfg_flat. */
 struct lower_field {
@@ -49,6 +50,8 @@ static struct sg_ir *lower_run(struct sg_arena *a,
     size_t len, bool have_file, struct sg_diag *d);
 static void lower_walk(struct sg_cfg_ctx *c, const struct sg_node *map,
     const char *prefix);
+static void lower_dotted_key(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *path);
 static void lower_flags(struct sg_cfg_ctx *c);
 static void lower_flat(struct sg_cfg_ctx *c, struct sg_cfg_flat *f);
 static void lower_value(struct sg_cfg_ctx *c, const struct sg_key *k,
@@ -97,6 +100,7 @@ static const char *lower_assign_profile(struct sg_cfg_ctx *c,
     const struct sg_node *m, const char *key, struct sg_cfg_assign_src *src);
 static const char *lower_rule_str(struct sg_cfg_ctx *c,
     const struct sg_node *n, const char *key);
+static bool lower_method_ok(const char *s);
 static void lower_rule_unknown(struct sg_cfg_ctx *c, const char *prefix,
     const struct sg_node *m, const char *const *known, size_t nknown);
 static int lower_dsl_file(struct sg_cfg_ctx *c, const char *path,
@@ -104,6 +108,8 @@ static int lower_dsl_file(struct sg_cfg_ctx *c, const char *path,
 static void lower_keylocs(struct sg_cfg_ctx *c, struct sg_ir *ir);
 static int lower_read(struct sg_arena *a, const char *path, char **buf,
     size_t *len);
+static int lower_read_fd(int fd, char *p, size_t cap, size_t *n);
+static int lower_read_stream(int fd, char **buf, size_t *len);
 static bool lower_has_content(const char *buf, size_t len);
 static const char *lower_kind(const struct sg_node *n);
 static const char *lower_locstr(struct sg_cfg_ctx *c, const struct sg_loc *l);
@@ -313,9 +319,16 @@ lower_walk(struct sg_cfg_ctx *c, const struct sg_node *map, const char *prefix)
 	for (m = map->child; m != NULL; m = m->next) {
 		const char *path = prefix[0] ? sg_arena_printf(c->a, "%s.%s",
 		    prefix, m->key) : m->key;
-		const struct sg_key *k = sg_cfg_key_find(path);
+		const struct sg_key *k;
 		struct sg_cfg_val *v;
 
+		/* "listen.address" as one key would bypass the duplicate
+		 * check against a nested listen: address: */
+		if (strchr(m->key, '.') != NULL) {
+			lower_dotted_key(c, m, path);
+			continue;
+		}
+		k = sg_cfg_key_find(path);
 		if (k == NULL) {
 			const char *s = sg_cfg_key_suggest(prefix, m->key);
 
@@ -346,6 +359,29 @@ lower_walk(struct sg_cfg_ctx *c, const struct sg_node *map, const char *prefix)
 			sg_diag_error(c->d, &m->loc, path, "expected a "
 			    "mapping, got %s", lower_kind(m));
 	}
+}
+
+/*
+ * A mapping key with a '.' in it: keys are one level each, so say how to
+ * write it nested ("listen.address: x" -> "listen: {address: x}").
+ */
+static void
+lower_dotted_key(struct sg_cfg_ctx *c, const struct sg_node *m,
+    const char *path)
+{
+	const char *k = m->key, *dot;
+	char *nested = sg_arena_strdup(c->a, "");
+	size_t depth = 0;
+
+	for (; (dot = strchr(k, '.')) != NULL; k = dot + 1, depth++)
+		nested = sg_arena_printf(c->a, "%s%.*s: {", nested,
+		    (int)(dot - k), k);
+	nested = sg_arena_printf(c->a, "%s%s: ...", nested, k);
+	while (depth-- > 0)
+		nested = sg_arena_printf(c->a, "%s}", nested);
+	sg_diag_error(c->d, &m->key_loc, path, "key \"%s\" contains '.': "
+	    "mapping keys cannot be dotted paths, each level must be nested "
+	    "(write %s)", m->key, nested);
 }
 
 static void
@@ -425,8 +461,16 @@ lower_value(struct sg_cfg_ctx *c, const struct sg_key *k,
 	case SG_KEY_DURATION: {
 		/* durations stay text: ir_check knows their special values */
 		const char *p = sg_arena_strdup(c->a, s);
+		int64_t ns;
 
 		memcpy(dst, &p, sizeof(p));
+		/* Only the upper bound here: the rest is ir_check's. */
+		if (k->type == SG_KEY_DURATION &&
+		    sg_duration_parse(s, strlen(s), &ns) == 0 &&
+		    ns > SG_DURATION_MAX_NS)
+			sg_diag_error(c->d, &v->loc, k->path, "%s must be at "
+			    "most " SG_DURATION_MAX_TEXT ", got \"%s\"",
+			    k->path, s);
 		break;
 	}
 	case SG_KEY_BOOL: {
@@ -1804,9 +1848,9 @@ lower_trim(struct sg_arena *a, const char *s)
 {
 	size_t n;
 
-	s += strspn(s, " \t\r\n");
+	s += strspn(s, LOWER_WS);
 	n = strlen(s);
-	while (n > 0 && strchr(" \t\r\n", s[n - 1]) != NULL)
+	while (n > 0 && strchr(LOWER_WS, s[n - 1]) != NULL)
 		n--;
 	return sg_arena_strndup(a, s, n);
 }
@@ -1902,7 +1946,8 @@ lower_yaml_rule(struct sg_cfg_ctx *c, const struct sg_node *item,
     const char *label, struct sg_ir_rule *r)
 {
 	const char *method = NULL, *path = NULL, *action = NULL;
-	const struct sg_node *m, *mm;
+	const char *mkey_method = NULL, *mkey_path = NULL;
+	const struct sg_node *m, *mm, *mnode = NULL, *pnode = NULL;
 	size_t nerr = c->d->nerr;
 
 	r->loc = item->loc;
@@ -1929,14 +1974,19 @@ lower_yaml_rule(struct sg_cfg_ctx *c, const struct sg_node *item,
 				const char *k = sg_arena_printf(c->a, "%s.%s",
 				    mkey, mm->key);
 
-				if (strcmp(mm->key, "method") == 0)
+				if (strcmp(mm->key, "method") == 0) {
 					method = lower_rule_str(c, mm, k);
-				else if (strcmp(mm->key, "path") == 0)
+					mnode = mm;
+					mkey_method = k;
+				} else if (strcmp(mm->key, "path") == 0) {
 					path = lower_rule_str(c, mm, k);
-				else
+					pnode = mm;
+					mkey_path = k;
+				} else {
 					lower_rule_unknown(c, mkey, mm,
 					    lower_match_keys,
 					    SG_ARRAY_LEN(lower_match_keys));
+				}
 			}
 		} else if (strcmp(m->key, "action") == 0) {
 			action = lower_rule_str(c, m, mkey);
@@ -1952,6 +2002,7 @@ lower_yaml_rule(struct sg_cfg_ctx *c, const struct sg_node *item,
 
 	/* Methods: split on ',', trim, drop empties, upper-case (2.6.2). */
 	if (method != NULL) {
+		const char *bad = NULL;
 		const char **v;
 		size_t n = sg_cfg_split_list(c->a, method, &v), j, k = 0;
 
@@ -1971,17 +2022,41 @@ lower_yaml_rule(struct sg_cfg_ctx *c, const struct sg_node *item,
 				*p = (char)toupper((unsigned char)*p);
 			if (strcmp(s, "*") == 0)
 				r->any_method = true;
+			else if (!lower_method_ok(s))
+				bad = bad ? bad : sg_arena_strndup(c->a, b,
+				    (size_t)(e - b));
 			v[k++] = s;
 		}
 		r->methods = v;
 		r->nmethods = k;
+		/* As the DSL: a method that can never be a request's method
+		 * would make a deny rule silently match nothing. */
+		if (bad != NULL)
+			sg_diag_error(c->d, &mnode->loc, mkey_method,
+			    "match.method \"%s\": \"%s\" is not an HTTP "
+			    "method name (letters, digits and "
+			    "!#$%%&'*+-.^_`|~ only); separate methods with "
+			    "',' (e.g. \"GET,HEAD\") or use \"*\" for any "
+			    "method", method, bad);
 	}
 	if (r->nmethods == 0)
 		sg_diag_error(c->d, &item->loc, label,
 		    "match.method is required");
-	if (path == NULL || path[strspn(path, " \t")] == '\0')
+	if (path == NULL || path[strspn(path, LOWER_WS)] == '\0') {
 		sg_diag_error(c->d, &item->loc, label,
 		    "match.path is required");
+	} else if (strchr(LOWER_WS, path[0]) != NULL ||
+	    strchr(LOWER_WS, path[strlen(path) - 1]) != NULL) {
+		/* Request paths never start with white space, and one that
+		 * ends with it only matches a literal (%20) suffix. */
+		const char *t = lower_trim(c->a, path);
+
+		sg_diag_error(c->d, &pnode->loc, mkey_path, "match.path "
+		    "\"%s\" has leading or trailing white space, so the rule "
+		    "never matches the path it names; remove it (write "
+		    "\"%s\")", path, t);
+		path = t; /* ir_check then judges the path itself */
+	}
 	r->path = path ? path : "";
 	if (action != NULL && strcmp(action, "allow") == 0)
 		r->action = SG_ACTION_ALLOW;
@@ -1991,6 +2066,19 @@ lower_yaml_rule(struct sg_cfg_ctx *c, const struct sg_node *item,
 		sg_diag_error(c->d, &item->loc, label, "action must be allow "
 		    "or deny, got \"%s\"", action ? action : "");
 	return c->d->nerr == nerr;
+}
+
+/* An RFC 9110 method token: one or more tchar. */
+static bool
+lower_method_ok(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) &&
+		    strchr("!#$%&'*+-.^_`|~", *s) == NULL)
+			return false;
+	return true;
 }
 
 static const char *
@@ -2008,8 +2096,14 @@ static void
 lower_rule_unknown(struct sg_cfg_ctx *c, const char *prefix,
     const struct sg_node *m, const char *const *known, size_t nknown)
 {
-	const char *s = sg_cfg_nearest(m->key, known, nknown);
+	const char *s;
 
+	if (strchr(m->key, '.') != NULL) {
+		lower_dotted_key(c, m, sg_arena_printf(c->a, "%s.%s", prefix,
+		    m->key));
+		return;
+	}
+	s = sg_cfg_nearest(m->key, known, nknown);
 	if (s != NULL)
 		sg_diag_error(c->d, &m->key_loc, sg_arena_printf(c->a, "%s.%s",
 		    prefix, m->key), "unknown key \"%s.%s\"; did you mean "
@@ -2078,11 +2172,18 @@ lower_keylocs(struct sg_cfg_ctx *c, struct sg_ir *ir)
 
 /* ---- helpers ---- */
 
+/*
+ * Reads a whole file into the arena (NUL-terminated). A regular file is
+ * read up to the size fstat gives; anything else that is not a
+ * directory (a pipe, a FIFO, /dev/stdin, a character device) has no
+ * usable size, so it is read until end of file. Either way more than
+ * LOWER_MAX_FILE bytes is EFBIG.
+ */
 static int
 lower_read(struct sg_arena *a, const char *path, char **buf, size_t *len)
 {
 	struct stat st;
-	size_t n = 0;
+	size_t n = 0, cap;
 	char *p;
 	int fd, err;
 
@@ -2095,25 +2196,29 @@ lower_read(struct sg_arena *a, const char *path, char **buf, size_t *len)
 		errno = EISDIR;
 		goto fail;
 	}
-	if (st.st_size > (off_t)LOWER_MAX_FILE) {
-		errno = EFBIG;
-		goto fail;
-	}
-	p = sg_arena_alloc(a, (size_t)st.st_size + 1);
-	for (;;) {
-		size_t cap = (size_t)st.st_size;
-		ssize_t r;
-
-		if (n == cap)
-			break; /* the size read by fstat is the limit */
-		r = read(fd, p + n, cap - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
+	if (S_ISREG(st.st_mode)) {
+		if (st.st_size > (off_t)LOWER_MAX_FILE) {
+			errno = EFBIG;
 			goto fail;
-		if (r == 0)
-			break;
-		n += (size_t)r;
+		}
+		/* the size read by fstat is the limit */
+		cap = (size_t)st.st_size;
+		p = sg_arena_alloc(a, cap + 1);
+		if (lower_read_fd(fd, p, cap, &n) == -1)
+			goto fail;
+	} else {
+		char *tmp = NULL;
+
+		if (lower_read_stream(fd, &tmp, &n) == -1) {
+			err = errno;
+			free(tmp);
+			errno = err;
+			goto fail;
+		}
+		p = sg_arena_alloc(a, n + 1);
+		if (n > 0)
+			memcpy(p, tmp, n);
+		free(tmp);
 	}
 	close(fd);
 	p[n] = '\0';
@@ -2125,6 +2230,68 @@ fail:
 	close(fd);
 	errno = err;
 	return -1;
+}
+
+/* Up to cap bytes from fd into p; *n: how many (fewer at end of file). */
+static int
+lower_read_fd(int fd, char *p, size_t cap, size_t *n)
+{
+	*n = 0;
+	while (*n < cap) {
+		ssize_t r = read(fd, p + *n, cap - *n);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		*n += (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * fd until end of file into a malloc'd *buf (the caller frees it, also
+ * after an error); EFBIG past LOWER_MAX_FILE bytes.
+ */
+static int
+lower_read_stream(int fd, char **buf, size_t *len)
+{
+	size_t cap = 0, n = 0;
+
+	for (;;) {
+		size_t got;
+
+		if (n == cap) {
+			/* one byte past the limit tells "too large" apart */
+			size_t ncap = cap == 0 ? 64u << 10 : cap * 2;
+			char *nb;
+
+			if (cap == LOWER_MAX_FILE + 1) {
+				errno = EFBIG;
+				return -1;
+			}
+			if (ncap > LOWER_MAX_FILE + 1)
+				ncap = LOWER_MAX_FILE + 1;
+			nb = realloc(*buf, ncap);
+			if (nb == NULL)
+				return -1;
+			*buf = nb;
+			cap = ncap;
+		}
+		if (lower_read_fd(fd, *buf + n, cap - n, &got) == -1)
+			return -1;
+		n += got;
+		if (n < cap)
+			break; /* end of file */
+	}
+	if (n > LOWER_MAX_FILE) {
+		errno = EFBIG;
+		return -1;
+	}
+	*len = n;
+	return 0;
 }
 
 /* False when every line is blank or a '#' comment. */

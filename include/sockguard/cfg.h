@@ -130,6 +130,14 @@ const struct sg_key *sg_cfg_key_find(const char *path);
 
 /* ---- Go durations (duration.c) ---- */
 
+/*
+ * The longest duration a config key may hold: 10 years (87600h). Go's
+ * limit (~292 years) would overflow once added to the monotonic clock;
+ * with this cap no deadline computed from a config value can.
+ */
+#define SG_DURATION_MAX_NS (87600LL * 3600 * SG_NS_PER_SEC)
+#define SG_DURATION_MAX_TEXT "87600h (10 years)"
+
 /* Go time.ParseDuration syntax ("250ms", "1m30s", "-1s", "0"). */
 int sg_duration_parse(const char *s, size_t len, int64_t *ns);
 /* Shortest Go-style text for ns ("1m30s", "250ms", "0s"). */

@@ -100,3 +100,28 @@ check "deny: access log records the denial with its rule" \
 check "deny: images are denied by the default-deny tail" \
 	sh -c "! DOCKER_HOST=unix://$T/strict.sock docker images 2>&1 | grep -q REPOSITORY"
 sgd strict rm -f victim >/dev/null
+
+# a config read from a pipe (bash <(...), /dev/stdin) is the file's
+# content, not an empty file that would load the built-in defaults
+cat >"$T/piped.yaml" <<YAML
+listen:
+  socket: $T/piped.sock
+upstream:
+  socket: $DOCKER_SOCK
+rules:
+  - match: {method: GET, path: /_ping}
+    action: allow
+YAML
+"$SG" check -c <(cat "$T/piped.yaml") >"$T/piped.out" 2>&1
+check "check -c <(cat file): validates the file's listener, not the defaults" \
+	sh -c "grep -qF 'listener default: unix $T/piped.sock' '$T/piped.out' && ! grep -q '127.0.0.1:2375' '$T/piped.out'"
+check "check -c <(cat file): the file's rules, located in the pipe" \
+	grep -qE 'allow GET +/_ping +\(/dev/fd/[0-9]+:6\)' "$T/piped.out"
+check "check -c /dev/stdin reads the config from a pipe on stdin" \
+	sh -c "cat '$T/piped.yaml' | '$SG' check -c /dev/stdin | grep -qF 'listener default: unix $T/piped.sock'"
+printf 'rules:\n  - match: {method: "POST PUT", path: /x}\n    action: deny\n' \
+	>"$T/piped-bad.yaml"
+"$SG" check -q -c <(cat "$T/piped-bad.yaml") >"$T/piped-bad.out" 2>&1
+echo "rc=$?" >>"$T/piped-bad.out"
+check "check -c <(cat file): errors in the piped config fail the check" \
+	sh -c "grep -q 'is not an HTTP method name' '$T/piped-bad.out' && grep -qx 'rc=1' '$T/piped-bad.out'"

@@ -6,8 +6,12 @@
  * key path.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +162,154 @@ START_TEST(config_path_rules)
 	ck_assert_uint_eq(sg_ir_loc(l.ir, "log.level")->col, 10);
 	ld_free(&l);
 	tmp_cleanup();
+}
+END_TEST
+
+/* ---- configs and rules files that are not regular files ---- */
+
+/*
+ * A child writing pad bytes of '#' comment lines, then text, into a pipe
+ * (or, when fifo is set, into that FIFO); returns the read end (-1 for a
+ * FIFO) and the child's pid in *pid.
+ */
+static int
+pipe_writer(const char *fifo, size_t pad, const char *text, pid_t *pid)
+{
+	int p[2] = {-1, -1};
+
+	if (fifo == NULL)
+		ck_assert_int_eq(pipe(p), 0);
+	*pid = fork();
+	ck_assert_int_ne(*pid, -1);
+	if (*pid == 0) {
+		static char line[4096];
+		int fd = fifo != NULL ? open(fifo, O_WRONLY) : p[1];
+		size_t n;
+
+		if (fifo == NULL)
+			close(p[0]);
+		memset(line, ' ', sizeof(line));
+		line[0] = '#';
+		line[sizeof(line) - 1] = '\n';
+		for (; pad > 0; pad -= n) {
+			n = pad < sizeof(line) ? pad : sizeof(line);
+			if (n < sizeof(line))
+				line[n - 1] = '\n';
+			if (write(fd, line, n) != (ssize_t)n)
+				_exit(1);
+		}
+		n = strlen(text);
+		_exit(write(fd, text, n) == (ssize_t)n ? 0 : 1);
+	}
+	if (fifo != NULL)
+		return -1;
+	close(p[1]);
+	return p[0];
+}
+
+static void
+pipe_reap(pid_t pid, int fd)
+{
+	if (fd != -1)
+		close(fd);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+#define PIPED_YAML "listen:\n  socket: /run/piped.sock\nrules:\n" \
+	"  - match: {method: GET, path: /_ping}\n    action: allow\n"
+
+/*
+ * `sockguard check -c <(cat x.yaml)`: a pipe, a FIFO or /dev/stdin has
+ * no size, and must be read to its end, not taken as an empty file
+ * (which would load the built-in defaults, a TCP listener).
+ */
+START_TEST(config_from_pipe_and_fifo)
+{
+	struct ld l;
+	pid_t pid;
+	int fd;
+	char fifo[TMP_PATH_MAX];
+
+	/* A pipe, through /dev/fd; small enough for the pipe buffer. */
+	fd = pipe_writer(NULL, 0, PIPED_YAML, &pid);
+	ld_init(&l, NULL);
+	l.o.config_path = sg_arena_printf(l.a, "/dev/fd/%d", fd);
+	l.o.config_explicit = true;
+	l.ir = sg_cfg_load(l.a, &l.o, &l.d);
+	ck_clean(&l);
+	ck_assert_str_eq(l.ir->listeners[0].socket, "/run/piped.sock");
+	ck_assert(!l.ir->rules_are_default);
+	ck_assert_uint_eq(l.ir->nrules, 1);
+	ck_assert_uint_eq(l.ir->rules[0].loc.line, 4);
+	ld_free(&l);
+	pipe_reap(pid, fd);
+
+	/* Larger than a pipe buffer and the first read chunk. */
+	fd = pipe_writer(NULL, 300 * 1024, PIPED_YAML, &pid);
+	ld_init(&l, NULL);
+	l.o.config_path = sg_arena_printf(l.a, "/dev/fd/%d", fd);
+	l.ir = sg_cfg_load(l.a, &l.o, &l.d);
+	ck_clean(&l);
+	ck_assert_str_eq(l.ir->listeners[0].socket, "/run/piped.sock");
+	ck_assert_uint_eq(l.ir->nrules, 1);
+	ld_free(&l);
+	pipe_reap(pid, fd);
+
+	/* A FIFO. */
+	tmp_setup("cfg");
+	snprintf(fifo, sizeof(fifo), "%s/c.fifo", tmpdir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	pipe_writer(fifo, 100 * 1024, PIPED_YAML, &pid);
+	ld_init(&l, NULL);
+	l.o.config_path = fifo;
+	l.o.config_explicit = true;
+	l.ir = sg_cfg_load(l.a, &l.o, &l.d);
+	ck_clean(&l);
+	ck_assert_str_eq(l.ir->listeners[0].socket, "/run/piped.sock");
+	ld_free(&l);
+	pipe_reap(pid, -1);
+	tmp_cleanup();
+
+	/* The 16 MiB cap holds for a stream too. */
+	fd = pipe_writer(NULL, (16u << 20) - 10, PIPED_YAML, &pid);
+	ld_init(&l, NULL);
+	l.o.config_path = sg_arena_printf(l.a, "/dev/fd/%d", fd);
+	l.ir = sg_cfg_load(l.a, &l.o, &l.d);
+	ck_fail(&l);
+	ck_exact(&l, sg_arena_printf(l.a, "%s: error: config file: %s: "
+	    "larger than 16777216 bytes", l.o.config_path, l.o.config_path));
+	ck_nerr(&l, 1);
+	ld_free(&l);
+	pipe_reap(pid, fd);
+
+	/* Exactly at the cap is fine (all but the YAML is comments). */
+	fd = pipe_writer(NULL, (16u << 20) - strlen(PIPED_YAML), PIPED_YAML,
+	    &pid);
+	ld_init(&l, NULL);
+	l.o.config_path = sg_arena_printf(l.a, "/dev/fd/%d", fd);
+	l.ir = sg_cfg_load(l.a, &l.o, &l.d);
+	ck_clean(&l);
+	ck_assert_str_eq(l.ir->listeners[0].socket, "/run/piped.sock");
+	ld_free(&l);
+	pipe_reap(pid, fd);
+}
+END_TEST
+
+START_TEST(rules_file_from_pipe)
+{
+	struct ld l;
+	pid_t pid;
+	int fd = pipe_writer(NULL, 0, "allow GET /_ping\ndeny * /**\n", &pid);
+
+	ld_init(&l, NULL);
+	ld_yaml(&l, sg_arena_printf(l.a, "rules_file: /dev/fd/%d\n", fd));
+	ck_clean(&l);
+	ck_assert(!l.ir->rules_are_default);
+	ck_assert_uint_eq(l.ir->nrules, 2);
+	ck_assert_str_eq(l.ir->rules[0].path, "/_ping");
+	ld_free(&l);
+	pipe_reap(pid, fd);
 }
 END_TEST
 
@@ -1076,6 +1228,183 @@ START_TEST(read_exfiltration_probe)
 }
 END_TEST
 
+/*
+ * A dotted key would be taken as the nested one and escape the
+ * duplicate-key check (the later of the two forms silently winning).
+ */
+START_TEST(dotted_keys_rejected)
+{
+	struct ld l;
+
+	ld_run(&l, "listen.address: 0.0.0.0:2375\nlisten:\n"
+	    "  socket: /a.sock\n", NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:1:1: error: listen.address: key "
+	    "\"listen.address\" contains '.': mapping keys cannot be dotted "
+	    "paths, each level must be nested (write listen: {address: ...})");
+	ck_nerr(&l, 1);
+	ld_free(&l);
+
+	/* Either order, any depth. */
+	ld_run(&l, "listen:\n  socket: /a.sock\nlisten.socket: /b.sock\n",
+	    NULL);
+	ck_fail(&l);
+	ck_diag(&l, "t.yaml:3:1: error: listen.socket: key \"listen.socket\" "
+	    "contains '.'");
+	ld_free(&l);
+
+	ld_run(&l, "listen:\n  tls.cert_file: /c.pem\n"
+	    "upstream.failover.health_interval: 1s\n", NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:2:3: error: listen.tls.cert_file: key "
+	    "\"tls.cert_file\" contains '.': mapping keys cannot be dotted "
+	    "paths, each level must be nested (write tls: {cert_file: ...})");
+	ck_exact(&l, "t.yaml:3:1: error: upstream.failover.health_interval: "
+	    "key \"upstream.failover.health_interval\" contains '.': mapping "
+	    "keys cannot be dotted paths, each level must be nested (write "
+	    "upstream: {failover: {health_interval: ...}})");
+	ck_nerr(&l, 2);
+	ld_free(&l);
+
+	/* In list items too (rules, endpoints). */
+	ld_run(&l, "rules:\n  - match.method: GET\n    match: {path: /a}\n"
+	    "    action: allow\n", NULL);
+	ck_fail(&l);
+	ck_diag(&l, "t.yaml:2:5: error: rules[0].match.method: key "
+	    "\"match.method\" contains '.': mapping keys cannot be dotted "
+	    "paths, each level must be nested (write match: {method: ...})");
+	ld_free(&l);
+
+	ld_run(&l, "upstream:\n  endpoints:\n    - address: /d.sock\n"
+	    "      tls.ca_file: /ca.pem\n", NULL);
+	ck_fail(&l);
+	ck_diag(&l, "t.yaml:4:7: error: upstream.endpoints[0].tls.ca_file: "
+	    "key \"tls.ca_file\" contains '.'");
+	ld_free(&l);
+
+	/* Dots in values are fine. */
+	ld_run(&l, "listen:\n  address: 127.0.0.1:2375\n", NULL);
+	ck_ok(&l);
+	ld_free(&l);
+}
+END_TEST
+
+/* The DSL's method rule: RFC 9110 tokens (or "*"), comma-separated. */
+static const struct {
+	const char *method;
+	const char *bad; /* the offending entry, NULL: valid */
+} yaml_methods[] = {
+	{"POST PUT", "POST PUT"},
+	{"DELETE;PATCH", "DELETE;PATCH"},
+	{"GET, POST PUT", "POST PUT"},
+	{"GET/HEAD", "GET/HEAD"},
+	{"GET|HEAD:x", "GET|HEAD:x"},
+	{"\\\"GET\\\"", "\"GET\""},
+	{"GET\\u00e9", "GET\xc3\xa9"},
+	{"GET,HEAD", NULL},
+	{" get , head ,", NULL},
+	{"M-SEARCH", NULL},
+	{"PROPFIND,MKCOL", NULL},
+	{"*", NULL},
+	{"!#$%&'*+-.^_`|~09az", NULL},
+};
+
+START_TEST(yaml_rule_method_tokens)
+{
+	struct ld l;
+	const char *m = yaml_methods[_i].method, *bad = yaml_methods[_i].bad;
+
+	ld_run(&l, fmt("rules:\n  - match: {method: \"%s\", path: /a/**}\n"
+	    "    action: deny\n", m), NULL);
+	if (bad == NULL) {
+		ck_clean(&l);
+		ld_free(&l);
+		return;
+	}
+	ck_fail(&l);
+	ck_nerr(&l, 1);
+	ck_diag(&l, fmt("t.yaml:2:21: error: rules[0].match.method: "
+	    "match.method \""));
+	ck_diag(&l, fmt("\": \"%s\" is not an HTTP method name (letters, "
+	    "digits and !#$%%&'*+-.^_`|~ only); separate methods with ',' "
+	    "(e.g. \"GET,HEAD\") or use \"*\" for any method", bad));
+	ld_free(&l);
+}
+END_TEST
+
+START_TEST(yaml_rule_method_in_profile)
+{
+	struct ld l;
+
+	ld_run(&l, "clients:\n  profiles:\n    - name: p\n      rules:\n"
+	    "        - match: {method: \"POST PUT\", path: /x}\n"
+	    "          action: deny\n", NULL);
+	ck_fail(&l);
+	ck_diag(&l, "t.yaml:5:27: error: clients.profiles[0].rules[0].match."
+	    "method: match.method \"POST PUT\": \"POST PUT\" is not an HTTP "
+	    "method name");
+	ld_free(&l);
+}
+END_TEST
+
+START_TEST(yaml_rule_path_whitespace)
+{
+	struct ld l;
+
+	ld_run(&l, "rules:\n"
+	    "  - match: {method: POST, path: \" /containers/**\"}\n"
+	    "    action: deny\n"
+	    "  - match: {method: POST, path: \"/exec/** \"}\n"
+	    "    action: deny\n"
+	    "  - match: {method: GET, path: \"\\t/_ping\\n\"}\n"
+	    "    action: allow\n"
+	    "  - match: {method: GET, path: \"/a b\"}\n"
+	    "    action: allow\n", NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:2:33: error: rules[0].match.path: match.path "
+	    "\" /containers/**\" has leading or trailing white space, so the "
+	    "rule never matches the path it names; remove it (write "
+	    "\"/containers/**\")");
+	ck_exact(&l, "t.yaml:4:33: error: rules[1].match.path: match.path "
+	    "\"/exec/** \" has leading or trailing white space, so the rule "
+	    "never matches the path it names; remove it (write \"/exec/**\")");
+	ck_diag(&l, "t.yaml:6:32: error: rules[2].match.path: match.path");
+	ck_diag(&l, "remove it (write \"/_ping\")");
+	ck_nerr(&l, 3);
+	/* Not the old advice to put a '/' in front of the space. */
+	ck_no_diag(&l, "does not start with '/'");
+	ck_nwarn(&l, 0);
+	ld_free(&l);
+}
+END_TEST
+
+/* Deadlines are the monotonic clock plus a config duration. */
+START_TEST(duration_upper_bound)
+{
+	struct ld l;
+	char *env[] = {"SOCKGUARD_RELOAD_DEBOUNCE=2562047h", NULL};
+
+	ld_run(&l, "reload:\n  debounce: 87600h\n", NULL);
+	ck_clean(&l);
+	ck_assert(l.ir->reload_debounce_ns == SG_DURATION_MAX_NS);
+	ld_free(&l);
+
+	ld_run(&l, "reload:\n  debounce: 87600h1s\n", NULL);
+	ck_fail(&l);
+	ck_exact(&l, "t.yaml:2:13: error: reload.debounce: reload.debounce "
+	    "must be at most 87600h (10 years), got \"87600h1s\"");
+	ck_nerr(&l, 1);
+	ld_free(&l);
+
+	ld_run(&l, "", env);
+	ck_fail(&l);
+	ck_exact(&l, "env:SOCKGUARD_RELOAD_DEBOUNCE: error: reload.debounce: "
+	    "reload.debounce must be at most 87600h (10 years), got "
+	    "\"2562047h\"");
+	ld_free(&l);
+}
+END_TEST
+
 START_TEST(rules_file_relative_to_config)
 {
 	struct ld l;
@@ -1433,6 +1762,14 @@ suite_config(void)
 	tcase_add_test(tl, defaults_when_default_file_is_missing);
 	tcase_add_test(tl, defaults_from_empty_yaml);
 	tcase_add_test(tl, config_path_rules);
+	tcase_add_test(tl, config_from_pipe_and_fifo);
+	tcase_add_test(tl, rules_file_from_pipe);
+	tcase_add_test(tl, dotted_keys_rejected);
+	tcase_add_loop_test(tl, yaml_rule_method_tokens, 0,
+	    SG_ARRAY_LEN(yaml_methods));
+	tcase_add_test(tl, yaml_rule_method_in_profile);
+	tcase_add_test(tl, yaml_rule_path_whitespace);
+	tcase_add_test(tl, duration_upper_bound);
 	tcase_add_test(tl, key_table_is_consistent);
 	tcase_add_test(tl, key_suggestions);
 	tcase_add_test(tl, unknown_key_with_suggestion);

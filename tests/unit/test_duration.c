@@ -177,6 +177,24 @@ START_TEST(duration_parse_uses_length_not_nul)
 }
 END_TEST
 
+/* The config cap (cfg_lower.c) and the text its error message gives. */
+START_TEST(duration_config_cap)
+{
+	char buf[32];
+	int64_t ns = 0;
+
+	ck_assert_int_eq(sg_duration_parse("87600h", 6, &ns), 0);
+	ck_assert(ns == SG_DURATION_MAX_NS);
+	ck_assert(strncmp(SG_DURATION_MAX_TEXT, "87600h ", 7) == 0);
+	sg_duration_format(SG_DURATION_MAX_NS, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "87600h0m0s");
+	ck_assert(SG_DURATION_MAX_NS == 10 * 8760 * HOUR);
+	/* A deadline of a monotonic clock up to 250 years since boot plus
+	 * the longest duration cannot overflow. */
+	ck_assert(INT64_MAX - SG_DURATION_MAX_NS > 250 * 8766 * HOUR);
+}
+END_TEST
+
 Suite *suite_duration(void);
 
 Suite *
@@ -193,6 +211,7 @@ suite_duration(void)
 	    (int)(sizeof(dur_fmt) / sizeof(dur_fmt[0])));
 	tcase_add_test(tc, duration_format_truncates_like_snprintf);
 	tcase_add_test(tc, duration_parse_uses_length_not_nul);
+	tcase_add_test(tc, duration_config_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -856,6 +856,14 @@ static const struct dur_case interval_cases[] = {
 	{"x", 0, HI " must be a Go duration, got \"x\""},
 	{"5", 0, HI " must be a Go duration, got \"5\""},
 	{"off", 0, HI " must be a Go duration, got \"off\""},
+	/* at most 10 years, so no deadline can overflow; any negative
+	 * value only disables probing */
+	{"87600h", SG_DURATION_MAX_NS, NULL},
+	{"-2562047h", -2562047LL * 3600 * SG_NS_PER_SEC, NULL},
+	{"87600h0.000000001s", 0, HI " must be at most 87600h (10 years), "
+	    "got \"87600h0.000000001s\""},
+	{"2562047h", 0, HI " must be at most 87600h (10 years), got "
+	    "\"2562047h\""},
 };
 
 static const struct dur_case timeout_cases[] = {
@@ -865,6 +873,9 @@ static const struct dur_case timeout_cases[] = {
 	{"0s", 0, HT " must be a positive duration, got \"0s\""},
 	{"-2s", 0, HT " must be a positive duration, got \"-2s\""},
 	{"abc", 0, HT " must be a Go duration, got \"abc\""},
+	{"87600h", SG_DURATION_MAX_NS, NULL},
+	{"87601h", 0, HT " must be at most 87600h (10 years), got "
+	    "\"87601h\""},
 };
 
 static const struct dur_case request_cases[] = {
@@ -884,6 +895,11 @@ static const struct dur_case request_cases[] = {
 	    "got \"OFF\""},
 	{"30", 0, RT " must be a positive duration or \"off\" to disable, got "
 	    "\"30\""},
+	{"87600h", SG_DURATION_MAX_NS, NULL},
+	{"2562047h", 0, RT " must be at most 87600h (10 years), got "
+	    "\"2562047h\""},
+	{"2562047h47m16.854775807s", 0, RT " must be at most 87600h (10 "
+	    "years), got \"2562047h47m16.854775807s\""},
 };
 
 START_TEST(health_interval_values)
@@ -1003,6 +1019,25 @@ START_TEST(duration_env_overlay)
 	ck_nerr(&l, 3);
 	ld_free(&l);
 
+	/* The upper bound holds for the environment too. */
+	{
+		char *env_big[] = {
+		    "SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT=100000h",
+		    "SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_INTERVAL=2562047h",
+		    NULL};
+
+		ld_run(&l, yaml, env_big);
+		ck_fail(&l);
+		ck_exact(&l, "env:SOCKGUARD_UPSTREAM_REQUEST_TIMEOUT: error: "
+		    RT ": " RT " must be at most 87600h (10 years), got "
+		    "\"100000h\"");
+		ck_exact(&l, "env:SOCKGUARD_UPSTREAM_FAILOVER_HEALTH_INTERVAL: "
+		    "error: " HI ": " HI " must be at most 87600h (10 years), "
+		    "got \"2562047h\"");
+		ck_nerr(&l, 2);
+		ld_free(&l);
+	}
+
 	/* Wrong YAML types. */
 	ld_run(&l, "upstream:\n  request_timeout: [1s]\n  failover: 5s\n",
 	    NULL);
@@ -1120,18 +1155,6 @@ START_TEST(docker_plaintext)
 	    "unencrypted and unauthenticated");
 	ck_nwarn(&l, 1);
 	ld_free(&l);
-
-	/* http:// and https:// name TCP daemons too. */
-	{
-		char *env2[] = {"DOCKER_HOST=https://d:2376",
-		    "DOCKER_TLS_VERIFY=yes", NULL};
-
-		ld_run(&l, "", env2);
-		ck_clean(&l);
-		ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
-		ck_assert(l.ir->upstream.endpoints[0].tls);
-		ld_free(&l);
-	}
 }
 END_TEST
 
@@ -1158,28 +1181,131 @@ START_TEST(docker_host_falls_through)
 }
 END_TEST
 
-START_TEST(docker_host_garbage_warns)
+/*
+ * Seed: only an unset or unix:// DOCKER_HOST falls through to the local
+ * socket. Any other value names a daemon sockguard cannot reach as
+ * written: an error, never a silent fallback (nor, for https://, a
+ * silent plaintext connection).
+ */
+#define DH_ACCEPTED "DOCKER_HOST must be tcp://HOST:PORT (TLS from " \
+	"DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), or unix:///path or unset " \
+	"for upstream.socket"
+
+static const struct {
+	const char *host;
+	const char *err; /* the exact error */
+} docker_bad_hosts[] = {
+	{"https://d:2376", "DOCKER_HOST \"https://d:2376\": the https:// "
+	    "scheme is not accepted (the Docker CLI refuses it too); write "
+	    "tcp://d:2376 and choose TLS with DOCKER_TLS_VERIFY and "
+	    "DOCKER_CERT_PATH; " DH_ACCEPTED},
+	{"http://d:2375", "DOCKER_HOST \"http://d:2375\": the http:// scheme "
+	    "is not accepted (the Docker CLI refuses it too); write "
+	    "tcp://d:2375 and choose TLS with DOCKER_TLS_VERIFY and "
+	    "DOCKER_CERT_PATH; " DH_ACCEPTED},
+	{"HTTPS://d:2376", NULL},
+	{"ssh://me@build-host", "DOCKER_HOST \"ssh://me@build-host\": the "
+	    "ssh:// scheme is not supported by sockguard; " DH_ACCEPTED},
+	{"fd://", NULL},
+	{"npipe:////./pipe/docker_engine", NULL},
+	{"dockerd:2376", "DOCKER_HOST \"dockerd:2376\" has no scheme; write "
+	    "tcp://dockerd:2376 for a TCP daemon; " DH_ACCEPTED},
+	{"tcp://user@d:1", "DOCKER_HOST \"tcp://user@d:1\": TCP address must "
+	    "not contain user information, got \"tcp://user@d:1\"; "
+	    DH_ACCEPTED},
+	{"tcp://d:2376/v1.41", NULL},
+	{"tcp://d:0", NULL},
+	{"tcp://d:", NULL},
+	{"tcp://", NULL},
+	{"tcp://:2376", NULL},
+	{"tcp://::1:2376", NULL},
+	{"garbage", NULL},
+};
+
+START_TEST(docker_host_unusable_is_error)
 {
 	struct ld l;
-	char *env[] = {"DOCKER_HOST=ssh://me@build-host", NULL};
-	char *env2[] = {"DOCKER_HOST=tcp://dockerd", NULL};
+	char *env[] = {fmt("DOCKER_HOST=%s", docker_bad_hosts[_i].host),
+	    NULL};
+	char *env_tls[] = {env[0], "DOCKER_TLS_VERIFY=1", NULL};
 
+	ld_run(&l, "", env);
+	ck_fail(&l);
+	ck_nerr(&l, 1);
+	if (docker_bad_hosts[_i].err != NULL)
+		ck_exact(&l, fmt("env:DOCKER_HOST: error: %s",
+		    docker_bad_hosts[_i].err));
+	else
+		ck_diag_end(&l, "; " DH_ACCEPTED);
+	ck_diag(&l, "env:DOCKER_HOST: error: ");
+	ck_nwarn(&l, 0);
+	ld_free(&l);
+
+	/* TLS settings do not make it usable, nor an upstream.socket. */
+	ld_run(&l, "upstream:\n  socket: /run/mine.sock\n", env_tls);
+	ck_fail(&l);
+	ck_nerr(&l, 1);
+	ld_free(&l);
+}
+END_TEST
+
+START_TEST(docker_host_without_port)
+{
+	struct ld l;
+	const struct sg_ir_endpoint *e;
+	char *env[] = {"DOCKER_HOST=tcp://dockerd", NULL};
+	char *env_tls[] = {"DOCKER_HOST=tcp://dockerd/", "DOCKER_TLS_VERIFY=1",
+	    NULL};
+	char *env_v6[] = {"DOCKER_HOST=tcp://[2001:db8::1]", NULL};
+
+	/* The Docker CLI's default port, 2375, as the CLI takes it. */
+	ld_run(&l, "", env);
+	ck_ok(&l);
+	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_DOCKER_HOST);
+	e = &l.ir->upstream.endpoints[0];
+	ck_assert_str_eq(e->address, "tcp://dockerd:2375");
+	ck_assert_str_eq(e->host, "dockerd");
+	ck_assert_str_eq(e->port, "2375");
+	ck_assert(e->insecure_allow_plain_tcp);
+	ck_nwarn(&l, 1); /* the plaintext row only */
+	ld_free(&l);
+
+	/* 2375 even with TLS, as the CLI; said, since 2376 is usual. */
+	ld_run(&l, "", env_tls);
+	ck_ok(&l);
+	e = &l.ir->upstream.endpoints[0];
+	ck_assert_str_eq(e->address, "tcp://dockerd:2375/");
+	ck_assert_str_eq(e->port, "2375");
+	ck_assert(e->tls);
+	ck_exact(&l, "env:DOCKER_HOST: warning: DOCKER_HOST "
+	    "\"tcp://dockerd/\" has no port: using tcp://dockerd:2375/, the "
+	    "Docker CLI's default port, although TLS daemons usually listen "
+	    "on 2376; write the port to be sure");
+	ck_nwarn(&l, 1);
+	ld_free(&l);
+
+	ld_run(&l, "", env_v6);
+	ck_ok(&l);
+	e = &l.ir->upstream.endpoints[0];
+	ck_assert_str_eq(e->host, "2001:db8::1");
+	ck_assert_str_eq(e->port, "2375");
+	ld_free(&l);
+}
+END_TEST
+
+START_TEST(docker_host_bad_unix_warns)
+{
+	struct ld l;
+	char *env[] = {"DOCKER_HOST=unix://relative.sock", NULL};
+
+	/* unix:// falls through whatever its path: never used here. */
 	ld_run(&l, "", env);
 	ck_ok(&l);
 	ck_exact(&l, "env:DOCKER_HOST: warning: DOCKER_HOST "
-	    "\"ssh://me@build-host\" is ignored (unsupported scheme \"ssh\" "
-	    "(use unix:// or tcp://)); using upstream.socket");
-	ck_nwarn(&l, 1);
-	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_SOCKET);
-	ck_assert_str_eq(l.ir->upstream.endpoints[0].path,
-	    "/var/run/docker.sock");
-	ld_free(&l);
-
-	ld_run(&l, "", env2);
-	ck_ok(&l);
-	ck_exact(&l, "env:DOCKER_HOST: warning: DOCKER_HOST \"tcp://dockerd\" "
-	    "is ignored (TCP address must include a port (e.g. "
-	    "tcp://host:2376)); using upstream.socket");
+	    "\"unix://relative.sock\" is ignored (unix:// address must have an "
+	    "empty host and an absolute path (three slashes, e.g. "
+	    "unix:///var/run/docker.sock), got \"unix://relative.sock\"); "
+	    "using upstream.socket");
 	ck_assert_int_eq(l.ir->upstream.source, SG_EPSRC_SOCKET);
 	ld_free(&l);
 }
@@ -1382,7 +1508,10 @@ suite_upstream_cfg(void)
 	tcase_add_test(tk, docker_cert_path_without_verify);
 	tcase_add_test(tk, docker_plaintext);
 	tcase_add_test(tk, docker_host_falls_through);
-	tcase_add_test(tk, docker_host_garbage_warns);
+	tcase_add_loop_test(tk, docker_host_unusable_is_error, 0,
+	    SG_ARRAY_LEN(docker_bad_hosts));
+	tcase_add_test(tk, docker_host_without_port);
+	tcase_add_test(tk, docker_host_bad_unix_warns);
 	tcase_add_test(tk, docker_precedence);
 	tcase_add_test(tk, docker_cert_path_errors);
 	tcase_add_test(tk, docker_through_getenv_hook);
