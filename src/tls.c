@@ -139,8 +139,11 @@ sg_tls_client_new(SSL_CTX *ctx, int fd, const struct sg_ir_endpoint *e,
 		if (is_ip) {
 			ok = X509_VERIFY_PARAM_set1_ip_asc(vp, name);
 		} else {
+			/* DNS SANs only, as Go: a subject CN never names
+			 * the server, also without a SAN extension */
 			X509_VERIFY_PARAM_set_hostflags(vp,
-			    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+			    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+			    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
 			ok = SSL_set1_host(ssl, name);
 		}
 		if (ok != 1) {
@@ -267,34 +270,53 @@ tls_list_has(const struct sg_ir_strlist *l, const char *s, size_t n,
 	return false;
 }
 
-void
-sg_tls_cert_ident(X509 *leaf, char *cn, size_t cncap, char spki[65])
+static void
+tls_cn_trim(const unsigned char *u, size_t n, size_t *a, size_t *b)
+{
+	*a = 0;
+	*b = n;
+	while (*a < *b && (u[*a] == ' ' || u[*a] == '\t'))
+		(*a)++;
+	while (*b > *a && (u[*b - 1] == ' ' || u[*b - 1] == '\t'))
+		(*b)--;
+}
+
+/*
+ * The trimmed subject CN for common_names, as UTF-8 bytes with their
+ * length in *u (freed by the caller) from *a to *b. False, so that no
+ * selector matches, unless the subject has exactly one CN, it converts,
+ * it holds no NUL byte and it is not empty.
+ */
+static bool
+tls_cn_one(X509 *leaf, unsigned char **u, size_t *a, size_t *b)
 {
 	X509_NAME *sub = X509_get_subject_name(leaf);
-	int i = sub != NULL ? X509_NAME_get_index_by_NID(sub, NID_commonName,
-	    -1) : -1;
+	int i, ul;
+
+	*u = NULL;
+	if (sub == NULL ||
+	    (i = X509_NAME_get_index_by_NID(sub, NID_commonName, -1)) < 0 ||
+	    X509_NAME_get_index_by_NID(sub, NID_commonName, i) >= 0)
+		return false;
+	ul = ASN1_STRING_to_UTF8(u, X509_NAME_ENTRY_get_data(
+	    X509_NAME_get_entry(sub, i)));
+	if (ul < 0) {
+		*u = NULL;
+		return false;
+	}
+	if (memchr(*u, '\0', (size_t)ul) != NULL)
+		return false;
+	tls_cn_trim(*u, (size_t)ul, a, b);
+	return *a < *b;
+}
+
+static void
+tls_spki(X509 *leaf, char spki[65])
+{
 	unsigned char *der = NULL, md[32];
 	int len;
 
-	cn[0] = '\0';
 	spki[0] = '\0';
-	if (i >= 0) {
-		unsigned char *u = NULL;
-		int ul = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(
-		    X509_NAME_get_entry(sub, i)));
-
-		if (ul >= 0) {
-			size_t a = 0, b = (size_t)ul;
-
-			while (a < b && (u[a] == ' ' || u[a] == '\t'))
-				a++;
-			while (b > a && (u[b - 1] == ' ' || u[b - 1] == '\t'))
-				b--;
-			snprintf(cn, cncap, "%.*s", (int)(b - a),
-			    (const char *)u + a);
-			OPENSSL_free(u);
-		}
-	}
 	len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &der);
 	if (len > 0) {
 		unsigned int ml = 0;
@@ -306,34 +328,132 @@ sg_tls_cert_ident(X509 *leaf, char *cn, size_t cncap, char spki[65])
 	}
 }
 
+/* Escaped text of the subject CNs for logs; pass 1 only counts. */
+struct tls_esc {
+	char *p;    /* NULL: count only */
+	size_t lim; /* bytes p may take, the NUL excluded */
+	size_t o;   /* bytes written (or counted) */
+	size_t seq; /* where the last UTF-8 sequence started */
+	bool full;
+};
+
+static void
+tls_esc_put(struct tls_esc *w, const char *u, size_t n, bool cont)
+{
+	if (w->full)
+		return;
+	if (w->o + n > w->lim) {
+		w->full = true;
+		if (cont)
+			w->o = w->seq; /* no half UTF-8 sequence */
+		return;
+	}
+	if (!cont)
+		w->seq = w->o;
+	if (w->p != NULL)
+		memcpy(w->p + w->o, u, n);
+	w->o += n;
+}
+
+/*
+ * Every CN of the subject, trimmed, in order: "\\" for a backslash,
+ * "\xNN" for control bytes (NUL included), "\," between two CNs and
+ * "\?" for a CN that does not convert to UTF-8.
+ */
+static void
+tls_esc_cns(X509_NAME *sub, struct tls_esc *w)
+{
+	static const char hex[] = "0123456789abcdef";
+	int i = -1, k = 0;
+
+	while ((i = X509_NAME_get_index_by_NID(sub, NID_commonName, i)) >= 0) {
+		unsigned char *u = NULL;
+		int ul = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(
+		    X509_NAME_get_entry(sub, i)));
+		size_t a = 0, b;
+
+		if (k++ > 0)
+			tls_esc_put(w, "\\,", 2, false);
+		if (ul < 0) {
+			tls_esc_put(w, "\\?", 2, false);
+			continue;
+		}
+		tls_cn_trim(u, (size_t)ul, &a, &b);
+		for (; a < b; a++) {
+			unsigned char c = u[a];
+			char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+
+			if (c == '\\')
+				tls_esc_put(w, "\\\\", 2, false);
+			else if (c < 0x20 || c == 0x7f)
+				tls_esc_put(w, e, 4, false);
+			else
+				tls_esc_put(w, (const char *)&u[a], 1,
+				    (c & 0xc0) == 0x80);
+		}
+		OPENSSL_free(u);
+	}
+}
+
+void
+sg_tls_cert_ident(X509 *leaf, char *cn, size_t cncap, char spki[65])
+{
+	static const char cut[] = "\\...";
+	X509_NAME *sub = X509_get_subject_name(leaf);
+	struct tls_esc w = {NULL, SIZE_MAX, 0, 0, false};
+
+	cn[0] = '\0';
+	if (sub != NULL && cncap > sizeof(cut)) {
+		tls_esc_cns(sub, &w);
+		if (w.o < cncap) {
+			w = (struct tls_esc){cn, cncap - 1, 0, 0, false};
+			tls_esc_cns(sub, &w);
+		} else {
+			/* too long: cut visibly, never a plausible CN */
+			w = (struct tls_esc){cn, cncap - sizeof(cut), 0, 0,
+			    false};
+			tls_esc_cns(sub, &w);
+			memcpy(cn + w.o, cut, sizeof(cut) - 1);
+			w.o += sizeof(cut) - 1;
+		}
+		cn[w.o] = '\0';
+	}
+	tls_spki(leaf, spki);
+}
+
 bool
 sg_tls_cert_match(X509 *leaf, const struct sg_ir_cert_sel *sel)
 {
 	GENERAL_NAMES *gens = NULL;
 	bool dns = sel->dns_names.n == 0, ip = sel->ip_addresses.n == 0;
 	bool uri = sel->uri_sans.n == 0, spiffe = sel->spiffe_ids.n == 0;
-	char cn[256], spki[65];
+	char spki[65];
 	int i, n;
 
-	if (sel->common_names.n > 0 || sel->public_key_sha256_pins.n > 0) {
-		sg_tls_cert_ident(leaf, cn, sizeof(cn), spki);
-		if (sel->common_names.n > 0 && (cn[0] == '\0' ||
-		    !tls_list_has(&sel->common_names, cn, strlen(cn), false)))
-			return false;
-		if (sel->public_key_sha256_pins.n > 0) {
-			size_t k;
-			bool hit = false;
+	if (sel->common_names.n > 0) {
+		unsigned char *u;
+		size_t a, b;
+		bool hit = tls_cn_one(leaf, &u, &a, &b) &&
+		    tls_list_has(&sel->common_names, (const char *)u + a, b - a,
+		    false);
 
-			/* constant time per comparison: no early exit on bytes */
-			for (k = 0; k < sel->public_key_sha256_pins.n; k++)
-				if (strlen(sel->public_key_sha256_pins.v[k]) ==
-				    64 && CRYPTO_memcmp(
-				    sel->public_key_sha256_pins.v[k], spki,
-				    64) == 0)
-					hit = true;
-			if (!hit)
-				return false;
-		}
+		OPENSSL_free(u);
+		if (!hit)
+			return false;
+	}
+	if (sel->public_key_sha256_pins.n > 0) {
+		size_t k;
+		bool hit = false;
+
+		tls_spki(leaf, spki);
+		/* constant time per comparison: no early exit on bytes */
+		for (k = 0; k < sel->public_key_sha256_pins.n; k++)
+			if (strlen(sel->public_key_sha256_pins.v[k]) == 64 &&
+			    CRYPTO_memcmp(sel->public_key_sha256_pins.v[k], spki,
+			    64) == 0)
+				hit = true;
+		if (!hit)
+			return false;
 	}
 	if (dns && ip && uri && spiffe)
 		return true;
@@ -446,6 +566,15 @@ sg_tls_server_ctx(const struct sg_ir_tls_server *t, char *err, size_t errlen)
 		tls_sel_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/*
+	 * No resumption: no tickets and no session cache, so every
+	 * connection is a full handshake that verifies the client
+	 * certificate against the current CA and selectors (a resumed
+	 * session would also need a session id context).
+	 */
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_read_ahead(ctx, 1);

@@ -46,15 +46,25 @@ ssize_t sg_tls_write(SSL *ssl, const void *p, size_t n, unsigned *want);
 
 /*
  * A TLS listener context: TLS 1.3 minimum, ALPN http/1.1 only, no
- * renegotiation; with client_ca_file a verified client certificate is
- * required and must match the listener's selectors (else the handshake
- * fails: no HTTP response, nothing reaches the daemon).
+ * renegotiation, no session resumption (no tickets, no cache: every
+ * connection is a full handshake); with client_ca_file a verified
+ * client certificate is required and must match the listener's
+ * selectors (else the handshake fails: no HTTP response, nothing
+ * reaches the daemon).
  */
 SSL_CTX *sg_tls_server_ctx(const struct sg_ir_tls_server *t, char *err,
     size_t errlen);
-/* Selectors of SPEC 2.4.4 / 3.8 over a leaf: AND across, OR within. */
+/*
+ * Selectors of SPEC 2.4.4 / 3.8 over a leaf: AND across, OR within.
+ * common_names compare the whole trimmed CN, bytes and length; a subject
+ * with more than one CN, or a CN holding a NUL byte, matches none.
+ */
 bool sg_tls_cert_match(X509 *leaf, const struct sg_ir_cert_sel *sel);
-/* Subject CN (trimmed) and SHA-256 of the SubjectPublicKeyInfo in hex. */
+/*
+ * For logs: the subject CNs (trimmed; "\\", "\xNN" for control bytes,
+ * "\," between CNs, ending "\..." when cut to cncap) and the SHA-256
+ * of the SubjectPublicKeyInfo in hex.
+ */
 void sg_tls_cert_ident(X509 *leaf, char *cn, size_t cncap, char spki[65]);
 
 #endif

@@ -125,6 +125,35 @@ else
 	fail "tls: server_name override makes that address verify"
 fi
 
+# a server certificate naming the server only in its subject CN (no SAN):
+# refused, the CN is never read as a host name (as Go)
+CNO=$T/cnonly
+mkdir -p "$CNO"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$CNO/key.pem" 2>/dev/null
+openssl req -new -key "$CNO/key.pem" -out "$CNO/req.csr" -subj /CN=dockerd.internal 2>/dev/null
+printf 'extendedKeyUsage=serverAuth\n' >"$CNO/ext"
+openssl x509 -req -in "$CNO/req.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca-key.pem" -CAcreateserial \
+	-out "$CNO/cert.pem" -days 2 -sha256 -extfile "$CNO/ext" 2>/dev/null
+CNO_PORT=$(free_port)
+timeout 60 openssl s_server -accept "127.0.0.1:$CNO_PORT" -www -cert "$CNO/cert.pem" -key "$CNO/key.pem" \
+	-CAfile "$CERTS/ca.pem" >"$T/cnonly-server.log" 2>&1 &
+cnop=$!
+FWD_PIDS+=("$cnop")
+if wait_for 5 contains "$T/cnonly-server.log" ACCEPT; then
+	cfg=$(write_cfg_up cnonly "  endpoints:
+$(tls_ep "tcp://127.0.0.1:$CNO_PORT" "        server_name: dockerd.internal")")
+	# bounded: a sockguard that accepts the certificate starts and stays up
+	cno_fails() { timeout 20 "$SG" run -c "$1" >"$T/cnonly.log" 2>&1; [ $? -eq 1 ]; }
+	check "tls: a server certificate with the name only in its CN (no SAN) refuses startup" \
+		cno_fails "$cfg"
+	check "tls: ... as a host name mismatch" \
+		sh -c "grep -q 'tcp://127.0.0.1:$CNO_PORT' '$T/cnonly.log' && grep -q 'hostname mismatch' '$T/cnonly.log'"
+else
+	fail "tls: openssl s_server with a CN-only certificate starts"
+fi
+kill "$cnop" 2>/dev/null
+wait "$cnop" 2>/dev/null
+
 # ---- insecure opt-ins work, and warn ----
 cfg=$(write_cfg_up skip "  endpoints:
     - address: tcp://127.0.0.1:$DK_TLS_PORT

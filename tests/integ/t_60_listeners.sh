@@ -124,6 +124,41 @@ check "tls: refused handshakes never reached the daemon" \
 	sh -c "! tail -n +$((mark + 1)) '$DK/dockerd.log' | grep Calling | grep -q 'refused=nocert'"
 check "tls: refusals are logged" wait_for 5 contains "$T/ml.log" "tls handshake refused"
 
+# session resumption: none. A client that stores a session and offers it
+# on its next connection (curl does) gets a full handshake every time,
+# with its certificate verified again
+out=$(curl -sS -m 20 --cacert "$CERTS/ca.pem" --cert "$CERTS/client/cert.pem" \
+	--key "$CERTS/client/key.pem" -H 'Connection: close' -w '[%{http_code}]' \
+	"https://127.0.0.1:$TLS_PORT/_ping" "https://127.0.0.1:$TLS_PORT/_ping" \
+	"https://127.0.0.1:$TLS_PORT/_ping" 2>&1)
+check "tls: curl, three connections in a row (it would resume): three answers" \
+	[ "$out" = 'OK[200]OK[200]OK[200]' ]
+rm -f "$T/sess.pem"
+out=$(printf 'GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | timeout 10 openssl s_client \
+	-ign_eof -connect "127.0.0.1:$TLS_PORT" -CAfile "$CERTS/ca.pem" -cert "$CERTS/client/cert.pem" \
+	-key "$CERTS/client/key.pem" -sess_out "$T/sess.pem" 2>&1)
+check "tls: the listener issues no session ticket (nothing to resume)" \
+	sh -c "printf '%s' \"\$1\" | grep -q 'HTTP/1.1 200' && [ ! -s '$T/sess.pem' ]" _ "$out"
+# a ticket from another server (openssl s_server, same certificate) offered
+# without a client certificate: no resumption, so still refused
+SESS_PORT=$(free_port)
+timeout 20 openssl s_server -accept "127.0.0.1:$SESS_PORT" -naccept 1 -www -cert "$CERTS/server-cert.pem" \
+	-key "$CERTS/server-key.pem" >"$T/s_server.log" 2>&1 &
+ssp=$!
+wait_for 5 contains "$T/s_server.log" ACCEPT
+printf 'GET / HTTP/1.0\r\n\r\n' | timeout 10 openssl s_client -ign_eof -connect "127.0.0.1:$SESS_PORT" \
+	-CAfile "$CERTS/ca.pem" -sess_out "$T/sess-other.pem" >/dev/null 2>&1
+kill "$ssp" 2>/dev/null
+wait "$ssp" 2>/dev/null
+if [ -s "$T/sess-other.pem" ]; then
+	out=$(printf 'GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | timeout 10 openssl s_client \
+		-ign_eof -connect "127.0.0.1:$TLS_PORT" -CAfile "$CERTS/ca.pem" -sess_in "$T/sess-other.pem" 2>&1)
+	check "tls: an offered session ticket does not stand in for the client certificate" \
+		hasnt "$out" 'HTTP/1.1'
+else
+	fail "tls: openssl s_server hands out a session ticket to offer"
+fi
+
 # a valid certificate outside the selectors: a listener admitting only CN ops-client
 cat >"$T/sel.yaml" <<YAML
 listen:
@@ -155,6 +190,106 @@ else
 fi
 kill -TERM "$selp"
 wait "$selp"
+
+# subjects a CN selector must not take for "admin": two CNs (Go reads the
+# last, a C reader may read the first), one multi-valued RDN (admin sorts
+# first in its DER SET), and a NUL byte inside the CN (written as
+# adminZ.evil, the byte patched in the DER, then signed again by the CA)
+cn_sign() { # DIR: DIR/req.csr -> DIR/cert.pem, a client certificate of the test CA
+	openssl x509 -req -in "$1/req.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca-key.pem" \
+		-CAcreateserial -out "$1/cert.pem" -days 2 -sha256 -extfile "$CERTS/client.ext" 2>/dev/null
+}
+cn_cert() { # NAME SUBJECT [REQ FLAGS...]
+	local d=$T/cn/$1 subj=$2
+	shift 2
+	mkdir -p "$d"
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/key.pem" 2>/dev/null &&
+		openssl req -new -key "$d/key.pem" -out "$d/req.csr" -subj "$subj" "$@" 2>/dev/null &&
+		cn_sign "$d"
+}
+cn_cert admin /CN=admin
+cn_cert two /CN=admin/CN=low
+cn_cert mv /CN=admin+CN=lowest -multivalue-rdn
+cn_cert nul /CN=adminZ.evil &&
+	openssl x509 -in "$T/cn/nul/cert.pem" -outform DER |
+	LC_ALL=C sed 's/adminZ\.evil/admin\x00.evil/' >"$T/cn/nul/patched.der" &&
+	openssl x509 -inform DER -in "$T/cn/nul/patched.der" -x509toreq -key "$T/cn/nul/key.pem" \
+		-out "$T/cn/nul/req.csr" 2>/dev/null && cn_sign "$T/cn/nul"
+subject() { openssl x509 -in "$T/cn/$1/cert.pem" -noout -subject -nameopt oneline 2>&1; }
+cn_certs_ok() {
+	[ "$(subject two)" = 'subject=CN = admin, CN = low' ] &&
+		[ "$(subject mv)" = 'subject=CN = admin + CN = lowest' ] &&
+		[ "$(subject nul)" = 'subject=CN = admin\00.evil' ] &&
+		openssl verify -CAfile "$CERTS/ca.pem" "$T"/cn/*/cert.pem >/dev/null 2>&1
+}
+check "cn: test certificates with two CNs, a multi-valued RDN and a NUL byte" cn_certs_ok
+CN_SEL=$(free_port)
+CN_PROF=$(free_port)
+cat >"$T/cn.yaml" <<YAML
+listeners:
+  - name: sel
+    address: 127.0.0.1:$CN_SEL
+    tls:
+      cert_file: $CERTS/server-cert.pem
+      key_file: $CERTS/server-key.pem
+      client_ca_file: $CERTS/ca.pem
+      common_names: [admin]
+    allowed_profiles: ["*"]
+  - name: prof
+    address: 127.0.0.1:$CN_PROF
+    tls:
+      cert_file: $CERTS/server-cert.pem
+      key_file: $CERTS/server-key.pem
+      client_ca_file: $CERTS/ca.pem
+    allowed_profiles: [admin]
+upstream:
+  socket: $DOCKER_SOCK
+clients:
+  client_certificate_profiles:
+    - profile: admin
+      common_names: [admin]
+  profiles:
+    - name: admin
+      rules:
+        - { match: { method: "GET,HEAD", path: /_ping }, action: allow }
+        - { match: { method: "*", path: "/**" }, action: deny }
+YAML
+"$SG" run -c "$T/cn.yaml" >"$T/cn.log" 2>&1 &
+cnp=$!
+SG_PIDS+=("$cnp")
+cn_ping() { # PORT NAME: GET /_ping with the certificate in $T/cn/NAME
+	printf 'GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | timeout 10 openssl s_client -quiet \
+		-connect "127.0.0.1:$1" -CAfile "$CERTS/ca.pem" -cert "$T/cn/$2/cert.pem" \
+		-key "$T/cn/$2/key.pem" 2>/dev/null
+}
+if wait_for 15 grep -qs '"sockguard started"' "$T/cn.log"; then
+	out=$(cn_ping "$CN_SEL" admin)
+	check "cn: a listener selecting CN admin serves CN=admin" has "$out" 'HTTP/1.1 200'
+	for c in two mv nul; do
+		out=$(cn_ping "$CN_SEL" $c)
+		check "cn: ... and refuses the handshake of $(subject $c)" \
+			hasnt "$out" 'HTTP/1.1'
+	done
+	out=$(cn_ping "$CN_PROF" admin)
+	check "cn: a profile selecting CN admin takes CN=admin" first_line_has "$out" '^HTTP/1.1 200'
+	for c in two mv nul; do
+		out=$(cn_ping "$CN_PROF" $c)
+		check "cn: ... and not $(subject $c) (listener admission 403)" \
+			sh -c "printf '%s' \"\$1\" | head -1 | grep -q '^HTTP/1.1 403' && printf '%s' \"\$1\" | grep -q 'client profile not allowed'" _ "$out"
+	done
+	# the log shows every CN, escaped, never a shortened one
+	check "cn: a NUL byte in the CN is logged escaped" \
+		wait_for 5 sh -c "grep '\"listener_name\":\"prof\"' '$T/cn.log' | grep -qF '\"client_cert_cn\":\"admin\\\\x00.evil\"'"
+	check "cn: two CNs are both logged" \
+		wait_for 5 sh -c "grep '\"listener_name\":\"prof\"' '$T/cn.log' | grep -qF '\"client_cert_cn\":\"admin\\\\,low\"'"
+	check "cn: only the two CN=admin requests were logged as CN admin" \
+		sh -c "[ \$(grep -c '\"client_cert_cn\":\"admin\"' '$T/cn.log') -eq 2 ]"
+else
+	fail "cn: the CN selector listeners start"
+	cat "$T/cn.log"
+fi
+kill -TERM "$cnp"
+wait "$cnp"
 
 # two listeners, two profiles: the same request decided differently
 r=$(raw ml -w 3000 "GET /info HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
