@@ -192,6 +192,8 @@ conn_on_client(struct sg_ev *ev, int fd, unsigned events, void *arg)
 	(void)fd;
 	if (events & SG_EV_HUP)
 		c->cs.peer_shut = true;
+	if (events & SG_EV_ERROR)
+		c->cs.gone = true;
 	if (events & (SG_EV_READ | SG_EV_ERROR)) {
 		rd->cr = true;
 		if (c->cs.wr_wants_r) {
@@ -219,6 +221,8 @@ conn_on_upstream(struct sg_ev *ev, int fd, unsigned events, void *arg)
 	(void)fd;
 	if (events & SG_EV_HUP && c->up != NULL)
 		c->up->s.peer_shut = true;
+	if (events & SG_EV_ERROR && c->up != NULL)
+		c->up->s.gone = true;
 	if (events & (SG_EV_READ | SG_EV_ERROR)) {
 		rd->ur = true;
 		if (c->up != NULL && c->up->s.wr_wants_r) {
@@ -1953,6 +1957,15 @@ conn_do_tunnel(struct sg_conn *c)
 		if (c->client_wr_shut && c->up_wr_shut)
 			goto done;
 	}
+	/*
+	 * A peer that hung up for good after its end of file, with nothing
+	 * left to go to the other one: the tunnel is over. (Its socket is
+	 * watched level-triggered with no interest left, and the hangup
+	 * would be reported on every wait.)
+	 */
+	if ((c->cs.gone && c->client_eof && x->b_off == x->b_end) ||
+	    (c->up->s.gone && c->up_eof && !conn_client_pending(x)))
+		goto done;
 	return;
 done:
 	x->upstream_reusable = false;

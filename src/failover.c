@@ -194,6 +194,16 @@ probe_start(struct sg_endpoint *ep, bool ping)
 		/* a connection of its own, never pooled */
 		struct sg_upc *u = sg_upstream_open(ep, &connecting);
 
+		if (u == NULL && (errno == EMFILE || errno == ENFILE ||
+		    errno == ENOMEM || errno == ENOBUFS || errno == EPROTO)) {
+			/* sockguard's own shortage (descriptors, memory, a
+			 * TLS object) says nothing of the daemon: no verdict */
+			sg_warnx("health probe of %s skipped: %s", ep->label,
+			    ep->error[0] != '\0' ? ep->error : strerror(errno));
+			ep->probe = NULL;
+			free(p);
+			return;
+		}
 		if (u == NULL) {
 			p->u.s.fd = -1;
 			probe_done(p, false, ep->error);

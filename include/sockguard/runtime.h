@@ -117,6 +117,8 @@ struct sg_sock {
 	bool wr_wants_r;      /* TLS write waits for readability */
 	bool peer_shut;       /* SG_EV_HUP came: a short read is no proof
 	                       * that nothing is left (the EOF may be) */
+	bool gone;            /* SG_EV_ERROR came: the peer hung up for good
+	                       * (both directions) or the socket failed */
 };
 
 /* bytes of a TLS writev joined into one record (a head and what follows) */

@@ -70,6 +70,22 @@ check "cli: events stream delivers an event for a new container" \
 kill "$ev_pid" 2>/dev/null
 wait "$ev_pid" 2>/dev/null
 
+# An attach whose client goes away for good while the container keeps
+# running (the daemon keeps its side open): the tunnel ends at once, is
+# logged, and costs no CPU meanwhile (the hangup must not be reported to
+# an idle loop again and again)
+hid=$(sgd cli run -d --network none bb:latest sleep 120)
+sgpid=$(cat "$T/cli.pid")
+"$SGRAW" -u "$T/cli.sock" -w 500 "POST /v1.41/containers/$hid/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n" >"$T/hup.out"
+t0=$(awk '{print $14+$15}' "/proc/$sgpid/stat")
+check "cli: an attach whose client hung up is logged at once (the tunnel ended)" \
+	wait_for 3 sh -c "grep '\"path\":\"/v1.41/containers/$hid/attach' '$T/cli.log' | grep -q '\"status\":101'"
+sleep 1 # a window to measure CPU over, not a wait for a condition
+t1=$(awk '{print $14+$15}' "/proc/$sgpid/stat")
+check "cli: ... and the proxy stays idle after the hangup ($((t1 - t0)) ticks in about a second)" \
+	[ $((t1 - t0)) -lt 30 ]
+sgd cli rm -f "$hid" >/dev/null
+
 check "cli: rm -f" sgd cli rm -f ticker att evtarget
 check "cli: containers are gone" sh -c "! DOCKER_HOST=unix://$T/cli.sock docker ps -a --format '{{.Names}}' | grep -q ticker"
 

@@ -106,8 +106,25 @@ fi
 
 # ---------------------------------------------------------------------
 # Descriptor exhaustion: RLIMIT_NOFILE 64 (soft and hard, so the raise at
-# start cannot escape it) and 200 idle clients.
-cfg=$(write_cfg fdx "$F_RULES" "$F_EXTRA")
+# start cannot escape it) and 200 idle clients. The daemon is reached as
+# two endpoints (its socket and a link to it), probed every second: a
+# probe that finds no descriptor left must not mark the daemon unhealthy
+# (that is sockguard's shortage, not the daemon's).
+printf '%s\n' "$F_RULES" >"$T/fdx.rules"
+ln -sf "$DOCKER_SOCK" "$T/docker-link.sock"
+cat >"$T/fdx.yaml" <<YAML
+listen:
+  socket: $T/fdx.sock
+upstream:
+  endpoints:
+    - address: unix://$DOCKER_SOCK
+    - address: unix://$T/docker-link.sock
+  failover:
+    health_interval: 1s
+rules_file: fdx.rules
+$F_EXTRA
+YAML
+cfg=$T/fdx.yaml
 bash -c "ulimit -n 64 && exec '$SG' run -c '$cfg'" >"$T/fdx.log" 2>&1 &
 fpid=$!
 SG_PIDS+=("$fpid")
@@ -127,6 +144,10 @@ if wait_for 10 grep -qs '"sockguard started"' "$T/fdx.log"; then
 	echo "# fd exhaustion: sockguard used $(((c1 - c0) * 1000 / hz)) ms of CPU in 2 s with 200 clients over the limit"
 	check "fd exhaustion: no busy spin (< 0.5 s CPU over 2 s)" [ $((c1 - c0)) -lt $((hz / 2)) ]
 	check "fd exhaustion: no crash" kill -0 "$fpid"
+	check "fd exhaustion: a health probe ran out of descriptors (logged as skipped)" \
+		wait_for 5 grep -q 'health probe of .* skipped: connect: Too many open files' "$T/fdx.log"
+	check "fd exhaustion: ... and did not mark the daemon unhealthy" \
+		sh -c "! grep 'upstream endpoint health changed' '$T/fdx.log' | grep -q '\"to\":\"unhealthy\"'"
 	kill "$hp" 2>/dev/null
 	wait "$hp" 2>/dev/null
 	check "fd exhaustion: a normal request succeeds once the clients are gone" wait_for 10 ok_ping fdx
