@@ -2033,6 +2033,14 @@ conn_do_local(struct sg_conn *c)
 			return;
 		}
 	}
+	/*
+	 * The answer went out and the refused body is still owed: it must
+	 * keep coming like a head does, or the connection is closed (a
+	 * client that announces a body and never sends it would hold it
+	 * open for good)
+	 */
+	if (c->tl == SG_TL_NONE)
+		tl_set(c, SG_TL_HEAD);
 }
 
 /* ---- completion ---- */
@@ -2380,6 +2388,10 @@ sg_conn_expire(struct sg_server *srv)
 			sg_respond_error(c, 408, "request head not received in "
 			    "time", true);
 			conn_step(c);
+		} else if (c->st == SG_CS_LOCAL && c->x != NULL) {
+			/* answered; the refused body it announced never came */
+			conn_log(c);
+			conn_close(c);
 		} else {
 			conn_close(c);
 		}

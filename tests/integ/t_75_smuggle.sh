@@ -329,6 +329,16 @@ vec "a hijack head whose rebuilt form outgrows the buffer (long Upgrade) -> 431,
 	"POST /containers/$(s_rep 11000 '"')/attach HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: $(s_rep 8000 A)\r\nContent-Length: 0\r\n\r\n"
 vec "a pipelined head over 32 KiB -> 431, only the first request relayed" 200,431 "$RGETJ" \
 	"${GETJ}${H}\r\nGET /containers/$(s_rep 32767 a)XYZ$(s_rep 1500 c) HTTP/1.1\r\n${H}\r\n"
+# a refused request that announces a body and never sends it: answered,
+# then closed within the head timeout rather than held open for good
+"$SGRAW" -u "$T/smg.sock" -w 9000 \
+	"POST /denied/owes-a-body HTTP/1.1\r\n${H}Content-Length: 100000\r\n\r\n" >"$T/owed.out"
+rc=$?
+check "a refused request whose announced body never comes: answered 403" \
+	[ "$(statuses <"$T/owed.out")" = 403 ]
+check "... then closed by sockguard (sgraw exit $rc; 3: still open after 9 s)" [ "$rc" = 0 ]
+check "... and logged" wait_for 5 grep -q '"path":"/denied/owes-a-body"' "$T/smg.log"
+
 # a path of 4,000 escaped newlines (8,000 bytes once escaped for the log,
 # twice: path and normalized_path): the access record is cut, not its
 # decision, and it stays one valid record
