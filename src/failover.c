@@ -48,6 +48,7 @@ static void probe_cb(struct sg_ev *ev, int fd, unsigned events, void *arg);
 static void probe_timeout(struct sg_ev *ev, void *arg);
 static void probe_done(struct sg_probe *p, bool ok, const char *err);
 static void failover_tick(struct sg_ev *ev, void *arg);
+static void probe_release(struct sg_probe *p);
 static void failover_choose(struct sg_server *srv);
 
 static const char *
@@ -335,6 +336,16 @@ static void
 probe_done(struct sg_probe *p, bool ok, const char *err)
 {
 	struct sg_endpoint *ep = p->ep;
+
+	probe_release(p);
+	sg_failover_set(ep, ok ? SG_EP_HEALTHY : SG_EP_UNHEALTHY, err);
+}
+
+/* Ends a probe without a verdict: its connection goes, health stays. */
+static void
+probe_release(struct sg_probe *p)
+{
+	struct sg_endpoint *ep = p->ep;
 	struct sg_server *srv = ep->srv;
 
 	if (p->timer != 0)
@@ -348,7 +359,6 @@ probe_done(struct sg_probe *p, bool ok, const char *err)
 	}
 	ep->probe = NULL;
 	sg_ev_defer(srv->ev, probe_close, p);
-	sg_failover_set(ep, ok ? SG_EP_HEALTHY : SG_EP_UNHEALTHY, err);
 }
 
 static void
@@ -391,9 +401,11 @@ sg_failover_stop(struct sg_server *srv)
 		sg_ev_timer_del(srv->ev, srv->probe_timer);
 		srv->probe_timer = 0;
 	}
+	/* a probe cut short by the shutdown says nothing of the daemon:
+	 * health stays, and so does the active endpoint for the drain */
 	for (i = 0; i < srv->nep; i++)
 		if (srv->ep[i].probe != NULL)
-			probe_done(srv->ep[i].probe, false, "shutting down");
+			probe_release(srv->ep[i].probe);
 }
 
 /* ---- startup ---- */
