@@ -842,12 +842,17 @@ conn_request(struct sg_conn *c)
 		    x->req.method.len);
 		return;
 	}
-	x->hijack = method_is(x, "POST") &&
+	/* hijacks: attach and exec start (Upgrade: tcp, or the older 200
+	 * and raw stream), and attach over a websocket (SPEC 3.12) */
+	x->hijack = (method_is(x, "POST") &&
 	    (np_around(x->np + ver.len, x->np_len, "/containers/", "/attach") ||
 	    np_around(x->np + ver.len, x->np_len, "/exec/", "/start") ||
 	    np_around(x->np + ver.len, x->np_len, "/libpod/containers/",
 	    "/attach") ||
-	    np_around(x->np + ver.len, x->np_len, "/libpod/exec/", "/start"));
+	    np_around(x->np + ver.len, x->np_len, "/libpod/exec/", "/start"))) ||
+	    (method_is(x, "GET") && x->req.conn_upgrade &&
+	    np_around(x->np + ver.len, x->np_len, "/containers/",
+	    "/attach/ws"));
 
 	/* outbound head: canonical target, filtered headers */
 	o = 0;

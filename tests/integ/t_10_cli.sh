@@ -47,6 +47,23 @@ r=$(timeout 3 "$SGRAW" -u "$T/cli.sock" -w 3000 "POST /v1.41/containers/ticker/a
 check "cli: attach without Upgrade gets 200 and the raw stream" \
 	sh -c "printf '%s' '$r' | head -1 | grep -q '^HTTP/1.1 200' && printf '%s' '$r' | grep -q 'tick'"
 
+# attach over a websocket: the protocol switch reaches the daemon, its 101
+# (with the key's accept value) comes back, and then the frames
+WS='Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
+timeout 10 "$SGRAW" -u "$T/cli.sock" -w 5000 "GET /v1.41/containers/ticker/attach/ws?logs=1&stream=0&stdout=1 HTTP/1.1\r\nHost: d\r\n$WS\r\n" >"$T/ws-logs.out"
+check "cli: attach/ws switches to a websocket (101, accept value)" \
+	sh -c "head -1 '$T/ws-logs.out' | grep -q '^HTTP/1.1 101' && grep -qi '^Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=' '$T/ws-logs.out'"
+check "cli: attach/ws delivers the logged output as frames and ends" \
+	sh -c "grep -a -q 'tick 1' '$T/ws-logs.out'"
+"$SGRAW" -u "$T/cli.sock" -w 30000 "GET /v1.41/containers/ticker/attach/ws?stream=1&stdout=1 HTTP/1.1\r\nHost: d\r\n$WS\r\n" >"$T/ws-live.out" &
+ws_pid=$!
+check "cli: attach/ws streams live output" \
+	wait_for 15 sh -c "grep -a -c 'tick' '$T/ws-live.out' | grep -qv '^[01]$'"
+kill "$ws_pid" 2>/dev/null
+wait "$ws_pid" 2>/dev/null
+check "cli: attach/ws is logged as a protocol switch" \
+	wait_for 5 sh -c "grep '\"path\":\"/v1.41/containers/ticker/attach/ws' '$T/cli.log' | grep -q '\"status\":101'"
+
 check "cli: exec" sh -c "DOCKER_HOST=unix://$T/cli.sock docker exec ticker echo exec-ok | grep -qx exec-ok"
 check "cli: exec -i delivers stdin and EOF" sh -c "printf 'line1\nline2\n' | DOCKER_HOST=unix://$T/cli.sock docker exec -i ticker cat | tr '\n' , | grep -qx 'line1,line2,'"
 check "cli: exec -i output after stdin EOF still arrives (half-close)" \
