@@ -6,6 +6,10 @@
  *
  *   GET|HEAD [/vX.Y]/_ping             200 "OK"
  *   GET [/vX.Y]/containers/json        200, ~2 KiB JSON array (5 containers)
+ *   GET [/vX.Y]/info                   200, a small JSON object whose ID
+ *                                      is "MOCK:ENGINE:0001" (the
+ *                                      connection stays open, even for
+ *                                      HTTP/1.0)
  *   GET [/vX.Y]/events                 200 chunked; one event chunk every
  *                                      ?interval_ms=N (default 1000), ends
  *                                      after ?count=N events (default never);
@@ -64,9 +68,9 @@ static const char HDR_COMMON[] =
     "Date: Mon, 01 Jan 2024 00:00:00 GMT\r\n";
 
 static char *resp_ping, *resp_ping_head, *resp_containers, *resp_204,
-    *resp_404, *resp_101, *resp_events_head;
+    *resp_404, *resp_info, *resp_101, *resp_events_head;
 static size_t len_ping, len_ping_head, len_containers, len_204, len_404,
-    len_101, len_events_head;
+    len_info, len_101, len_events_head;
 static char fill[FILL_CAP];
 /* one pre-framed chunk: "10000\r\n" + 64 KiB + "\r\n" */
 static char *chunk_frame;
@@ -191,6 +195,12 @@ build_responses(void)
 	    "Content-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n\r\n%s", HDR_COMMON, bl, body);
 	resp_204 = mkresp(&len_204, "HTTP/1.1 204 No Content\r\n%s\r\n",
+	    HDR_COMMON);
+	resp_info = mkresp(&len_info,
+	    "HTTP/1.1 200 OK\r\n%s"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 56\r\n\r\n"
+	    "{\"ID\":\"MOCK:ENGINE:0001\",\"Name\":\"mockd\",\"Containers\":5}\n",
 	    HDR_COMMON);
 	resp_404 = mkresp(&len_404,
 	    "HTTP/1.1 404 Not Found\r\n%s"
@@ -636,6 +646,8 @@ handle_request(struct worker *wk, struct conn *c, size_t off)
 				push(c, resp_ping, len_ping);
 		} else if (path_eq(path, pl, "/containers/json") && !head) {
 			push(c, resp_containers, len_containers);
+		} else if (path_eq(path, pl, "/info") && !head) {
+			push(c, resp_info, len_info);
 		} else if (path_eq(path, pl, "/events") && !head) {
 			uint64_t bytes = query_num(q, ql, "bench_bytes", 0);
 

@@ -932,6 +932,23 @@ conn_request(struct sg_conn *c)
 	}
 }
 
+/*
+ * Makes way for a local answer (502, 504, 400) in place of the daemon's:
+ * false once a response head is on its way to the client (then only a
+ * cut is left). The interim 100 Continue that went out, whole or in
+ * part, stays and the answer follows it; one not yet started is dropped.
+ */
+static bool
+conn_can_reanswer(struct sg_xfer *x)
+{
+	if (x->resp_head_done)
+		return false;
+	if (x->h_off == 0)
+		x->h_len = 0;
+	x->r_off = x->r_end = x->r_len = 0;
+	return true;
+}
+
 static void
 conn_fail_upstream(struct sg_conn *c, const char *what, const char *err)
 {
@@ -951,14 +968,12 @@ conn_fail_upstream(struct sg_conn *c, const char *what, const char *err)
 		c->up = NULL;
 	}
 	x->reason_code = "upstream_socket_unreachable";
-	if (x->resp_head_done || x->h_off > 0) {
+	if (!conn_can_reanswer(x)) {
 		/* the client already has part of a response: cut it */
 		conn_log(c);
 		conn_close(c);
 		return;
 	}
-	x->h_off = x->h_len = 0;
-	x->r_off = x->r_end = x->r_len = 0;
 	sg_respond_error(c, 502, "upstream Docker socket unreachable", true);
 }
 
@@ -1141,13 +1156,11 @@ conn_bad_body(struct sg_conn *c, int status)
 		sg_upstream_release(c->srv, c->up, false);
 		c->up = NULL;
 	}
-	if (x->resp_head_done || x->h_off > 0) {
+	if (!conn_can_reanswer(x)) {
 		conn_log(c);
 		conn_close(c);
 		return;
 	}
-	x->h_off = x->h_len = 0;
-	x->r_off = x->r_end = x->r_len = 0;
 	sg_respond_error(c, status, "malformed chunked request body", true);
 }
 
@@ -2361,15 +2374,13 @@ sg_conn_expire(struct sg_server *srv)
 		tl_set(c, SG_TL_NONE);
 		x->reason_code = "upstream_request_timeout";
 		x->reason = "upstream request timed out";
-		if (!x->resp_head_done && x->h_off == 0) {
+		if (conn_can_reanswer(x)) {
 			/* no response head yet: 504, the upstream is dropped */
 			if (c->up != NULL) {
 				sg_ev_del(srv->ev, c->up->s.fd);
 				sg_upstream_release(srv, c->up, false);
 				c->up = NULL;
 			}
-			x->h_off = x->h_len = 0;
-			x->r_off = x->r_end = x->r_len = 0;
 			sg_respond_error(c, 504, "upstream request timed out",
 			    true);
 			conn_step(c);

@@ -22,10 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 
+#include "sockguard/http.h"
 #include "sockguard/log.h"
 #include "sockguard/runtime.h"
 #include "sockguard/tls.h"
@@ -431,18 +433,26 @@ info_field(const char *body, const char *key, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-/* GET /info over a connection of its own; fills engine and cluster id. */
+/*
+ * GET /info over a connection of its own; fills engine and cluster id.
+ * The answer ends at its Content-Length (a daemon need not close the
+ * connection), at the close, or when ms have passed in all.
+ */
 static void
 failover_info(struct sg_endpoint *ep, int ms)
 {
 	static const char req[] = "GET /info HTTP/1.0\r\nHost: docker\r\n"
 	    "User-Agent: sockguard\r\n\r\n";
+	static struct sg_http_msg m;
 	char err[512], *buf;
-	size_t len = 0, cap = 1 << 20;
+	size_t len = 0, cap = 1 << 20, scan = 0, want = 0;
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	struct timespec t0, t;
+	const char *why;
+	int fd, hl = 0;
 	SSL *ssl;
-	int fd;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (sg_upstream_dial_blocking(ep, ms, &fd, &ssl, err, sizeof(err)) == -1)
 		return;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -454,26 +464,34 @@ failover_info(struct sg_endpoint *ep, int ms)
 	if (ssl != NULL ? SSL_write(ssl, req, sizeof(req) - 1) <= 0 :
 	    write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1))
 		goto out;
-	for (;;) {
+	while (len < cap && (want == 0 || len < want)) {
 		ssize_t r = ssl != NULL ? SSL_read(ssl, buf + len,
 		    (int)(cap - len)) : read(fd, buf + len, cap - len);
 
 		if (r <= 0)
 			break;
 		len += (size_t)r;
-		if (len == cap)
+		if (hl == 0) {
+			hl = sg_http_head_end(buf, len, &scan);
+			if (hl < 0 || (hl > 0 &&
+			    (sg_http_parse_response(buf, (size_t)hl, false, &m,
+			    &why) != 0 || m.status != 200)))
+				goto out;
+			if (hl > 0 && m.body == SG_BODY_LENGTH)
+				want = m.content_length < cap - (size_t)hl ?
+				    (size_t)hl + m.content_length : cap;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000 >= ms)
 			break;
 	}
 	buf[len] = '\0';
-	if (strncmp(buf, "HTTP/1.", 7) == 0 && strstr(buf, " 200 ") != NULL) {
-		char *body = strstr(buf, "\r\n\r\n");
-
-		if (body != NULL) {
-			info_field(body, "\"ID\":\"", ep->engine_id,
-			    sizeof(ep->engine_id));
-			info_field(body, "\"Cluster\":{\"ID\":\"", ep->cluster_id,
-			    sizeof(ep->cluster_id));
-		}
+	if (hl > 0) {
+		info_field(buf + hl, "\"ID\":\"", ep->engine_id,
+		    sizeof(ep->engine_id));
+		info_field(buf + hl, "\"Cluster\":{\"ID\":\"", ep->cluster_id,
+		    sizeof(ep->cluster_id));
 	}
 out:
 	free(buf);

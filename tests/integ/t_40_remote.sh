@@ -325,4 +325,57 @@ if sg_start foneg "$cfg"; then
 else
 	fail "failover: starts with a negative interval"
 fi
+# ---- endpoints that front different daemons: the startup warning ----
+# The real dockerd and the mock (whose /info names another engine and
+# which keeps even an HTTP/1.0 connection open): the warning names both
+# engines, and reading /info ends at its Content-Length, not at the
+# health timeout.
+if [ -x "${SGMOCKD:-}" ]; then
+	"$SGMOCKD" -s "$T/dd-mock.sock" -q >"$T/dd-mock.out" 2>&1 &
+	DD_MOCK=$!
+	wait_for 10 test -S "$T/dd-mock.sock"
+	cfg=$(write_cfg_up dd "  endpoints:
+    - address: unix://$DOCKER_SOCK
+    - address: unix://$T/dd-mock.sock
+  failover:
+    health_timeout: 8s")
+	t0=$(date +%s%N)
+	if sg_start dd "$cfg"; then
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		check "different daemons: the startup warning names both engines" \
+			sh -c "grep 'different Docker daemons' '$T/dd.log' | grep -q '\"engine_id_b\":\"MOCK:ENGINE:0001\"' && grep 'different Docker daemons' '$T/dd.log' | grep -q '\"engine_id_a\":\"[A-Za-z0-9]'"
+		check "different daemons: /info ends at its length, not at the 8 s timeout (started in ${ms} ms)" \
+			[ "$ms" -lt 6000 ]
+		sg_stop dd
+	else
+		fail "different daemons: sockguard starts"
+	fi
+	kill "$DD_MOCK" 2>/dev/null
+	wait "$DD_MOCK" 2>/dev/null
+else
+	fail "different daemons: the mock daemon (SGMOCKD) is missing"
+fi
+
+# Expect: 100-continue and an upstream that fails after the 100 went out
+# (the TCP connect succeeds, then the connection closes before any
+# answer): the client still gets its 502 after the interim 100, not a
+# bare close
+EXP_PORT=$(free_port)
+fwd_start exp "127.0.0.1:$EXP_PORT" -u "$DOCKER_SOCK"
+cfg=$(write_cfg_up exp "  endpoints:
+    - address: tcp://127.0.0.1:$EXP_PORT
+      insecure_allow_plain_tcp: true")
+if sg_start exp "$cfg"; then
+	fwd_stop exp
+	fwd_start exp "127.0.0.1:$EXP_PORT" -u "$T/exp-nothing.sock"
+	raw exp -w 5000 "POST /v1.41/containers/create HTTP/1.1\r\nHost: d\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n" >"$T/exp.out"
+	check "expect: an upstream failing after 100 Continue still answers 502" \
+		sh -c "grep -q '^HTTP/1.1 502 ' '$T/exp.out' && grep -q 'upstream Docker socket unreachable' '$T/exp.out'"
+	check "expect: ... after the interim 100" \
+		sh -c "head -1 '$T/exp.out' | grep -q '^HTTP/1.1 100 Continue'"
+	sg_stop exp
+else
+	fail "expect: sockguard starts"
+fi
+
 for p in "${FWD_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
