@@ -1,0 +1,80 @@
+# shellcheck shell=bash
+# Everyday docker CLI workflows through sockguard to the real daemon:
+# TTYs and resizes, copying into containers, the classic builder, image
+# load, tags, commits, volumes, waits and prunes.
+
+cfg=$(write_cfg wf 'allow * /**' "insecure_allow_read_exfiltration: true")
+sg_start wf "$cfg" || { fail "workflows: sockguard starts"; return; }
+wfd() { DOCKER_HOST="unix://$T/wf.sock" docker "$@"; }
+
+# TTYs: run -it and exec -it under a pseudo-terminal; the CLI also sends
+# the terminal's size (POST .../resize), which must reach the daemon
+mark=$(dk_mark)
+check "workflows: run -it under a terminal" \
+	sh -c "DOCKER_HOST=unix://$T/wf.sock timeout 30 script -qec 'stty rows 37 cols 101; docker run -it --rm --network none bb:latest sh -c \"sleep 1; echo tty-\\\$((6*7))\"' /dev/null | tr -d '\r' | grep -aq tty-42"
+check "workflows: ... its terminal size reached the daemon" \
+	wait_for 5 dk_saw_since "$mark" "/resize?h=37&w=101"
+wfd run -d --name wft --network none bb:latest sleep 300 >/dev/null
+mark=$(dk_mark)
+check "workflows: exec -it under a terminal" \
+	sh -c "DOCKER_HOST=unix://$T/wf.sock timeout 30 script -qec 'stty rows 29 cols 77; docker exec -it wft sh -c \"sleep 1; echo tty-\\\$((6*8))\"' /dev/null | tr -d '\r' | grep -aq tty-48"
+check "workflows: ... its terminal size reached the daemon" \
+	wait_for 5 dk_saw_since "$mark" "/resize?h=29&w=77"
+check "workflows: exec -it delivers typed input" \
+	sh -c "printf 'echo typed-\$((40+2))\nexit\n' | DOCKER_HOST=unix://$T/wf.sock timeout 30 script -qec 'docker exec -it wft sh' /dev/null | tr -d '\r' | grep -q typed-42"
+
+# docker cp in both directions: HEAD and PUT archive with a tar body
+head -c 300000 /dev/urandom >"$T/cp-in.bin"
+check "workflows: docker cp into a container" wfd cp "$T/cp-in.bin" wft:/in.bin
+check "workflows: ... arrives byte for byte" \
+	sh -c "[ \"\$(docker -H unix://$DOCKER_SOCK exec wft sh -c \"md5sum /in.bin\" | cut -d' ' -f1)\" = \"\$(md5sum <'$T/cp-in.bin' | cut -d' ' -f1)\" ]"
+wfd cp wft:/in.bin "$T/cp-out.bin" 2>/dev/null
+check "workflows: ... and back out" cmp -s "$T/cp-in.bin" "$T/cp-out.bin"
+
+# the classic builder: the context goes up as the request body, the
+# progress comes back as a stream
+mkdir -p "$T/ctx"
+printf 'FROM bb:latest\nCOPY payload /payload\nRUN wc -c /payload > /size\n' >"$T/ctx/Dockerfile"
+head -c 2000000 /dev/urandom >"$T/ctx/payload"
+check "workflows: docker build (classic builder) with a 2 MB context" \
+	sh -c "DOCKER_HOST=unix://$T/wf.sock DOCKER_BUILDKIT=0 timeout 120 docker build -q --network none -t wf-built:1 '$T/ctx' >'$T/build.out' 2>&1"
+check "workflows: ... the image holds the context" \
+	sh -c "docker -H unix://$DOCKER_SOCK run --rm --network none wf-built:1 cat /size | grep -q '^2000000 '"
+
+# save and load: a large body up (POST /images/load)
+dk save wf-built:1 >"$T/wf.tar"
+dk rmi wf-built:1 >/dev/null
+check "workflows: docker load of a saved image" \
+	sh -c "DOCKER_HOST=unix://$T/wf.sock timeout 120 docker load -i '$T/wf.tar' | grep -q 'wf-built:1'"
+check "workflows: ... the loaded image runs" \
+	sh -c "docker -H unix://$DOCKER_SOCK run --rm --network none wf-built:1 cat /size | grep -q '^2000000 '"
+
+# tags, commits, image removal
+check "workflows: docker tag" wfd tag wf-built:1 wf-built:alias
+check "workflows: docker commit" sh -c "DOCKER_HOST=unix://$T/wf.sock docker commit -m note wft wf-committed:1 | grep -q sha256"
+check "workflows: docker rmi" wfd rmi wf-built:alias wf-committed:1
+
+# volumes: create, use, inspect, remove
+check "workflows: docker volume create" wfd volume create wf-vol
+check "workflows: a container writes into the volume" \
+	wfd run --rm --network none -v wf-vol:/v bb:latest sh -c 'echo in-volume > /v/f'
+check "workflows: ... and another reads it" \
+	sh -c "DOCKER_HOST=unix://$T/wf.sock docker run --rm --network none -v wf-vol:/v bb:latest cat /v/f | grep -qx in-volume"
+check "workflows: docker volume ls and inspect" \
+	sh -c "DOCKER_HOST=unix://$T/wf.sock docker volume inspect wf-vol --format '{{.Name}}' | grep -qx wf-vol"
+check "workflows: docker volume rm" wfd volume rm wf-vol
+
+# wait: the exit code of a container that ends later
+cid=$(wfd run -d --network none bb:latest sh -c 'sleep 1; exit 7')
+check "workflows: docker wait returns the exit code" \
+	sh -c "[ \"\$(DOCKER_HOST=unix://$T/wf.sock timeout 30 docker wait $cid)\" = 7 ]"
+check "workflows: docker container prune" \
+	sh -c "DOCKER_HOST=unix://$T/wf.sock docker container prune -f | grep -q $cid"
+check "workflows: docker system df" sh -c "DOCKER_HOST=unix://$T/wf.sock docker system df | grep -q Images"
+check "workflows: docker inspect, top and diff" \
+	sh -c "wfx() { DOCKER_HOST=unix://$T/wf.sock docker \"\$@\"; }; wfx inspect wft >/dev/null && wfx top wft | grep -q sleep && wfx diff wft | grep -q /in.bin"
+check "workflows: docker stop then start" sh -c "DOCKER_HOST=unix://$T/wf.sock docker stop -t 1 wft >/dev/null && DOCKER_HOST=unix://$T/wf.sock docker start wft >/dev/null"
+check "workflows: docker rename and rm -f" sh -c "DOCKER_HOST=unix://$T/wf.sock docker rename wft wft2 && DOCKER_HOST=unix://$T/wf.sock docker rm -f wft2 >/dev/null"
+dk rmi wf-built:1 >/dev/null 2>&1
+check "workflows: no request failed in the proxy (no 502/504 logged)" \
+	sh -c "! grep -E '\"status\":50[24]' '$T/wf.log'"
