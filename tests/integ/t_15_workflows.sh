@@ -23,6 +23,15 @@ check "workflows: ... its terminal size reached the daemon" \
 check "workflows: exec -it delivers typed input" \
 	sh -c "printf 'echo typed-\$((40+2))\nexit\n' | DOCKER_HOST=unix://$T/wf.sock timeout 30 script -qec 'docker exec -it wft sh' /dev/null | tr -d '\r' | grep -q typed-42"
 
+# large streams both ways at once through a hijacked attach: 20 MB in,
+# the same 20 MB back out while still going in (backpressure on both
+# sides, then the half-close)
+head -c 20000000 /dev/urandom >"$T/big.bin"
+check "workflows: run -i cat relays 20 MB both ways at once, byte for byte" \
+	sh -c "DOCKER_HOST=unix://$T/wf.sock timeout 120 docker run -i --rm --network none bb:latest cat <'$T/big.bin' | cmp -s - '$T/big.bin'"
+check "workflows: exec -i stores 20 MB of stdin whole" \
+	sh -c "DOCKER_HOST=unix://$T/wf.sock timeout 120 docker exec -i wft sh -c 'cat > /big.bin' <'$T/big.bin' && [ \"\$(docker -H unix://$DOCKER_SOCK exec wft sh -c 'md5sum /big.bin' | cut -d' ' -f1)\" = \"\$(md5sum <'$T/big.bin' | cut -d' ' -f1)\" ]"
+
 # docker cp in both directions: HEAD and PUT archive with a tar body
 head -c 300000 /dev/urandom >"$T/cp-in.bin"
 check "workflows: docker cp into a container" wfd cp "$T/cp-in.bin" wft:/in.bin
