@@ -91,6 +91,11 @@ kill "$tlp" 2>/dev/null
 wait "$tlp" 2>/dev/null
 t_exec() { echo via-tls | tlsd "$CERTS/client" exec -i tl sh -c 'cat; echo after' | tr '\n' , | grep -qx 'via-tls,after,'; }
 check "tls: exec -i over the TLS listener (stdin EOF, output after it)" t_exec
+# 20 MB in and the same 20 MB back out at once over TLS (both relays
+# must wait for room and retry their TLS writes), then the half-close
+head -c 20000000 /dev/urandom >"$T/tls-big.bin"
+t_big() { tlsd "$CERTS/client" run -i --rm --network none bb:latest cat <"$T/tls-big.bin" | cmp -s - "$T/tls-big.bin"; }
+check "tls: run -i cat relays 20 MB both ways at once over TLS, byte for byte" t_big
 # a large body to a reader that starts late (TLS writes that must wait
 # and be retried) arrives byte for byte
 d=$(timeout 60 docker -H "unix://$DOCKER_SOCK" export tl | sha256sum)
