@@ -842,6 +842,28 @@ conn_request(struct sg_conn *c)
 		    x->req.method.len);
 		return;
 	}
+	/*
+	 * Attach over a websocket with stdin writes to the container: it
+	 * needs what POST .../attach needs, or a policy that allows GETs
+	 * under /containers/ would open the stdin of every container that
+	 * keeps one (a shell started with -i)
+	 */
+	if (v.action == SG_ACTION_ALLOW && sg_policy_attach_stdin(
+	    x->profile >= 0 ? x->conf->profile_policy[x->profile] :
+	    x->conf->policy, x->in + x->req.method.off, x->req.method.len,
+	    x->np + ver.len, x->np_len, x->req.has_query ?
+	    x->in + x->req.query.off : NULL, x->req.query.len, &v)) {
+		x->rule = v.rule;
+		x->reason = v.reason;
+		x->reason_code = sg_reason_code_str(v.code);
+		if (x->mode == SG_MODE_ENFORCE) {
+			x->decision = "deny";
+			sg_respond_deny(c, x->in + x->req.method.off,
+			    x->req.method.len);
+			return;
+		}
+		x->decision = "would_deny";
+	}
 	/* hijacks: attach and exec start (Upgrade: tcp, or the older 200
 	 * and raw stream), and attach over a websocket (SPEC 3.12) */
 	x->hijack = (method_is(x, "POST") &&

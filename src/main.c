@@ -446,6 +446,11 @@ main_match(struct main_args *a)
 	n = sg_path_canon(a->path, plen, np, &ver);
 	sg_policy_eval(c->policy, method, strlen(method), np + ver.len,
 	    n - ver.len, &v);
+	if (v.action == SG_ACTION_ALLOW)
+		(void)sg_policy_attach_stdin(c->policy, method, strlen(method),
+		    np + ver.len, n - ver.len, a->path[plen] == '?' ?
+		    a->path + plen + 1 : NULL, a->path[plen] == '?' ?
+		    strlen(a->path + plen + 1) : 0, &v);
 	if (ver.odd) {
 		/* as the proxy does: refused (400) before the rules */
 		v.action = SG_ACTION_DENY;

@@ -8,8 +8,10 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sockguard/glob.h"
+#include "sockguard/http.h"
 #include "sockguard/policy.h"
 
 #define POLICY_NO_MATCH "no matching allow rule"
@@ -106,8 +108,36 @@ sg_reason_code_str(enum sg_reason_code c)
 		return "no_matching_allow_rule";
 	case SG_REASON_API_VERSION_MALFORMED:
 		return "api_version_malformed";
+	case SG_REASON_ATTACH_STDIN_NOT_ALLOWED:
+		return "attach_stdin_not_allowed";
 	}
 	return "unknown";
+}
+
+bool
+sg_policy_attach_stdin(const struct sg_policy *p, const char *method,
+    size_t mlen, const char *np, size_t n, const char *query, size_t qlen,
+    struct sg_verdict *v)
+{
+	static const char pre[] = "/containers/", suf[] = "/attach/ws";
+	const size_t a = sizeof(pre) - 1, b = sizeof(suf) - 1;
+	struct sg_verdict w;
+
+	/* the container name may hold '/' (link aliases): any middle */
+	if (mlen != 3 || strncasecmp(method, "GET", 3) != 0 || n <= a + b ||
+	    memcmp(np, pre, a) != 0 || memcmp(np + n - b, suf, b) != 0 ||
+	    query == NULL || !sg_query_flag_may_be_on(query, qlen, "stdin"))
+		return false;
+	sg_policy_eval(p, "POST", 4, np, n - 3, &w); /* without "/ws" */
+	if (w.action == SG_ACTION_ALLOW)
+		return false;
+	v->action = SG_ACTION_DENY;
+	v->rule = w.rule;
+	v->reason = "attach over a websocket with stdin writes to the "
+	    "container: the rules must also allow POST "
+	    "/containers/{id}/attach";
+	v->code = SG_REASON_ATTACH_STDIN_NOT_ALLOWED;
+	return true;
 }
 
 size_t

@@ -111,6 +111,14 @@ int sg_http_parse_response(const char *buf, size_t head_len, bool req_head,
 bool sg_http_slice_ieq(const char *buf, struct sg_slice s, const char *lit);
 
 /*
+ * Whether the query string q[0..n) (without '?') could turn the daemon's
+ * boolean flag key on: true when any parameter that is, or may decode
+ * to, key (any case) has a value Docker would not read as false. Errs
+ * towards true (see query.c).
+ */
+bool sg_query_flag_may_be_on(const char *q, size_t n, const char *key);
+
+/*
  * Chunked body validator. Bytes are relayed verbatim by the caller; this
  * only checks framing and finds where the body ends.
  */

@@ -15,6 +15,7 @@ enum sg_reason_code {
 	SG_REASON_MATCHED_DENY_RULE,      /* matched_deny_rule */
 	SG_REASON_NO_MATCHING_ALLOW_RULE, /* no_matching_allow_rule */
 	SG_REASON_API_VERSION_MALFORMED,  /* refused before the rules */
+	SG_REASON_ATTACH_STDIN_NOT_ALLOWED, /* attach_stdin_not_allowed */
 };
 
 struct sg_verdict {
@@ -33,6 +34,17 @@ struct sg_policy *sg_policy_compile(struct sg_arena *a,
 void sg_policy_eval(const struct sg_policy *p, const char *method,
     size_t mlen, const char *np, size_t nplen, struct sg_verdict *out);
 const char *sg_reason_code_str(enum sg_reason_code c);
+/*
+ * Attach over a websocket with stdin (GET /containers/{id}/attach/ws whose
+ * query the daemon could read as stdin on) writes to the container like
+ * POST /containers/{id}/attach does, so it needs the rules to allow that
+ * too. Call after an allow verdict: returns true, with *v turned into
+ * the refusal, when the request is such an attach and that POST is not
+ * allowed. np is the canonical path after the version prefix.
+ */
+bool sg_policy_attach_stdin(const struct sg_policy *p, const char *method,
+    size_t mlen, const char *np, size_t n, const char *query, size_t qlen,
+    struct sg_verdict *v);
 /* Number of compiled rules. */
 size_t sg_policy_nrules(const struct sg_policy *p);
 

@@ -63,6 +63,40 @@ kill "$ws_pid" 2>/dev/null
 wait "$ws_pid" 2>/dev/null
 check "cli: attach/ws is logged as a protocol switch" \
 	wait_for 5 sh -c "grep '\"path\":\"/v1.41/containers/ticker/attach/ws' '$T/cli.log' | grep -q '\"status\":101'"
+# stdin over a websocket writes to the container: where the rules allow
+# it (POST .../attach too) typed input reaches the container's stdin ...
+sgd cli run -di --name wsin --network none bb:latest cat >/dev/null
+timeout 10 "$SGRAW" -u "$T/cli.sock" -w 2000 -p 300 "GET /v1.41/containers/wsin/attach/ws?stream=1&stdin=1&stdout=1 HTTP/1.1\r\nHost: d\r\n$WS\r\n" '\x81\x8b\0\0\0\0ws-stdin-1\n' >"$T/ws-in.out"
+check "cli: attach/ws with stdin: typed input comes back from cat" \
+	sh -c "head -1 '$T/ws-in.out' | grep -q '^HTTP/1.1 101' && grep -a -q 'ws-stdin-1' '$T/ws-in.out'"
+# ... and a policy that allows only GETs under /containers/ refuses it,
+# however the flag is spelled, while output-only attach still streams
+cfg=$(write_cfg wsro 'allow GET,HEAD /_ping
+allow GET /containers/**
+deny * /**' "insecure_allow_read_exfiltration: true
+response:
+  deny_verbosity: verbose")
+if sg_start wsro "$cfg"; then
+	mark=$(dk_mark)
+	for q in "stdin=1" "stdin=true" "STDIN=1" "std%69n=1" "stdin=%31" "stdin=+1+" \
+		"stdin=0&stdin=1" "a=0;stdin=1" "stdin=%zz"; do
+		"$SGRAW" -u "$T/wsro.sock" -w 500 "GET /v1.41/containers/wsin/attach/ws?stream=1&stdout=1&$q HTTP/1.1\r\nHost: d\r\n$WS\r\n" >"$T/wsro.out"
+		check "cli: GET-only policy: attach/ws?...&$q is refused (403, names the rule to add)" \
+			sh -c "head -1 '$T/wsro.out' | grep -q '^HTTP/1.1 403' && grep -q 'POST /containers/{id}/attach' '$T/wsro.out'"
+	done
+	check "cli: GET-only policy: the refused attaches never reached the daemon" \
+		sh -c "! (tail -n +$((mark + 1)) '$DK/dockerd.log' | grep Calling | grep -q attach/ws)"
+	for q in "stdin=0" "stdin=no" "stdin=" "stdin" "stdinx=1"; do
+		timeout 10 "$SGRAW" -u "$T/wsro.sock" -w 1500 "GET /v1.41/containers/ticker/attach/ws?stream=1&stdout=1&$q HTTP/1.1\r\nHost: d\r\n$WS\r\n" >"$T/wsro.out"
+		check "cli: GET-only policy: attach/ws?...&$q (no stdin) streams" \
+			sh -c "head -1 '$T/wsro.out' | grep -q '^HTTP/1.1 101' && grep -a -q tick '$T/wsro.out'"
+	done
+	check "cli: GET-only policy: the refusal is logged with its reason code" \
+		wait_for 5 contains "$T/wsro.log" '"reason_code":"attach_stdin_not_allowed"'
+	sg_stop wsro
+else
+	fail "cli: wsro: sockguard starts"
+fi
 
 check "cli: exec" sh -c "DOCKER_HOST=unix://$T/cli.sock docker exec ticker echo exec-ok | grep -qx exec-ok"
 check "cli: exec -i delivers stdin and EOF" sh -c "printf 'line1\nline2\n' | DOCKER_HOST=unix://$T/cli.sock docker exec -i ticker cat | tr '\n' , | grep -qx 'line1,line2,'"
@@ -103,7 +137,7 @@ check "cli: ... and the proxy stays idle after the hangup ($((t1 - t0)) ticks in
 	[ $((t1 - t0)) -lt 30 ]
 sgd cli rm -f "$hid" >/dev/null
 
-check "cli: rm -f" sgd cli rm -f ticker att evtarget
+check "cli: rm -f" sgd cli rm -f ticker att evtarget wsin
 check "cli: containers are gone" sh -c "! DOCKER_HOST=unix://$T/cli.sock docker ps -a --format '{{.Names}}' | grep -q ticker"
 
 # a denied operation: sockguard's message, and the daemon never sees it

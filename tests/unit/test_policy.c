@@ -222,6 +222,66 @@ START_TEST(policy_empty)
 }
 END_TEST
 
+/* attach over a websocket with stdin needs POST .../attach allowed too */
+START_TEST(policy_attach_stdin)
+{
+	static const char *get[] = {"GET"};
+	static const char *post[] = {"POST"};
+	const struct sg_ir_rule ro[] = {
+		{get, 1, false, "/containers/**", SG_ACTION_ALLOW, NULL, {0}},
+	};
+	const struct sg_ir_rule rw[] = {
+		{get, 1, false, "/containers/**", SG_ACTION_ALLOW, NULL, {0}},
+		{post, 1, false, "/containers/web/attach", SG_ACTION_ALLOW,
+		    NULL, {0}},
+	};
+	static const char ws[] = "/containers/web/attach/ws";
+	static const char ws2[] = "/containers/a/b/attach/ws";
+	struct sg_arena *a = sg_arena_new();
+	struct sg_diag d;
+	struct sg_policy *pro, *prw;
+	struct sg_verdict v;
+
+	sg_diag_init(&d);
+	pro = sg_policy_compile(a, ro, SG_ARRAY_LEN(ro), &d);
+	prw = sg_policy_compile(a, rw, SG_ARRAY_LEN(rw), &d);
+	ck_assert_ptr_nonnull(pro);
+	ck_assert_ptr_nonnull(prw);
+	/* refused: GET-only rules, stdin on (any case of the method) */
+	eval(pro, "GET", ws, &v);
+	ck_assert_int_eq(v.action, SG_ACTION_ALLOW);
+	ck_assert(sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws),
+	    "stream=1&stdin=1", 16, &v));
+	ck_assert_int_eq(v.action, SG_ACTION_DENY);
+	ck_assert_int_eq(v.rule, -1);
+	ck_assert_int_eq(v.code, SG_REASON_ATTACH_STDIN_NOT_ALLOWED);
+	ck_assert_str_eq(sg_reason_code_str(v.code), "attach_stdin_not_allowed");
+	ck_assert_ptr_nonnull(strstr(v.reason, "POST /containers/{id}/attach"));
+	ck_assert(sg_policy_attach_stdin(pro, "get", 3, ws, strlen(ws),
+	    "stdin=1", 7, &v));
+	ck_assert(sg_policy_attach_stdin(pro, "GET", 3, ws2, strlen(ws2),
+	    "stdin=1", 7, &v));
+	/* not this guard's business */
+	ck_assert(!sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws),
+	    "stdin=0", 7, &v));
+	ck_assert(!sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws),
+	    NULL, 0, &v));
+	ck_assert(!sg_policy_attach_stdin(pro, "POST", 4, ws, strlen(ws),
+	    "stdin=1", 7, &v));
+	ck_assert(!sg_policy_attach_stdin(pro, "GET", 3, "/containers/attach/ws",
+	    21, "stdin=1", 7, &v));
+	ck_assert(!sg_policy_attach_stdin(pro, "GET", 3, "/containers/web/logs",
+	    20, "stdin=1", 7, &v));
+	/* allowed: the rules also allow POST .../attach for that container */
+	ck_assert(!sg_policy_attach_stdin(prw, "GET", 3, ws, strlen(ws),
+	    "stdin=1", 7, &v));
+	ck_assert(sg_policy_attach_stdin(prw, "GET", 3, ws2, strlen(ws2),
+	    "stdin=1", 7, &v));
+	sg_diag_free(&d);
+	sg_arena_free(a);
+}
+END_TEST
+
 START_TEST(policy_compile_errors)
 {
 	static const char *get[] = {"GET"};
@@ -273,6 +333,7 @@ suite_policy(void)
 	tcase_add_test(tc, policy_first_match_and_codes);
 	tcase_add_test(tc, policy_empty);
 	tcase_add_test(tc, policy_compile_errors);
+	tcase_add_test(tc, policy_attach_stdin);
 	suite_add_tcase(s, tc);
 	return s;
 }
