@@ -873,8 +873,10 @@ conn_request(struct sg_conn *c)
 	    "/attach") ||
 	    np_around(x->np + ver.len, x->np_len, "/libpod/exec/", "/start"))) ||
 	    (method_is(x, "GET") && x->req.conn_upgrade &&
-	    np_around(x->np + ver.len, x->np_len, "/containers/",
-	    "/attach/ws"));
+	    (np_around(x->np + ver.len, x->np_len, "/containers/",
+	    "/attach/ws") ||
+	    np_around(x->np + ver.len, x->np_len, "/libpod/containers/",
+	    "/attach/ws")));
 
 	/* outbound head: canonical target, filtered headers */
 	o = 0;

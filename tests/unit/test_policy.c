@@ -261,6 +261,8 @@ START_TEST(policy_attach_stdin)
 	    "stdin=1", 7, &v));
 	ck_assert(sg_policy_attach_stdin(pro, "GET", 3, ws2, strlen(ws2),
 	    "stdin=1", 7, &v));
+	ck_assert(sg_policy_attach_stdin(pro, "GET", 3,
+	    "/libpod/containers/web/attach/ws", 32, "stdin=1", 7, &v));
 	/* not this guard's business */
 	ck_assert(!sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws),
 	    "stdin=0", 7, &v));
