@@ -573,6 +573,7 @@ listen:
   socket: $T/$name.sock
 upstream:
   socket: $T/$name.up
+${J_RT:+  request_timeout: $J_RT}
 insecure_allow_read_exfiltration: true
 rules:
   - { match: { method: GET, path: /containers/json }, action: allow }
@@ -703,6 +704,20 @@ if j_up cut1 -r "$C_CUT" -H; then
 	sg_stop cut1
 else
 	fail "cut with its close in one report: recorder and sockguard start"
+fi
+
+# Expect: 100-continue, the 100 passed on, then the request deadline:
+# the client gets its 504 after the interim 100, not a bare close
+if J_RT=1s j_up exp1 -H; then
+	out=$("$SGRAW" -u "$T/exp1.sock" -w 4000 -p 300 \
+		'POST /post/a HTTP/1.1\r\nHost: d\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n' '{}')
+	check "expect: the request deadline after the 100 still answers 504 (got $(printf '%s' "$out" | statuses))" \
+		[ "$(printf '%s' "$out" | statuses)" = 100,504 ]
+	check "expect: ... the body had gone up whole" \
+		wait_for 5 grep -q 'body={}' "$T/exp1.rec"
+	sg_stop exp1
+else
+	fail "expect: recorder and sockguard start"
 fi
 
 # The same on the client side: a request and the client's shutdown that
