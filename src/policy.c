@@ -126,15 +126,17 @@ sg_policy_attach_stdin(const struct sg_policy *p, const char *method,
 	size_t n0 = n;
 	struct sg_verdict w;
 
+	if (mlen != 3 || strncasecmp(method, "GET", 3) != 0 || query == NULL)
+		return false;
 	/* the compat API under /libpod as well */
 	if (n0 > sizeof(lp) - 1 && memcmp(p0, lp, sizeof(lp) - 1) == 0) {
 		p0 += sizeof(lp) - 1;
 		n0 -= sizeof(lp) - 1;
 	}
 	/* the container name may hold '/' (link aliases): any middle */
-	if (mlen != 3 || strncasecmp(method, "GET", 3) != 0 || n0 <= a + b ||
-	    memcmp(p0, pre, a) != 0 || memcmp(p0 + n0 - b, suf, b) != 0 ||
-	    query == NULL || !sg_query_flag_may_be_on(query, qlen, "stdin"))
+	if (n0 <= a + b || memcmp(p0, pre, a) != 0 ||
+	    memcmp(p0 + n0 - b, suf, b) != 0 ||
+	    !sg_query_flag_may_be_on(query, qlen, "stdin"))
 		return false;
 	sg_policy_eval(p, "POST", 4, np, n - 3, &w); /* without "/ws" */
 	if (w.action == SG_ACTION_ALLOW)
