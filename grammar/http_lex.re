@@ -159,6 +159,8 @@ http_lex_scan(struct sg_http_lexer *lx)
 	<hname> 'forwarded' ":" { HL_RET(-1 - SG_HDR_FORWARDED); }
 	<hname> 'x-forwarded-' tchar* ":" { HL_RET(-1 - SG_HDR_FORWARDED); }
 	<hname> 'content-type' ":" { HL_RET(-1 - SG_HDR_CONTENT_TYPE); }
+	<hname> 'origin' ":" { HL_RET(-1 - SG_HDR_ORIGIN); }
+	<hname> 'sec-fetch-' tchar* ":" { HL_RET(-1 - SG_HDR_SEC_FETCH); }
 
 	<*> $ { HL_RET(SG_HL_END); }
 	<*> * { HL_RET(SG_HL_BAD); }

@@ -138,6 +138,7 @@ struct sg_cfg_flat {
 	const char *reload_debounce;
 	const char *health_path;
 	bool insecure_allow_read_exfiltration;
+	bool insecure_allow_browser_requests;
 	const char *rules_file;
 	const char *min_api_version;
 	/* false: the rules had errors, skip the checks that evaluate them */

@@ -132,6 +132,8 @@ static const struct sg_key keys_table[] = {
 	    ENV("INSECURE_ALLOW_BODY_BLIND_WRITES"), M},
 	{"insecure_allow_read_exfiltration", SG_KEY_BOOL, "false",
 	    ENV("INSECURE_ALLOW_READ_EXFILTRATION"), M},
+	{"insecure_allow_browser_requests", SG_KEY_BOOL, "false",
+	    ENV("INSECURE_ALLOW_BROWSER_REQUESTS"), M},
 	/* BOOL false (deprecated) */
 	{"insecure_accept_opaque_buildkit_tunnels", UNS, "false",
 	    ENV("INSECURE_ACCEPT_OPAQUE_BUILDKIT_TUNNELS"), M},

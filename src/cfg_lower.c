@@ -150,6 +150,7 @@ static const struct lower_field lower_fields[] = {
 	F("reload.debounce", reload_debounce),
 	F("health.path", health_path),
 	F("insecure_allow_read_exfiltration", insecure_allow_read_exfiltration),
+	F("insecure_allow_browser_requests", insecure_allow_browser_requests),
 	F("rules_file", rules_file),
 	F("min_api_version", min_api_version),
 };
@@ -557,6 +558,8 @@ lower_build(struct sg_cfg_ctx *c, const struct sg_cfg_flat *f,
 	ir->health_path = f->health_path;
 	ir->insecure_allow_read_exfiltration =
 	    f->insecure_allow_read_exfiltration;
+	ir->insecure_allow_browser_requests =
+	    f->insecure_allow_browser_requests;
 	ir->min_api_major = 1;
 	ir->min_api_minor = 24;
 	ir->rules_file = "";

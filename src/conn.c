@@ -777,6 +777,25 @@ conn_request(struct sg_conn *c)
 		return;
 	}
 
+	/*
+	 * Web browsers: no Docker client sends Origin or Sec-Fetch-*, and a
+	 * web page must not drive the daemon (cross-site requests and DNS
+	 * rebinding against a loopback TCP listener, websocket attach)
+	 */
+	if ((x->req.first[SG_HDR_ORIGIN] >= 0 ||
+	    x->req.first[SG_HDR_SEC_FETCH] >= 0) &&
+	    !ir->insecure_allow_browser_requests) {
+		x->decision = "deny";
+		x->reason_code = "browser_request_refused";
+		x->reason = "request from a web browser (Origin or "
+		    "Sec-Fetch-* header); set insecure_allow_browser_requests "
+		    "to allow";
+		x->rule = -1;
+		sg_respond_error(c, 403, "requests from web browsers are "
+		    "refused (Origin or Sec-Fetch-* header)", !x->req_done);
+		return;
+	}
+
 	/* health endpoint: exact decoded path, GET only, before the rules */
 	if (ir->health_enabled && method_is(x, "GET") &&
 	    x->dpath_len == strlen(ir->health_path) &&

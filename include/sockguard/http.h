@@ -34,6 +34,8 @@ enum sg_hdr_id {
 	SG_HDR_TRACESTATE,
 	SG_HDR_FORWARDED,        /* Forwarded and X-Forwarded-* */
 	SG_HDR_CONTENT_TYPE,
+	SG_HDR_ORIGIN,           /* sent by web browsers */
+	SG_HDR_SEC_FETCH,        /* any Sec-Fetch-* header (web browsers) */
 	SG_HDR__COUNT,
 };
 

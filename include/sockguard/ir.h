@@ -213,6 +213,7 @@ struct sg_ir {
 	bool health_enabled;
 	const char *health_path;
 	bool insecure_allow_read_exfiltration;
+	bool insecure_allow_browser_requests; /* Origin / Sec-Fetch-* pass */
 	unsigned min_api_major, min_api_minor; /* default 1.24 */
 
 	bool reload_enabled;

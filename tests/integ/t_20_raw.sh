@@ -23,6 +23,33 @@ check "raw: a denied request then an allowed one on the same connection" \
 check "raw: deny body is the minimal JSON" \
 	sh -c "printf '%s' '$r' | grep -q '{\"message\":\"request denied by sockguard policy\"}'"
 
+# web browsers: Origin or Sec-Fetch-* (which no Docker client sends)
+# refuses even an allowed request, before it reaches the daemon; the
+# next request on the connection is served
+mark=$(dk_mark)
+for bh in 'Origin: http://evil.example' 'Sec-Fetch-Mode: no-cors' 'sec-fetch-site: same-origin'; do
+	r=$(raw raw -w 3000 "GET /v1.41/containers/json?browser=1 HTTP/1.1\r\n${H}${bh}\r\n\r\nGET /_ping HTTP/1.1\r\n${HC}\r\n")
+	check "raw: a browser request ($bh) gets 403 and the next one 200" \
+		sh -c "printf '%s' '$r' | grep -o 'HTTP/1.1 [0-9]*' | tr '\n' , | grep -qx 'HTTP/1.1 403,HTTP/1.1 200,' && printf '%s' '$r' | grep -q 'web browsers'"
+done
+check "raw: the browser requests never reached the daemon" \
+	sh -c "! (tail -n +$((mark + 1)) '$DK/dockerd.log' | grep Calling | grep -q 'browser=1')"
+check "raw: ... and are logged with their reason code" \
+	wait_for 5 sh -c "[ \$(grep -c '\"reason_code\":\"browser_request_refused\"' '$T/raw.log') -eq 3 ]"
+cfg=$(write_cfg rawb 'allow GET /containers/json
+deny * /**' 'insecure_allow_browser_requests: true')
+"$SG" check -c "$cfg" >"$T/rawb-check.out" 2>&1
+check "raw: check warns about insecure_allow_browser_requests, with its line" \
+	grep -q "rawb.yaml:[0-9]*:[0-9]*: warning: insecure_allow_browser_requests" "$T/rawb-check.out"
+if sg_start rawb "$cfg"; then
+	r=$(raw rawb -w 3000 "GET /v1.41/containers/json HTTP/1.1\r\n${HC}Origin: http://ui.example\r\n\r\n")
+	check "raw: insecure_allow_browser_requests lets a browser request through to the rules" \
+		sh -c "printf '%s' '$r' | head -1 | grep -q '^HTTP/1.1 200'"
+	sg_stop rawb
+else
+	fail "raw: rawb: sockguard starts"
+fi
+
 r=$(raw raw -w 3000 "HEAD /_ping HTTP/1.1\r\n${HC}\r\n")
 check "raw: HEAD /_ping" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
 

@@ -520,6 +520,14 @@ static const struct hdr_vec hdr_vec[] = {
 	    false},
 	{"Forwarded: second\r\n", "Forwarded", "second", SG_HDR_FORWARDED,
 	    true},
+	{"Origin: http://evil.example\r\n", "Origin", "http://evil.example",
+	    SG_HDR_ORIGIN, false},
+	{"sec-fetch-mode: navigate\r\n", "sec-fetch-mode", "navigate",
+	    SG_HDR_SEC_FETCH, false},
+	{"Sec-Fetch-Site: cross-site\r\n", "Sec-Fetch-Site", "cross-site",
+	    SG_HDR_SEC_FETCH, false},
+	{"Origins: x\r\n", "Origins", "x", SG_HDR_OTHER, false},
+	{"Sec-Fetch: x\r\n", "Sec-Fetch", "x", SG_HDR_OTHER, false},
 };
 
 START_TEST(request_headers_marked)
