@@ -870,7 +870,7 @@ conn_request(struct sg_conn *c)
 	if (v.action == SG_ACTION_ALLOW && sg_policy_attach_stdin(
 	    x->profile >= 0 ? x->conf->profile_policy[x->profile] :
 	    x->conf->policy, x->in + x->req.method.off, x->req.method.len,
-	    x->np + ver.len, x->np_len, x->req.has_query ?
+	    x->np + ver.len, x->np_len, &ver, x->req.has_query ?
 	    x->in + x->req.query.off : NULL, x->req.query.len, &v)) {
 		x->rule = v.rule;
 		x->reason = v.reason;
@@ -984,7 +984,8 @@ conn_request(struct sg_conn *c)
 static bool
 conn_can_reanswer(struct sg_xfer *x)
 {
-	if (x->resp_head_done)
+	/* one answer per request: a daemon's head or a local one queued */
+	if (x->resp_head_done || x->local)
 		return false;
 	if (x->h_off == 0)
 		x->h_len = 0;
@@ -1017,6 +1018,7 @@ conn_fail_upstream(struct sg_conn *c, const char *what, const char *err)
 		conn_close(c);
 		return;
 	}
+	tl_set(c, SG_TL_NONE); /* the request deadline ends with the daemon */
 	sg_respond_error(c, 502, "upstream Docker socket unreachable", true);
 }
 
@@ -1204,6 +1206,7 @@ conn_bad_body(struct sg_conn *c, int status)
 		conn_close(c);
 		return;
 	}
+	tl_set(c, SG_TL_NONE); /* the request deadline ends with the daemon */
 	sg_respond_error(c, status, "malformed chunked request body", true);
 }
 

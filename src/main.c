@@ -448,7 +448,7 @@ main_match(struct main_args *a)
 	    n - ver.len, &v);
 	if (v.action == SG_ACTION_ALLOW)
 		(void)sg_policy_attach_stdin(c->policy, method, strlen(method),
-		    np + ver.len, n - ver.len, a->path[plen] == '?' ?
+		    np + ver.len, n - ver.len, &ver, a->path[plen] == '?' ?
 		    a->path + plen + 1 : NULL, a->path[plen] == '?' ?
 		    strlen(a->path + plen + 1) : 0, &v);
 	if (ver.odd) {

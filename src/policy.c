@@ -116,36 +116,47 @@ sg_reason_code_str(enum sg_reason_code c)
 
 bool
 sg_policy_attach_stdin(const struct sg_policy *p, const char *method,
-    size_t mlen, const char *np, size_t n, const char *query, size_t qlen,
-    struct sg_verdict *v)
+    size_t mlen, const char *np, size_t n, const struct sg_path_ver *ver,
+    const char *query, size_t qlen, struct sg_verdict *v)
 {
 	static const char pre[] = "/containers/", lp[] = "/libpod",
 	    suf[] = "/attach/ws";
 	const size_t a = sizeof(pre) - 1, b = sizeof(suf) - 1;
 	const char *p0 = np;
 	size_t n0 = n;
+	bool libpod = false, by_query;
 	struct sg_verdict w;
 
-	if (mlen != 3 || strncasecmp(method, "GET", 3) != 0 || query == NULL)
+	if (mlen != 3 || strncasecmp(method, "GET", 3) != 0)
 		return false;
-	/* the compat API under /libpod as well */
+	/* the compat API under /libpod as well (its own versions) */
 	if (n0 > sizeof(lp) - 1 && memcmp(p0, lp, sizeof(lp) - 1) == 0) {
 		p0 += sizeof(lp) - 1;
 		n0 -= sizeof(lp) - 1;
+		libpod = true;
 	}
 	/* the container name may hold '/' (link aliases): any middle */
 	if (n0 <= a + b || memcmp(p0, pre, a) != 0 ||
-	    memcmp(p0 + n0 - b, suf, b) != 0 ||
-	    !sg_query_flag_may_be_on(query, qlen, "stdin"))
+	    memcmp(p0 + n0 - b, suf, b) != 0)
+		return false;
+	/* the query decides only where the daemon reads it: API >= 1.42 */
+	by_query = !libpod && ver != NULL && ver->present &&
+	    (ver->major > 1 || (ver->major == 1 && ver->minor >= 42));
+	if (by_query && (query == NULL ||
+	    !sg_query_flag_may_be_on(query, qlen, "stdin")))
 		return false;
 	sg_policy_eval(p, "POST", 4, np, n - 3, &w); /* without "/ws" */
 	if (w.action == SG_ACTION_ALLOW)
 		return false;
 	v->action = SG_ACTION_DENY;
 	v->rule = w.rule;
-	v->reason = "attach over a websocket with stdin writes to the "
-	    "container: the rules must also allow POST "
-	    "/containers/{id}/attach";
+	v->reason = by_query ? "attach over a websocket with stdin writes "
+	    "to the container: the rules must also allow POST "
+	    "/containers/{id}/attach" : "attach over a websocket writes to "
+	    "the container's stdin below API v1.42 (and without a version "
+	    "prefix) whatever the query says: the rules must also allow POST "
+	    "/containers/{id}/attach, or request /v1.42/ or later with "
+	    "stdin=0";
 	v->code = SG_REASON_ATTACH_STDIN_NOT_ALLOWED;
 	return true;
 }

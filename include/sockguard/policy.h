@@ -9,6 +9,7 @@
 #include "sockguard/arena.h"
 #include "sockguard/diag.h"
 #include "sockguard/ir.h"
+#include "sockguard/path.h"
 
 enum sg_reason_code {
 	SG_REASON_MATCHED_ALLOW_RULE = 0, /* matched_allow_rule */
@@ -35,16 +36,18 @@ void sg_policy_eval(const struct sg_policy *p, const char *method,
     size_t mlen, const char *np, size_t nplen, struct sg_verdict *out);
 const char *sg_reason_code_str(enum sg_reason_code c);
 /*
- * Attach over a websocket with stdin (GET /containers/{id}/attach/ws whose
- * query the daemon could read as stdin on) writes to the container like
+ * Attach over a websocket with stdin writes to the container like
  * POST /containers/{id}/attach does, so it needs the rules to allow that
- * too. Call after an allow verdict: returns true, with *v turned into
- * the refusal, when the request is such an attach and that POST is not
- * allowed. np is the canonical path after the version prefix.
+ * too. Docker reads the stdin flag of GET /containers/{id}/attach/ws only
+ * from API 1.42 on; below that (and without a version prefix, when the
+ * daemon may be older) stdin is always attached. Call after an allow
+ * verdict: returns true, with *v turned into the refusal, when the
+ * request is such an attach and that POST is not allowed. np is the
+ * canonical path after the version prefix ver (NULL: none).
  */
 bool sg_policy_attach_stdin(const struct sg_policy *p, const char *method,
-    size_t mlen, const char *np, size_t n, const char *query, size_t qlen,
-    struct sg_verdict *v);
+    size_t mlen, const char *np, size_t n, const struct sg_path_ver *ver,
+    const char *query, size_t qlen, struct sg_verdict *v);
 /* Number of compiled rules. */
 size_t sg_policy_nrules(const struct sg_policy *p);
 

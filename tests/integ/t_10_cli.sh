@@ -69,8 +69,14 @@ sgd cli run -di --name wsin --network none bb:latest cat >/dev/null
 timeout 10 "$SGRAW" -u "$T/cli.sock" -w 2000 -p 300 "GET /v1.41/containers/wsin/attach/ws?stream=1&stdin=1&stdout=1 HTTP/1.1\r\nHost: d\r\n$WS\r\n" '\x81\x8b\0\0\0\0ws-stdin-1\n' >"$T/ws-in.out"
 check "cli: attach/ws with stdin: typed input comes back from cat" \
 	sh -c "head -1 '$T/ws-in.out' | grep -q '^HTTP/1.1 101' && grep -a -q 'ws-stdin-1' '$T/ws-in.out'"
-# ... and a policy that allows only GETs under /containers/ refuses it,
-# however the flag is spelled, while output-only attach still streams
+# ... and below API 1.42 the daemon attaches stdin whatever the query
+# says (this daemon speaks 1.41): stdin=0 still delivers typed input
+timeout 10 "$SGRAW" -u "$T/cli.sock" -w 2000 -p 300 "GET /v1.41/containers/wsin/attach/ws?stream=1&stdin=0&stdout=1 HTTP/1.1\r\nHost: d\r\n$WS\r\n" '\x81\x8b\0\0\0\0ws-stdin-2\n' >"$T/ws-in0.out"
+check "cli: attach/ws below API 1.42 takes stdin even with stdin=0" \
+	sh -c "head -1 '$T/ws-in0.out' | grep -q '^HTTP/1.1 101' && grep -a -q 'ws-stdin-2' '$T/ws-in0.out'"
+# so a policy that allows only GETs under /containers/ refuses a
+# websocket attach below 1.42 or without a version, and from 1.42 on
+# whenever the query could ask for stdin, however it is spelled
 cfg=$(write_cfg wsro 'allow GET,HEAD /_ping
 allow GET /containers/**
 deny * /**' "insecure_allow_read_exfiltration: true
@@ -78,18 +84,30 @@ response:
   deny_verbosity: verbose")
 if sg_start wsro "$cfg"; then
 	mark=$(dk_mark)
-	for q in "stdin=1" "stdin=true" "STDIN=1" "std%69n=1" "stdin=%31" "stdin=+1+" \
-		"stdin=0&stdin=1" "a=0;stdin=1" "stdin=%zz"; do
-		"$SGRAW" -u "$T/wsro.sock" -w 500 "GET /v1.41/containers/wsin/attach/ws?stream=1&stdout=1&$q HTTP/1.1\r\nHost: d\r\n$WS\r\n" >"$T/wsro.out"
-		check "cli: GET-only policy: attach/ws?...&$q is refused (403, names the rule to add)" \
+	for t in "/v1.41/containers/wsin/attach/ws?stream=1&stdout=1&stdin=0" \
+		"/v1.30/containers/wsin/attach/ws?stream=1&stdout=1" \
+		"/containers/wsin/attach/ws?stream=1&stdout=1&stdin=0" \
+		"/v1.42/containers/wsin/attach/ws?stream=1&stdout=1&stdin=1" \
+		"/v1.42/containers/wsin/attach/ws?stdin=true" \
+		"/v1.42/containers/wsin/attach/ws?STDIN=1" \
+		"/v1.42/containers/wsin/attach/ws?std%69n=1" \
+		"/v1.42/containers/wsin/attach/ws?stdin=%31" \
+		"/v1.42/containers/wsin/attach/ws?stdin=+1+" \
+		"/v1.42/containers/wsin/attach/ws?stdin=0&stdin=1" \
+		"/v1.42/containers/wsin/attach/ws?a=0;stdin=1" \
+		"/v1.42/containers/wsin/attach/ws?stdin=%zz"; do
+		"$SGRAW" -u "$T/wsro.sock" -w 500 "GET $t HTTP/1.1\r\nHost: d\r\n$WS\r\n" >"$T/wsro.out"
+		check "cli: GET-only policy: GET $t is refused (403, names the rule to add)" \
 			sh -c "head -1 '$T/wsro.out' | grep -q '^HTTP/1.1 403' && grep -q 'POST /containers/{id}/attach' '$T/wsro.out'"
 	done
 	check "cli: GET-only policy: the refused attaches never reached the daemon" \
 		sh -c "! (tail -n +$((mark + 1)) '$DK/dockerd.log' | grep Calling | grep -q attach/ws)"
+	# from 1.42 on with stdin off the guard lets it through: this 1.41
+	# daemon then answers itself (version too new), not sockguard
 	for q in "stdin=0" "stdin=no" "stdin=" "stdin" "stdinx=1"; do
-		timeout 10 "$SGRAW" -u "$T/wsro.sock" -w 1500 "GET /v1.41/containers/ticker/attach/ws?stream=1&stdout=1&$q HTTP/1.1\r\nHost: d\r\n$WS\r\n" >"$T/wsro.out"
-		check "cli: GET-only policy: attach/ws?...&$q (no stdin) streams" \
-			sh -c "head -1 '$T/wsro.out' | grep -q '^HTTP/1.1 101' && grep -a -q tick '$T/wsro.out'"
+		"$SGRAW" -u "$T/wsro.sock" -w 1500 "GET /v1.42/containers/ticker/attach/ws?stream=1&stdout=1&$q HTTP/1.1\r\nHost: d\r\n$WS\r\n" >"$T/wsro.out"
+		check "cli: GET-only policy: /v1.42/ attach/ws?...&$q (no stdin) goes to the daemon" \
+			sh -c "head -1 '$T/wsro.out' | grep -q '^HTTP/1.1 400' && grep -q 'too new' '$T/wsro.out'"
 	done
 	check "cli: GET-only policy: the refusal is logged with its reason code" \
 		wait_for 5 contains "$T/wsro.log" '"reason_code":"attach_stdin_not_allowed"'

@@ -237,6 +237,13 @@ START_TEST(policy_attach_stdin)
 	};
 	static const char ws[] = "/containers/web/attach/ws";
 	static const char ws2[] = "/containers/a/b/attach/ws";
+	static const char lws[] = "/libpod/containers/web/attach/ws";
+	const struct sg_path_ver v142 = {true, 6, 1, 42, false};
+	const struct sg_path_ver v150 = {true, 6, 1, 50, false};
+	const struct sg_path_ver v2 = {true, 3, 2, 0, false};
+	const struct sg_path_ver v141 = {true, 6, 1, 41, false};
+	const struct sg_path_ver v1 = {true, 3, 1, 0, false};
+	const struct sg_path_ver none = {false, 0, 0, 0, false};
 	struct sg_arena *a = sg_arena_new();
 	struct sg_diag d;
 	struct sg_policy *pro, *prw;
@@ -247,38 +254,48 @@ START_TEST(policy_attach_stdin)
 	prw = sg_policy_compile(a, rw, SG_ARRAY_LEN(rw), &d);
 	ck_assert_ptr_nonnull(pro);
 	ck_assert_ptr_nonnull(prw);
-	/* refused: GET-only rules, stdin on (any case of the method) */
+	/* from API 1.42 on the query decides */
 	eval(pro, "GET", ws, &v);
 	ck_assert_int_eq(v.action, SG_ACTION_ALLOW);
-	ck_assert(sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws),
+	ck_assert(sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws), &v142,
 	    "stream=1&stdin=1", 16, &v));
 	ck_assert_int_eq(v.action, SG_ACTION_DENY);
 	ck_assert_int_eq(v.rule, -1);
 	ck_assert_int_eq(v.code, SG_REASON_ATTACH_STDIN_NOT_ALLOWED);
 	ck_assert_str_eq(sg_reason_code_str(v.code), "attach_stdin_not_allowed");
 	ck_assert_ptr_nonnull(strstr(v.reason, "POST /containers/{id}/attach"));
-	ck_assert(sg_policy_attach_stdin(pro, "get", 3, ws, strlen(ws),
+	ck_assert(sg_policy_attach_stdin(pro, "get", 3, ws, strlen(ws), &v150,
 	    "stdin=1", 7, &v));
-	ck_assert(sg_policy_attach_stdin(pro, "GET", 3, ws2, strlen(ws2),
+	ck_assert(sg_policy_attach_stdin(pro, "GET", 3, ws2, strlen(ws2), &v2,
 	    "stdin=1", 7, &v));
-	ck_assert(sg_policy_attach_stdin(pro, "GET", 3,
-	    "/libpod/containers/web/attach/ws", 32, "stdin=1", 7, &v));
-	/* not this guard's business */
-	ck_assert(!sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws),
+	ck_assert(!sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws), &v142,
 	    "stdin=0", 7, &v));
-	ck_assert(!sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws),
+	ck_assert(!sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws), &v142,
 	    NULL, 0, &v));
+	/* below 1.42, without a version, and under /libpod: always stdin */
+	ck_assert(sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws), &v141,
+	    "stdin=0", 7, &v));
+	ck_assert_ptr_nonnull(strstr(v.reason, "v1.42"));
+	ck_assert(sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws), &v1,
+	    NULL, 0, &v));
+	ck_assert(sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws), &none,
+	    "stdin=0", 7, &v));
+	ck_assert(sg_policy_attach_stdin(pro, "GET", 3, ws, strlen(ws), NULL,
+	    NULL, 0, &v));
+	ck_assert(sg_policy_attach_stdin(pro, "GET", 3, lws, strlen(lws),
+	    &v150, "stdin=0", 7, &v));
+	/* not this guard's business */
 	ck_assert(!sg_policy_attach_stdin(pro, "POST", 4, ws, strlen(ws),
-	    "stdin=1", 7, &v));
+	    &v141, "stdin=1", 7, &v));
 	ck_assert(!sg_policy_attach_stdin(pro, "GET", 3, "/containers/attach/ws",
-	    21, "stdin=1", 7, &v));
+	    21, &v141, "stdin=1", 7, &v));
 	ck_assert(!sg_policy_attach_stdin(pro, "GET", 3, "/containers/web/logs",
-	    20, "stdin=1", 7, &v));
+	    20, &v141, "stdin=1", 7, &v));
 	/* allowed: the rules also allow POST .../attach for that container */
-	ck_assert(!sg_policy_attach_stdin(prw, "GET", 3, ws, strlen(ws),
+	ck_assert(!sg_policy_attach_stdin(prw, "GET", 3, ws, strlen(ws), &v141,
 	    "stdin=1", 7, &v));
 	ck_assert(sg_policy_attach_stdin(prw, "GET", 3, ws2, strlen(ws2),
-	    "stdin=1", 7, &v));
+	    &v141, "stdin=1", 7, &v));
 	sg_diag_free(&d);
 	sg_arena_free(a);
 }
