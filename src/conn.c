@@ -796,6 +796,29 @@ conn_request(struct sg_conn *c)
 		return;
 	}
 
+	/*
+	 * DNS rebinding: a web page whose name resolves to this machine
+	 * sends plain GETs without Origin or Sec-Fetch-*, but with its own
+	 * name as Host. On plain TCP listeners the Host must be an address
+	 * or localhost (Docker clients send what DOCKER_HOST names).
+	 */
+	if (c->ip_family != 0 && c->cs.ssl == NULL &&
+	    !ir->insecure_allow_browser_requests &&
+	    (i = x->req.first[SG_HDR_HOST]) >= 0 &&
+	    !sg_http_host_is_local(x->in + x->req.hdr[i].value.off,
+	    x->req.hdr[i].value.len)) {
+		x->decision = "deny";
+		x->reason_code = "host_name_refused";
+		x->reason = "Host names a DNS name on a plain TCP listener "
+		    "(a web page could reach it by DNS rebinding); set "
+		    "insecure_allow_browser_requests to allow";
+		x->rule = -1;
+		sg_respond_error(c, 403, "a plain TCP listener answers only "
+		    "requests whose Host is an IP address or localhost "
+		    "(connect with tcp://127.0.0.1:PORT)", !x->req_done);
+		return;
+	}
+
 	/* health endpoint: exact decoded path, GET only, before the rules */
 	if (ir->health_enabled && method_is(x, "GET") &&
 	    x->dpath_len == strlen(ir->health_path) &&

@@ -1621,10 +1621,11 @@ check_misc(struct sg_ir *ir, const struct sg_cfg_flat *raw, struct sg_diag *d)
 		sg_diag_warn(d, check_loc(ir, "insecure_allow_browser_requests"),
 		    "insecure_allow_browser_requests",
 		    "insecure_allow_browser_requests is enabled: requests "
-		    "from web browsers (Origin or Sec-Fetch-* headers) are "
-		    "judged like any other, so a web page open on a machine "
-		    "that reaches a TCP listener can drive the Docker API "
-		    "within the rules");
+		    "from web browsers (Origin or Sec-Fetch-* headers, a DNS "
+		    "name as Host on a plain TCP listener) are judged like "
+		    "any other, so a web page open on a machine that reaches "
+		    "a TCP listener can drive the Docker API within the "
+		    "rules");
 	if (check_enum(check_verbosity, SG_ARRAY_LEN(check_verbosity),
 	    raw->deny_verbosity, &v) == 0)
 		ir->deny_verbosity = (enum sg_deny_verbosity)v;

@@ -113,6 +113,14 @@ int sg_http_parse_response(const char *buf, size_t head_len, bool req_head,
 bool sg_http_slice_ieq(const char *buf, struct sg_slice s, const char *lit);
 
 /*
+ * Whether a Host value names the server by address or as localhost: an
+ * IPv4 literal, a bracketed IPv6 literal, "localhost" or a name under
+ * ".localhost", each with an optional port; or empty. Any other name
+ * could be one that a web page rebound to this machine's address.
+ */
+bool sg_http_host_is_local(const char *v, size_t n);
+
+/*
  * Whether the query string q[0..n) (without '?') could turn the daemon's
  * boolean flag key on: true when any parameter that is, or may decode
  * to, key (any case) has a value Docker would not read as false. Errs

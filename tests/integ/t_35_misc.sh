@@ -31,8 +31,21 @@ SOCKGUARD_LOG_FORMAT=text "$SG" run -c "$T/tcp.yaml" >"$T/tcp.log" 2>&1 &
 tp=$!
 SG_PIDS+=("$tp")
 if wait_for 10 grep -q 'msg="sockguard started"' "$T/tcp.log"; then
-	r=$("$SGRAW" -t "127.0.0.1:$PORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+	r=$("$SGRAW" -t "127.0.0.1:$PORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: 127.0.0.1:$PORT\r\nConnection: close\r\n\r\n")
 	check "tcp: loopback TCP listener serves" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+	# DNS rebinding: a web page's own name as Host is refused on plain
+	# TCP, addresses and localhost are answered; the connection stays up
+	for h in "localhost:$PORT" "[::1]:$PORT" "127.0.0.1"; do
+		r=$("$SGRAW" -t "127.0.0.1:$PORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: $h\r\nConnection: close\r\n\r\n")
+		check "tcp: Host $h is answered" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+	done
+	for h in "rebind.example:$PORT" "docker" "127.0.0.1.nip.io:$PORT"; do
+		r=$("$SGRAW" -t "127.0.0.1:$PORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: $h\r\n\r\nGET /_ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+		check "tcp: Host $h is refused (403, says how to connect), the next request answered" \
+			sh -c "printf '%s' '$r' | grep -o 'HTTP/1.1 [0-9]*' | tr '\n' , | grep -qx 'HTTP/1.1 403,HTTP/1.1 200,' && printf '%s' '$r' | grep -q 'tcp://127.0.0.1:PORT'"
+	done
+	check "tcp: the refusals are logged as host_name_refused" \
+		wait_for 5 sh -c "[ \$(grep -c 'reason_code=host_name_refused' '$T/tcp.log') -eq 3 ]"
 	check "env: SOCKGUARD_LOG_FORMAT=text switches to logfmt" wait_for 5 grep -q 'level=INFO msg=request ' "$T/tcp.log"
 	check "tcp: docker CLI over TCP" sh -c "DOCKER_HOST=tcp://127.0.0.1:$PORT docker version --format '{{.Server.APIVersion}}' | grep -q 1.41"
 else
@@ -40,6 +53,22 @@ else
 fi
 kill -TERM "$tp"
 wait "$tp"
+# ... unless the operator opts in: then the rules judge such requests
+PORT2=$(free_port)
+cat >"$T/tcpb.yaml" <<YAML
+listen:
+  address: 127.0.0.1:$PORT2
+upstream:
+  socket: $DOCKER_SOCK
+insecure_allow_browser_requests: true
+YAML
+if sg_start tcpb "$T/tcpb.yaml"; then
+	r=$("$SGRAW" -t "127.0.0.1:$PORT2" -w 2000 "GET /_ping HTTP/1.1\r\nHost: rebind.example:$PORT2\r\nConnection: close\r\n\r\n")
+	check "tcp: insecure_allow_browser_requests answers a DNS-name Host" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+	sg_stop tcpb
+else
+	fail "tcp: sockguard starts with insecure_allow_browser_requests"
+fi
 
 # a non-loopback plaintext listener is refused unless both acknowledgements are set
 cat >"$T/wide.yaml" <<YAML

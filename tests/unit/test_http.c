@@ -1314,6 +1314,61 @@ START_TEST(chunked_skip_data)
 }
 END_TEST
 
+/* Host values a plain TCP listener answers (addresses, localhost) */
+struct host_case {
+	const char *v;
+	bool local;
+};
+
+static const struct host_case host_cases[] = {
+	{"", true},
+	{"127.0.0.1", true},
+	{"127.0.0.1:2375", true},
+	{"10.1.2.3:65535", true},
+	{"[::1]", true},
+	{"[::1]:2375", true},
+	{"[fe80::1]:1", true},
+	{"localhost", true},
+	{"LOCALHOST:2375", true},
+	{"localhost.:2375", true},
+	{"api.localhost:2375", true},
+	{"docker", false},
+	{"d", false},
+	{"evil.example", false},
+	{"evil.example:2375", false},
+	{"127.0.0.1.nip.io:2375", false},
+	{"localhost.evil.example", false},
+	{"evillocalhost", false},
+	{".localhost", false},
+	{"127.1:2375", false},
+	{"127.0.0.1:", false},
+	{"127.0.0.1:123456", false},
+	{"127.0.0.1:80x", false},
+	{"127.0.0.1:2375:1", false},
+	{"[::1", false},
+	{"[::1]x", false},
+	{"[::1]:", false},
+	{"[evil.example]", false},
+	{"::1", false},
+	{":2375", false},
+	{".", false},
+};
+
+START_TEST(host_is_local)
+{
+	const struct host_case *c = &host_cases[_i];
+	size_t n = strlen(c->v);
+	char *v = malloc(n + 1); /* exact size: overreads show under ASan */
+
+	ck_assert_ptr_nonnull(v);
+	memcpy(v, c->v, n);
+	if (sg_http_host_is_local(v, n) != c->local)
+		ck_abort_msg("Host \"%s\": expected %s", c->v,
+		    c->local ? "local" : "refused");
+	free(v);
+}
+END_TEST
+
 Suite *
 suite_http(void)
 {
@@ -1324,6 +1379,7 @@ suite_http(void)
 	tcase_add_loop_test(tc, request_refused, 0, SG_ARRAY_LEN(req_bad));
 	tcase_add_loop_test(tc, request_accepted, 0, SG_ARRAY_LEN(req_ok));
 	tcase_add_test(tc, request_headers_marked);
+	tcase_add_loop_test(tc, host_is_local, 0, SG_ARRAY_LEN(host_cases));
 	tcase_add_test(tc, request_minimal_first);
 	suite_add_tcase(s, tc);
 
