@@ -670,6 +670,20 @@ np_around(const char *np, size_t n, const char *pre, const char *suf)
 	    memcmp(np + n - b, suf, b) == 0;
 }
 
+/* A request refused as coming from a web browser: 403 before the rules. */
+static void
+conn_refuse_browser(struct sg_conn *c, const char *code, const char *reason,
+    const char *msg)
+{
+	struct sg_xfer *x = c->x;
+
+	x->decision = "deny";
+	x->reason_code = code;
+	x->reason = reason;
+	x->rule = -1;
+	sg_respond_error(c, 403, msg, !x->req_done);
+}
+
 static void
 conn_request(struct sg_conn *c)
 {
@@ -785,14 +799,11 @@ conn_request(struct sg_conn *c)
 	if ((x->req.first[SG_HDR_ORIGIN] >= 0 ||
 	    x->req.first[SG_HDR_SEC_FETCH] >= 0) &&
 	    !ir->insecure_allow_browser_requests) {
-		x->decision = "deny";
-		x->reason_code = "browser_request_refused";
-		x->reason = "request from a web browser (Origin or "
-		    "Sec-Fetch-* header); set insecure_allow_browser_requests "
-		    "to allow";
-		x->rule = -1;
-		sg_respond_error(c, 403, "requests from web browsers are "
-		    "refused (Origin or Sec-Fetch-* header)", !x->req_done);
+		conn_refuse_browser(c, "browser_request_refused",
+		    "request from a web browser (Origin or Sec-Fetch-* "
+		    "header); set insecure_allow_browser_requests to allow",
+		    "requests from web browsers are refused (Origin or "
+		    "Sec-Fetch-* header)");
 		return;
 	}
 
@@ -807,15 +818,12 @@ conn_request(struct sg_conn *c)
 	    (i = x->req.first[SG_HDR_HOST]) >= 0 &&
 	    !sg_http_host_is_local(x->in + x->req.hdr[i].value.off,
 	    x->req.hdr[i].value.len)) {
-		x->decision = "deny";
-		x->reason_code = "host_name_refused";
-		x->reason = "Host names a DNS name on a plain TCP listener "
-		    "(a web page could reach it by DNS rebinding); set "
-		    "insecure_allow_browser_requests to allow";
-		x->rule = -1;
-		sg_respond_error(c, 403, "a plain TCP listener answers only "
-		    "requests whose Host is an IP address or localhost "
-		    "(connect with tcp://127.0.0.1:PORT)", !x->req_done);
+		conn_refuse_browser(c, "host_name_refused", "Host names a DNS "
+		    "name on a plain TCP listener (a web page could reach it "
+		    "by DNS rebinding); set insecure_allow_browser_requests to "
+		    "allow", "a plain TCP listener answers only requests whose "
+		    "Host is an IP address or localhost (connect with "
+		    "tcp://127.0.0.1:PORT)");
 		return;
 	}
 

@@ -11,21 +11,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "sockguard/common.h"
 #include "sockguard/http.h"
 
 #define QUERY_TOKEN_MAX 32 /* longer decoded values are never false */
-
-static int
-query_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Percent-decodes s[0..n) into out (at most cap bytes), '+' as a space.
@@ -45,8 +34,8 @@ query_decode(const char *s, size_t n, char *out, size_t cap)
 
 			if (i + 2 >= n)
 				return -1;
-			h = query_hex(s[i + 1]);
-			l = query_hex(s[i + 2]);
+			h = sg_hexval((unsigned char)s[i + 1]);
+			l = sg_hexval((unsigned char)s[i + 2]);
 			if (h < 0 || l < 0)
 				return -1;
 			c = (char)(h << 4 | l);
