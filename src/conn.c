@@ -670,6 +670,17 @@ np_around(const char *np, size_t n, const char *pre, const char *suf)
 	    memcmp(np + n - b, suf, b) == 0;
 }
 
+/* The TCP peer is this machine: 127.0.0.0/8 or ::1. */
+static bool
+conn_peer_loopback(const struct sg_conn *c)
+{
+	static const uint8_t v6lo[16] = {[15] = 1};
+
+	if (c->ip_family == AF_INET)
+		return c->ip[0] == 127;
+	return c->ip_family == AF_INET6 && memcmp(c->ip, v6lo, 16) == 0;
+}
+
 /* A request refused as coming from a web browser: 403 before the rules. */
 static void
 conn_refuse_browser(struct sg_conn *c, const char *code, const char *reason,
@@ -810,10 +821,12 @@ conn_request(struct sg_conn *c)
 	/*
 	 * DNS rebinding: a web page whose name resolves to this machine
 	 * sends plain GETs without Origin or Sec-Fetch-*, but with its own
-	 * name as Host. On plain TCP listeners the Host must be an address
-	 * or localhost (Docker clients send what DOCKER_HOST names).
+	 * name as Host. From a loopback peer on plain TCP the Host must be
+	 * an address or localhost (Docker clients send what DOCKER_HOST
+	 * names). Peers on other hosts (a listener on a container network,
+	 * reached by service name) could connect directly anyway.
 	 */
-	if (c->ip_family != 0 && c->cs.ssl == NULL &&
+	if (c->ip_family != 0 && c->cs.ssl == NULL && conn_peer_loopback(c) &&
 	    !ir->insecure_allow_browser_requests &&
 	    (i = x->req.first[SG_HDR_HOST]) >= 0 &&
 	    !sg_http_host_is_local(x->in + x->req.hdr[i].value.off,

@@ -80,6 +80,35 @@ YAML
 check "tcp: non-loopback plaintext with one acknowledgement is refused" \
 	sh -c "grep -q 'insecure_allow_unauthenticated_clients' '$T/wide.out'"
 
+# ... with both, a listener on every address serves peers on other hosts
+# by service name (a container network: Host is whatever name they used),
+# while a loopback peer on it still needs an address or localhost as Host
+EXT_IP=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -1)
+if [ -n "$EXT_IP" ]; then
+	WPORT=$(free_port)
+	cat >"$T/wide2.yaml" <<YAML
+listen:
+  address: 0.0.0.0:$WPORT
+  insecure_allow_plain_tcp: true
+  insecure_allow_unauthenticated_clients: true
+upstream:
+  socket: $DOCKER_SOCK
+YAML
+	if sg_start wide2 "$T/wide2.yaml"; then
+		r=$("$SGRAW" -t "$EXT_IP:$WPORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: socket-proxy:$WPORT\r\nConnection: close\r\n\r\n")
+		check "tcp: a peer on another address may name the listener by a service name" \
+			sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+		r=$("$SGRAW" -t "127.0.0.1:$WPORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: socket-proxy:$WPORT\r\nConnection: close\r\n\r\n")
+		check "tcp: ... a loopback peer may not (DNS rebinding from a local browser)" \
+			sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 403'"
+		sg_stop wide2
+	else
+		fail "tcp: sockguard starts on 0.0.0.0 with both acknowledgements"
+	fi
+else
+	skip "tcp: no non-loopback IPv4 address to test a listener on every address"
+fi
+
 # flags beat the environment, which beats the file
 SOCKGUARD_RESPONSE_DENY_VERBOSITY=verbose "$SG" run -c "$T/aud.yaml" --deny-verbosity minimal >"$T/prec.log" 2>&1 &
 pp=$!
