@@ -709,7 +709,7 @@ conn_request(struct sg_conn *c)
 	size_t np_total;
 	uint32_t used = 0;
 	int st, i;
-	bool connecting = false, ok = true;
+	bool connecting = false, ok = true, ws_attach, libpod;
 	size_t o;
 
 	tl_set(c, SG_TL_NONE);
@@ -911,7 +911,8 @@ conn_request(struct sg_conn *c)
 	 * under /containers/ would open the stdin of every container that
 	 * keeps one (a shell started with -i)
 	 */
-	if (v.action == SG_ACTION_ALLOW && sg_policy_attach_stdin(
+	ws_attach = sg_np_is_ws_attach(x->np + ver.len, x->np_len, &libpod);
+	if (ws_attach && v.action == SG_ACTION_ALLOW && sg_policy_attach_stdin(
 	    x->profile >= 0 ? x->conf->profile_policy[x->profile] :
 	    x->conf->policy, x->in + x->req.method.off, x->req.method.len,
 	    x->np + ver.len, x->np_len, &ver, x->req.has_query ?
@@ -935,11 +936,7 @@ conn_request(struct sg_conn *c)
 	    np_around(x->np + ver.len, x->np_len, "/libpod/containers/",
 	    "/attach") ||
 	    np_around(x->np + ver.len, x->np_len, "/libpod/exec/", "/start"))) ||
-	    (method_is(x, "GET") && x->req.conn_upgrade &&
-	    (np_around(x->np + ver.len, x->np_len, "/containers/",
-	    "/attach/ws") ||
-	    np_around(x->np + ver.len, x->np_len, "/libpod/containers/",
-	    "/attach/ws")));
+	    (ws_attach && method_is(x, "GET") && x->req.conn_upgrade);
 
 	/* outbound head: canonical target, filtered headers */
 	o = 0;

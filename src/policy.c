@@ -115,29 +115,31 @@ sg_reason_code_str(enum sg_reason_code c)
 }
 
 bool
-sg_policy_attach_stdin(const struct sg_policy *p, const char *method,
-    size_t mlen, const char *np, size_t n, const struct sg_path_ver *ver,
-    const char *query, size_t qlen, struct sg_verdict *v)
+sg_np_is_ws_attach(const char *np, size_t n, bool *libpod)
 {
 	static const char pre[] = "/containers/", lp[] = "/libpod",
 	    suf[] = "/attach/ws";
 	const size_t a = sizeof(pre) - 1, b = sizeof(suf) - 1;
-	const char *p0 = np;
-	size_t n0 = n;
-	bool libpod = false, by_query;
+
+	*libpod = n > sizeof(lp) - 1 && memcmp(np, lp, sizeof(lp) - 1) == 0;
+	if (*libpod) {
+		np += sizeof(lp) - 1;
+		n -= sizeof(lp) - 1;
+	}
+	return n > a + b && memcmp(np, pre, a) == 0 &&
+	    memcmp(np + n - b, suf, b) == 0;
+}
+
+bool
+sg_policy_attach_stdin(const struct sg_policy *p, const char *method,
+    size_t mlen, const char *np, size_t n, const struct sg_path_ver *ver,
+    const char *query, size_t qlen, struct sg_verdict *v)
+{
+	bool libpod, by_query;
 	struct sg_verdict w;
 
-	if (mlen != 3 || strncasecmp(method, "GET", 3) != 0)
-		return false;
-	/* the compat API under /libpod as well (its own versions) */
-	if (n0 > sizeof(lp) - 1 && memcmp(p0, lp, sizeof(lp) - 1) == 0) {
-		p0 += sizeof(lp) - 1;
-		n0 -= sizeof(lp) - 1;
-		libpod = true;
-	}
-	/* the container name may hold '/' (link aliases): any middle */
-	if (n0 <= a + b || memcmp(p0, pre, a) != 0 ||
-	    memcmp(p0 + n0 - b, suf, b) != 0)
+	if (mlen != 3 || strncasecmp(method, "GET", 3) != 0 ||
+	    !sg_np_is_ws_attach(np, n, &libpod))
 		return false;
 	/* the query decides only where the daemon reads it: API >= 1.42 */
 	by_query = !libpod && ver != NULL && ver->present &&

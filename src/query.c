@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sockguard/common.h"
 #include "sockguard/http.h"
@@ -53,19 +54,7 @@ query_decode(const char *s, size_t n, char *out, size_t cap)
 static bool
 query_ieq(const char *a, size_t n, const char *lit)
 {
-	size_t i;
-
-	if (n != strlen(lit))
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = a[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != lit[i])
-			return false;
-	}
-	return true;
+	return n == strlen(lit) && strncasecmp(a, lit, n) == 0;
 }
 
 static bool

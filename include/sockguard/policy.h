@@ -48,6 +48,12 @@ const char *sg_reason_code_str(enum sg_reason_code c);
 bool sg_policy_attach_stdin(const struct sg_policy *p, const char *method,
     size_t mlen, const char *np, size_t n, const struct sg_path_ver *ver,
     const char *query, size_t qlen, struct sg_verdict *v);
+/*
+ * Whether canonical path np (after the version prefix) is the websocket
+ * attach endpoint, [/libpod]/containers/{name}/attach/ws; *libpod says
+ * which API. The name may hold '/' (link aliases).
+ */
+bool sg_np_is_ws_attach(const char *np, size_t n, bool *libpod);
 /* Number of compiled rules. */
 size_t sg_policy_nrules(const struct sg_policy *p);
 
