@@ -151,6 +151,9 @@ dk_saw_since() {
 sg_start() {
 	local name=$1 cfg=$2
 	shift 2
+	# the background job truncates its log only once it runs: remove the
+	# last instance's log first, or its "started" line could be read
+	rm -f "$T/$name.log"
 	"$SG" run -c "$cfg" "$@" >"$T/$name.log" 2>&1 &
 	local pid=$!
 	echo "$pid" >"$T/$name.pid"

@@ -42,6 +42,7 @@ YAML
 
 # fwd_start NAME LISTEN TARGET_OPT TARGET: a killable forwarder
 fwd_start() {
+	rm -f "$T/fwd-$1.log"
 	"$SGFWD" -l "$2" "$3" "$4" >"$T/fwd-$1.log" 2>&1 &
 	echo $! >"$T/fwd-$1.pid"
 	FWD_PIDS+=($!)

@@ -564,6 +564,7 @@ j_clean() { ! printf '%s' "$1" | grep -q EVIL; }
 j_up() {
 	local name=$1
 	shift
+	rm -f "$T/$name.out"
 	"$SGRECORD" -l "$T/$name.up" -o "$T/$name.rec" "$@" >"$T/$name.out" 2>&1 &
 	J_UPPID=$!
 	SG_PIDS+=("$J_UPPID")
