@@ -11,6 +11,7 @@
  * dial (upstream.c) or format answers (respond.c).
  */
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -83,6 +84,8 @@ static void conn_on_upstream(struct sg_ev *ev, int fd, unsigned events,
 static void tl_set(struct sg_conn *c, enum sg_tlist l);
 static struct sg_xfer *xfer_get(struct sg_server *srv);
 static void xfer_put(struct sg_server *srv, struct sg_xfer *x);
+static const char *xfer_grow(struct sg_server *srv, struct sg_xfer *x);
+static void xfer_shrink(struct sg_server *srv, struct sg_xfer *x);
 static bool np_around(const char *np, size_t n, const char *pre,
     const char *suf);
 
@@ -322,12 +325,12 @@ conn_interest(struct sg_conn *c)
 		want_cr = !c->srv->draining;
 		break;
 	case SG_CS_HEAD:
-		want_cr = x->in_len < SG_HEAD_MAX;
+		want_cr = x->in_len < x->in_cap - SG_BODY_ROOM;
 		break;
 	case SG_CS_DIAL:
 		break;
 	case SG_CS_EXCHANGE:
-		want_cr = !c->client_eof && x->in_len < sizeof(x->in);
+		want_cr = !c->client_eof && x->in_len < x->in_cap;
 		/* a spliced body waits for room in the pipe and for the
 		 * bytes copied before it to go out; a copied one (or the
 		 * piece of a size line a spliced one must read) for room
@@ -339,7 +342,7 @@ conn_interest(struct sg_conn *c)
 		    x->pipe_len == 0 && x->r_len < sizeof(x->r));
 		break;
 	case SG_CS_TUNNEL:
-		want_cr = !c->client_eof && x->in_len < sizeof(x->in);
+		want_cr = !c->client_eof && x->in_len < x->in_cap;
 		want_ur = !c->up_eof && (x->piped ? x->pipe_len < x->pipe_cap &&
 		    !x->pipe_full : x->r_len < sizeof(x->r));
 		break;
@@ -595,6 +598,7 @@ conn_do_head(struct sg_conn *c)
 	}
 	for (;;) {
 		int r = sg_http_head_end(x->in, x->in_len, &x->scan);
+		uint32_t lim;
 		ssize_t n;
 
 		if (r < 0) {
@@ -604,23 +608,40 @@ conn_do_head(struct sg_conn *c)
 			    "bare CR, bare LF or NUL byte", true);
 			return;
 		}
-		if (r > 0 && r <= SG_HEAD_MAX) {
+		lim = x->in_cap - SG_BODY_ROOM;
+		if (r > 0 && (uint32_t)r <= lim) {
 			x->head_len = (uint32_t)r;
 			conn_request(c);
 			return;
 		}
 		/* a pipelined head may have come in with more than the limit */
-		if (r > 0 || x->in_len >= SG_HEAD_MAX) {
+		if (r > SG_HEAD_BIG || (r == 0 && x->in_len >= SG_HEAD_BIG)) {
 			x->start_ns = sg_ev_now(c->srv->ev);
 			x->head_len = x->in_len;
-			sg_respond_error(c, 431, "request head too large",
-			    true);
+			sg_respond_error(c, 431, "request head over 1 MiB", true);
 			return;
+		}
+		if (r > 0 || x->in_len >= lim) {
+			/* over SG_HEAD_MAX: on in a buffer of its own */
+			const char *why = xfer_grow(c->srv, x);
+
+			if (why != NULL) {
+				x->start_ns = sg_ev_now(c->srv->ev);
+				x->head_len = x->in_len;
+				sg_warnx("request head of over %u KiB from %s "
+				    "refused: %s", SG_HEAD_MAX / 1024, c->peer,
+				    why);
+				x->rule = -1;
+				x->reason_code = "request_head_no_room";
+				sg_respond_error(c, 503, why, true);
+				return;
+			}
+			continue;
 		}
 		if (!rd->cr)
 			return;
 		n = sg_sock_read(&c->cs, x->in + x->in_len,
-		    SG_HEAD_MAX - x->in_len, &rd->cr, &rd->cw);
+		    lim - x->in_len, &rd->cr, &rd->cw);
 		if (n == -1) {
 			if (c->st == SG_CS_IDLE && x->in_len == 0) {
 				xfer_put(c->srv, x);
@@ -947,7 +968,7 @@ conn_request(struct sg_conn *c)
 	o += ver.len;
 	{
 		size_t e = sg_path_encode(x->np + ver.len, x->np_len,
-		    x->out + o, sizeof(x->out) - o - 1024);
+		    x->out + o, x->out_cap - o - 1024);
 
 		if (e == 0) {
 			sg_respond_error(c, 414, "request path too long", true);
@@ -956,7 +977,7 @@ conn_request(struct sg_conn *c)
 		o += e;
 	}
 	if (x->req.has_query) {
-		if (o + 1 + x->req.query.len + 1024 > sizeof(x->out)) {
+		if (o + 1 + x->req.query.len + 1024 > x->out_cap) {
 			sg_respond_error(c, 414, "request target too long",
 			    true);
 			return;
@@ -965,24 +986,24 @@ conn_request(struct sg_conn *c)
 		memcpy(x->out + o, x->in + x->req.query.off, x->req.query.len);
 		o += x->req.query.len;
 	}
-	(void)SG_PUT_LIT(x->out, &o, sizeof(x->out),
+	(void)SG_PUT_LIT(x->out, &o, x->out_cap,
 	    " HTTP/1.1\r\nHost: docker\r\n"); /* the 1024 kept above */
-	o = head_copy(x->out, o, sizeof(x->out), x->in, &x->req,
+	o = head_copy(x->out, o, x->out_cap, x->in, &x->req,
 	    1u << SG_HDR_HOST | 1u << SG_HDR_EXPECT);
-	if (o == 0 || !sg_trace_headers(x->out, &o, sizeof(x->out), x)) {
+	if (o == 0 || !sg_trace_headers(x->out, &o, x->out_cap, x)) {
 		sg_respond_error(c, 431, "request head too large", true);
 		return;
 	}
 	if (x->hijack && x->req.conn_upgrade) {
 		i = x->req.first[SG_HDR_UPGRADE];
-		ok = SG_PUT_LIT(x->out, &o, sizeof(x->out),
+		ok = SG_PUT_LIT(x->out, &o, x->out_cap,
 		    "Connection: Upgrade\r\nUpgrade: ") &&
-		    sg_put(x->out, &o, sizeof(x->out),
+		    sg_put(x->out, &o, x->out_cap,
 		    x->in + x->req.hdr[i].value.off, x->req.hdr[i].value.len) &&
-		    SG_PUT_LIT(x->out, &o, sizeof(x->out), "\r\n");
+		    SG_PUT_LIT(x->out, &o, x->out_cap, "\r\n");
 	}
 	/* every part is bounded: a head that does not fit is refused */
-	if (!ok || !SG_PUT_LIT(x->out, &o, sizeof(x->out), "\r\n")) {
+	if (!ok || !SG_PUT_LIT(x->out, &o, x->out_cap, "\r\n")) {
 		sg_respond_error(c, 431, "request head too large", true);
 		return;
 	}
@@ -1816,9 +1837,9 @@ conn_do_exchange(struct sg_conn *c)
 		}
 
 		/* more body (or EOF / pipelined bytes) from the client */
-		if (rd->cr && !c->client_eof && x->in_len < sizeof(x->in)) {
+		if (rd->cr && !c->client_eof && x->in_len < x->in_cap) {
 			n = sg_sock_read(&c->cs, x->in + x->in_len,
-			    sizeof(x->in) - x->in_len, &rd->cr, &rd->cw);
+			    x->in_cap - x->in_len, &rd->cr, &rd->cw);
 			if (n == 0 || n < -1) {
 				bool stream = x->resp_head_done &&
 				    (x->resp.body == SG_BODY_EOF ||
@@ -2001,9 +2022,9 @@ conn_do_tunnel(struct sg_conn *c)
 		if (x->b_off == x->b_end) {
 			x->b_off = x->b_end = x->in_len = x->head_len;
 		}
-		if (rd->cr && !c->client_eof && x->in_len < sizeof(x->in)) {
+		if (rd->cr && !c->client_eof && x->in_len < x->in_cap) {
 			n = sg_sock_read(&c->cs, x->in + x->in_len,
-			    sizeof(x->in) - x->in_len, &rd->cr, &rd->cw);
+			    x->in_cap - x->in_len, &rd->cr, &rd->cw);
 			if (n == 0) {
 				c->client_eof = true;
 				progress = true;
@@ -2118,7 +2139,7 @@ conn_do_local(struct sg_conn *c)
 
 				x->b_off = x->b_end = x->in_len = x->head_len;
 				n = sg_sock_read(&c->cs, x->in + x->in_len,
-				    sizeof(x->in) - x->in_len, &rd->cr, &rd->cw);
+				    x->in_cap - x->in_len, &rd->cr, &rd->cw);
 				if (n == 0 || n < -1) {
 					x->close_after = true;
 				} else if (n > 0) {
@@ -2185,8 +2206,12 @@ conn_finish(struct sg_conn *c)
 	left = x->in_len - x->b_end;
 	if (x->conf != NULL)
 		sg_conf_unref(x->conf);
-	if (left > 0)
+	if (x->big != NULL && left <= sizeof(x->in_buf)) {
+		memcpy(x->in_buf, x->in + x->b_end, left);
+		xfer_shrink(srv, x);
+	} else if (left > 0) {
 		memmove(x->in, x->in + x->b_end, left);
+	}
 	{
 		struct sg_xfer *next = x->next_free;
 
@@ -2579,12 +2604,20 @@ xfer_get(struct sg_server *srv)
 	}
 	srv->nxfer_busy++;
 	memset(x, 0, offsetof(struct sg_xfer, in));
+	x->in = x->in_buf;
+	x->np = x->np_buf;
+	x->out = x->out_buf;
+	x->in_cap = sizeof(x->in_buf);
+	x->out_cap = sizeof(x->out_buf);
+	x->big = NULL;
+	x->big_len = 0;
 	return x;
 }
 
 static void
 xfer_put(struct sg_server *srv, struct sg_xfer *x)
 {
+	xfer_shrink(srv, x);
 	srv->nxfer_busy--;
 	/* sg_conn_trim returns what stays unused for a second */
 	if (srv->nxfree >= XFREE_MAX) {
@@ -2594,4 +2627,55 @@ xfer_put(struct sg_server *srv, struct sg_xfer *x)
 	x->next_free = srv->xfree;
 	srv->xfree = x;
 	srv->nxfree++;
+}
+
+/*
+ * A head outgrew in_buf: it moves to a mapping of its own with room for
+ * SG_HEAD_BIG (and np and out to match). Pages are only touched as far as
+ * the head goes, and go back to the system with the exchange. Returns
+ * NULL, or why the head cannot be taken.
+ */
+static const char *
+xfer_grow(struct sg_server *srv, struct sg_xfer *x)
+{
+	size_t in_cap = SG_HEAD_BIG + SG_BODY_ROOM;
+	size_t np_cap = SG_HEAD_BIG + 1;
+	size_t out_cap = SG_HEAD_BIG + (SG_OUT_BUF - SG_HEAD_MAX);
+	void *m;
+
+	if (x->big != NULL)
+		return "request head too large";
+	if (srv->nbig >= SG_BIG_MAX)
+		return "too many request heads over 32 KiB at once; retry";
+	m = mmap(NULL, in_cap + np_cap + out_cap, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return "out of memory for a large request head; retry";
+	x->big = m;
+	x->big_len = in_cap + np_cap + out_cap;
+	memcpy(x->big, x->in_buf, x->in_len);
+	x->in = x->big;
+	x->in_cap = (uint32_t)in_cap;
+	x->np = x->big + in_cap;
+	x->out = x->np + np_cap;
+	x->out_cap = (uint32_t)out_cap;
+	srv->nbig++;
+	return NULL;
+}
+
+/* Back to the exchange's own buffers; what the mapping held is dropped. */
+static void
+xfer_shrink(struct sg_server *srv, struct sg_xfer *x)
+{
+	if (x->big == NULL)
+		return;
+	munmap(x->big, x->big_len);
+	srv->nbig--;
+	x->big = NULL;
+	x->big_len = 0;
+	x->in = x->in_buf;
+	x->np = x->np_buf;
+	x->out = x->out_buf;
+	x->in_cap = sizeof(x->in_buf);
+	x->out_cap = sizeof(x->out_buf);
 }

@@ -20,7 +20,14 @@
 #include "sockguard/ev.h"
 #include "sockguard/http.h"
 
-#define SG_HEAD_MAX       (32 * 1024)  /* request/response head limit */
+#define SG_HEAD_MAX       (32 * 1024)  /* heads held in the exchange buffer */
+/*
+ * A request head over SG_HEAD_MAX (a build's X-Registry-Config covering
+ * many registries) moves to a mapping of its own, up to SG_HEAD_BIG, the
+ * daemon's own limit; at most SG_BIG_MAX exchanges hold one at once.
+ */
+#define SG_HEAD_BIG       (1024 * 1024)
+#define SG_BIG_MAX        32
 #define SG_BODY_ROOM      (16 * 1024)  /* body relay room after a head */
 #define SG_RESP_BUF       (256 * 1024)
 #define SG_HB_BUF         (8 * 1024)   /* rewritten response head */
@@ -218,9 +225,19 @@ struct sg_xfer {
 
 	struct sg_http_msg req;
 	struct sg_http_msg resp;
-	char in[SG_HEAD_MAX + SG_BODY_ROOM];
-	char np[SG_HEAD_MAX + 1];
-	char out[SG_OUT_BUF];
+	/*
+	 * From here on nothing is cleared between exchanges. in, np and
+	 * out point at the arrays below, or into big for a head over
+	 * SG_HEAD_MAX; in_cap and out_cap are their sizes (np's is
+	 * in_cap - SG_BODY_ROOM + 1, never less than a target's length).
+	 */
+	char *in, *np, *out;
+	uint32_t in_cap, out_cap;
+	char *big;
+	size_t big_len;
+	char in_buf[SG_HEAD_MAX + SG_BODY_ROOM];
+	char np_buf[SG_HEAD_MAX + 1];
+	char out_buf[SG_OUT_BUF];
 	char r[SG_RESP_BUF];
 	char hb[SG_HB_BUF];
 };
@@ -301,6 +318,7 @@ struct sg_server {
 	size_t nxfree;
 	size_t xfree_low;              /* fewest free buffers this second */
 	size_t nxfer_busy;             /* buffers held by exchanges */
+	unsigned nbig;                 /* of them holding a large head */
 	int reserve_fd;                /* spare fd for EMFILE handling */
 	bool draining;
 	int64_t drain_deadline;

@@ -213,5 +213,6 @@ sgd() {
 cleanup() {
 	sg_stop_all
 	dk_stop
-	rm -rf "$T"
+	# SG_KEEP_TMP=1 keeps the logs and outputs for a look at a failure
+	if [ -n "${SG_KEEP_TMP:-}" ]; then echo "# kept $T" >&2; else rm -rf "$T"; fi
 }

@@ -50,6 +50,24 @@ check "workflows: docker build (classic builder) with a 2 MB context" \
 check "workflows: ... the image holds the context" \
 	sh -c "docker -H unix://$DOCKER_SOCK run --rm --network none wf-built:1 cat /size | grep -q '^2000000 '"
 
+# a build sends every stored registry login in one header,
+# X-Registry-Config: with many registries it outgrows 32 KiB
+mkdir -p "$T/manyauth"
+{
+	printf '{"auths":{'
+	for i in $(seq 60); do
+		[ "$i" -gt 1 ] && printf ','
+		printf '"reg%d.example:5000":{"auth":"%s"}' "$i" \
+			"$(printf 'user%d:%s' "$i" "$(head -c 1500 /dev/urandom | base64 -w0)" | base64 -w0)"
+	done
+	printf '}}\n'
+} >"$T/manyauth/config.json"
+check "workflows: docker build with 60 registry logins stored (a 230 KB head)" \
+	sh -c "DOCKER_CONFIG='$T/manyauth' DOCKER_HOST=unix://$T/wf.sock DOCKER_BUILDKIT=0 timeout 120 docker build -q --network none -t wf-built:2 '$T/ctx' >'$T/build2.out' 2>&1"
+check "workflows: ... the image holds the context" \
+	sh -c "docker -H unix://$DOCKER_SOCK run --rm --network none wf-built:2 cat /size | grep -q '^2000000 '"
+dk rmi wf-built:2 >/dev/null 2>&1
+
 # save and load: a large body up (POST /images/load)
 dk save wf-built:1 >"$T/wf.tar"
 dk rmi wf-built:1 >/dev/null

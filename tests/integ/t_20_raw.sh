@@ -104,8 +104,8 @@ smuggle "duplicate Host" 400 "GET /_ping HTTP/1.1\r\n${H}${H}\r\n${SM}"
 smuggle "HTTP/1.0" 505 "GET /_ping HTTP/1.0\r\n\r\n"
 smuggle "malformed percent-escape" 400 "GET /containers/%zz/json HTTP/1.1\r\n${H}\r\n"
 smuggle "bad chunk size" 400 "POST /v1.41/containers/x/start HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\n${SM}"
-out=$(raw raw -w 3000 "GET /_ping HTTP/1.1\r\n${H}X-Big: " "@70000:a" "\r\n\r\n")
-check "smuggle: 70 KB head -> 431" sh -c "printf '%s' '$out' | head -1 | grep -q '^HTTP/1.1 431 '"
+out=$(raw raw -w 3000 "GET /containers/smuggled1/json HTTP/1.1\r\n${H}X-Big: " "@1048576:a" "\r\n\r\n")
+check "smuggle: head over 1 MiB -> 431" sh -c "printf '%s' '$out' | head -1 | grep -q '^HTTP/1.1 431 '"
 check "smuggle: no smuggled request reached the daemon" \
 	sh -c "! tail -n +$((mark + 1)) '$DK/dockerd.log' | grep Calling | grep -q smuggled1"
 
@@ -139,6 +139,32 @@ check "slowloris: other clients are served meanwhile" sh -c "printf '%s' '$r' | 
 wait "$slow"
 check "slowloris: an incomplete head gets 408 and the connection closes" \
 	sh -c "head -1 '$T/slow.out' | grep -q '^HTTP/1.1 408'"
+
+# Heads over 32 KiB (a build's X-Registry-Config naming many registries)
+# move to a buffer of their own, up to the daemon's own limit of 1 MiB
+mark=$(dk_mark)
+r=$(raw raw -w 5000 "GET /v1.41/containers/json?bighead=1 HTTP/1.1\r\n${H}X-Big: " "@70000:a" "\r\n\r\nGET /_ping HTTP/1.1\r\n${HC}\r\n")
+check "bighead: a 70 KB head is relayed and the next request answered" \
+	sh -c "printf '%s' '$r' | grep -o 'HTTP/1.1 [0-9]*' | tr '\n' , | grep -qx 'HTTP/1.1 200,HTTP/1.1 200,'"
+check "bighead: ... it reached the daemon" \
+	sh -c "tail -n +$((mark + 1)) '$DK/dockerd.log' | grep Calling | grep -q 'bighead=1'"
+r=$(raw raw -w 5000 "GET /_ping?n=1 HTTP/1.1\r\n${H}X-Big: " "@100000:b" "\r\n\r\nGET /_ping?n=2 HTTP/1.1\r\n${H}X-Big: " "@1000000:c" "\r\n\r\nGET /_ping?n=3 HTTP/1.1\r\n${H}X-Big: " "@60000:d" "\r\n\r\nGET /_ping?n=4 HTTP/1.1\r\n${HC}\r\n")
+check "bighead: pipelined heads of 100 KB, 1 MB, 60 KB and a small one get four answers" \
+	sh -c "printf '%s' '$r' | grep -o 'HTTP/1.1 [0-9]*' | tr '\n' , | grep -qx 'HTTP/1.1 200,HTTP/1.1 200,HTTP/1.1 200,HTTP/1.1 200,'"
+# at most 32 such heads at once: of 40 unfinished ones 8 are told to
+# retry, and so is one more while the 32 are held
+"$SGTOOLS/sgslow" -u "$T/raw.sock" -n 40 -b 40200 -i 60000 -T 30 \
+	"GET /_ping HTTP/1.1\r\n${H}X-Big: $(printf '%040000d' 0)" >"$T/bigslow.out" 2>&1 &
+bspid=$!
+check "bighead: of 40 large heads at once, 8 are refused and logged" \
+	wait_for 10 sh -c "[ \$(grep -c 'request head of over 32 KiB from unix refused' '$T/raw.log') -eq 8 ]"
+r=$(raw raw -w 3000 "GET /_ping HTTP/1.1\r\n${HC}X-Big: " "@40000:e" "\r\n\r\n")
+check "bighead: ... and one more gets 503 with a reason" \
+	sh -c "printf '%s' '$r' | head -1 | grep -q '^HTTP/1.1 503 ' && printf '%s' '$r' | grep -q 'retry'"
+kill "$bspid" 2>/dev/null
+wait "$bspid" 2>/dev/null
+check "bighead: once they are gone a large head is served again" \
+	wait_for 10 sh -c "'$SGRAW' -u '$T/raw.sock' -w 3000 'GET /_ping HTTP/1.1\r\n${HC}X-Big: ' '@40000:f' '\r\n\r\n' | head -1 | grep -q '^HTTP/1.1 200 '"
 
 check "raw: access log records are JSON with the canonical path" \
 	wait_for 5 sh -c "grep '\"msg\":\"request\"' '$T/raw.log' | grep -q '\"normalized_path\":\"/containers/json\"'"
