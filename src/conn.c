@@ -158,6 +158,9 @@ sg_conn_accept(struct sg_server *srv, struct sg_listener *l, int fd,
 			c->uid = uc.uid;
 			c->gid = uc.gid;
 			c->pid = uc.pid;
+		} else {
+			sg_warnx("unix client on %s: peer credentials "
+			    "unreadable: %s", l->label, strerror(errno));
 		}
 	}
 	if (l->tls != NULL) {
@@ -807,6 +810,16 @@ conn_request(struct sg_conn *c)
 		x->reason_code = "client_ip_not_allowed";
 		x->reason = "client IP not allowed";
 		sg_respond_json(c, 403, b, sizeof(b) - 1, !x->req_done);
+		return;
+	}
+	/* unix_peer_profiles cannot place a client whose credentials are
+	 * unknown: the default profile is not a safe guess */
+	if (c->lst->is_unix && !c->has_cred && ir->clients.nunix_peer > 0) {
+		x->decision = "deny";
+		x->reason_code = "client_identity_lookup_failed";
+		x->reason = "unix peer credentials unreadable";
+		sg_respond_error(c, 502, "client identity lookup failed",
+		    !x->req_done);
 		return;
 	}
 	x->profile = conn_profile(c, x->conf);

@@ -353,3 +353,47 @@ check "listeners: ... naming the address" contains "$T/aon.log" "127.0.0.1:$BUSY
 check "listeners: ... and the listener already bound is undone" test ! -e "$T/aon.sock"
 kill -KILL "$busyp" 2>/dev/null
 wait "$busyp" 2>/dev/null
+
+# A unix client whose peer credentials cannot be read (a shim makes
+# SO_PEERCRED fail) is not guessed into a profile while
+# unix_peer_profiles are configured: 502, before the rules
+if ldd "$SG" 2>/dev/null | grep -q libasan; then
+	skip "nocred: the credential shim cannot load into a sanitized build"
+else
+	cat >"$T/nocred.yaml" <<YAML
+listen:
+  socket: $T/nocred.sock
+upstream:
+  socket: $DOCKER_SOCK
+clients:
+  unix_peer_profiles:
+    - { profile: root, uids: [0] }
+  default_profile: anyone
+  profiles:
+    - name: root
+      rules:
+        - { match: { method: GET, path: /_ping }, action: allow }
+    - name: anyone
+      rules:
+        - { match: { method: GET, path: /_ping }, action: allow }
+YAML
+	if LD_PRELOAD=$SGTOOLS/nocred.so sg_start nocred "$T/nocred.yaml"; then
+		r=$(raw nocred -w 3000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+		check "nocred: unreadable peer credentials get 502 with profiles by uid" \
+			sh -c "printf '%s' '$r' | head -1 | grep -q '^HTTP/1.1 502 ' && printf '%s' '$r' | grep -q 'client identity lookup failed'"
+		check "nocred: ... logged with the reason" \
+			wait_for 5 sh -c "grep -q 'peer credentials unreadable' '$T/nocred.log' && grep -q '\"reason_code\":\"client_identity_lookup_failed\"' '$T/nocred.log'"
+		sg_stop nocred
+	else
+		fail "nocred: sockguard starts"
+	fi
+	cfg=$(write_cfg nocred2 'allow GET /_ping')
+	if LD_PRELOAD=$SGTOOLS/nocred.so sg_start nocred2 "$cfg"; then
+		r=$(raw nocred2 -w 3000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+		check "nocred: ... without unix_peer_profiles they are not needed (200)" \
+			sh -c "printf '%s' '$r' | head -1 | grep -q '^HTTP/1.1 200 '"
+		sg_stop nocred2
+	else
+		fail "nocred: sockguard starts (no profiles)"
+	fi
+fi
