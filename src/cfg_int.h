@@ -139,6 +139,7 @@ struct sg_cfg_flat {
 	const char *health_path;
 	bool insecure_allow_read_exfiltration;
 	bool insecure_allow_browser_requests;
+	bool insecure_accept_opaque_buildkit_tunnels;
 	const char *rules_file;
 	const char *min_api_version;
 	/* false: the rules had errors, skip the checks that evaluate them */

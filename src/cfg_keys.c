@@ -135,7 +135,7 @@ static const struct sg_key keys_table[] = {
 	{"insecure_allow_browser_requests", SG_KEY_BOOL, "false",
 	    ENV("INSECURE_ALLOW_BROWSER_REQUESTS"), M},
 	/* BOOL false (deprecated) */
-	{"insecure_accept_opaque_buildkit_tunnels", UNS, "false",
+	{"insecure_accept_opaque_buildkit_tunnels", SG_KEY_BOOL, "false",
 	    ENV("INSECURE_ACCEPT_OPAQUE_BUILDKIT_TUNNELS"), M},
 
 	/* SECTION (SPEC 3.1-3.7, env names SPEC 2.12.2). Its children are

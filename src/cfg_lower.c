@@ -151,6 +151,8 @@ static const struct lower_field lower_fields[] = {
 	F("health.path", health_path),
 	F("insecure_allow_read_exfiltration", insecure_allow_read_exfiltration),
 	F("insecure_allow_browser_requests", insecure_allow_browser_requests),
+	F("insecure_accept_opaque_buildkit_tunnels",
+	    insecure_accept_opaque_buildkit_tunnels),
 	F("rules_file", rules_file),
 	F("min_api_version", min_api_version),
 };
@@ -560,6 +562,8 @@ lower_build(struct sg_cfg_ctx *c, const struct sg_cfg_flat *f,
 	    f->insecure_allow_read_exfiltration;
 	ir->insecure_allow_browser_requests =
 	    f->insecure_allow_browser_requests;
+	ir->insecure_accept_opaque_buildkit_tunnels =
+	    f->insecure_accept_opaque_buildkit_tunnels;
 	ir->min_api_major = 1;
 	ir->min_api_minor = 24;
 	ir->rules_file = "";

@@ -86,6 +86,7 @@ static struct sg_xfer *xfer_get(struct sg_server *srv);
 static void xfer_put(struct sg_server *srv, struct sg_xfer *x);
 static const char *xfer_grow(struct sg_server *srv, struct sg_xfer *x);
 static void xfer_shrink(struct sg_server *srv, struct sg_xfer *x);
+static bool np_is(const char *np, size_t n, const char *lit);
 static bool np_around(const char *np, size_t n, const char *pre,
     const char *suf);
 
@@ -639,6 +640,13 @@ conn_do_head(struct sg_conn *c)
 				sg_respond_error(c, 503, why, true);
 				return;
 			}
+			if (r > 0) {
+				/* found whole already (a pipelined head): the
+				 * scan has gone past its end */
+				x->head_len = (uint32_t)r;
+				conn_request(c);
+				return;
+			}
 			continue;
 		}
 		if (!rd->cr)
@@ -678,6 +686,24 @@ method_is(const struct sg_xfer *x, const char *m)
 
 	return x->req.method.len == n &&
 	    memcmp(x->in + x->req.method.off, m, n) == 0;
+}
+
+/*
+ * A BuildKit session or gRPC tunnel (POST /session or /grpc upgrading to
+ * h2c), relayed like a hijack once insecure_accept_opaque_buildkit_tunnels
+ * acknowledges that nothing inside it is seen. Without it the upgrade is
+ * dropped like any other and the daemon refuses the request.
+ */
+static bool
+conn_buildkit_tunnel(const struct sg_xfer *x, const struct sg_ir *ir,
+    const char *np, size_t n)
+{
+	int i = x->req.first[SG_HDR_UPGRADE];
+
+	return ir->insecure_accept_opaque_buildkit_tunnels &&
+	    x->req.conn_upgrade && i >= 0 && method_is(x, "POST") &&
+	    (np_is(np, n, "/session") || np_is(np, n, "/grpc")) &&
+	    sg_http_slice_ieq(x->in, x->req.hdr[i].value, "h2c");
 }
 
 /*
@@ -970,7 +996,8 @@ conn_request(struct sg_conn *c)
 	    np_around(x->np + ver.len, x->np_len, "/libpod/containers/",
 	    "/attach") ||
 	    np_around(x->np + ver.len, x->np_len, "/libpod/exec/", "/start"))) ||
-	    (ws_attach && method_is(x, "GET") && x->req.conn_upgrade);
+	    (ws_attach && method_is(x, "GET") && x->req.conn_upgrade) ||
+	    conn_buildkit_tunnel(x, ir, x->np + ver.len, x->np_len);
 
 	/* outbound head: canonical target, filtered headers */
 	o = 0;

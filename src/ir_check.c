@@ -203,6 +203,12 @@ static const struct check_probe check_body_probes[] = {
 	{"POST", "/swarm/init"},
 };
 
+/* BuildKit tunnels: h2c upgrades that carry a build's gRPC calls */
+static const struct check_probe check_buildkit_probes[] = {
+	{"POST", "/session"},
+	{"POST", "/grpc"},
+};
+
 static const struct check_enum check_levels[] = {
 	{"debug", SG_LOG_DEBUG},
 	{"info", SG_LOG_INFO},
@@ -1626,6 +1632,15 @@ check_misc(struct sg_ir *ir, const struct sg_cfg_flat *raw, struct sg_diag *d)
 		    "any other, so a web page open on a machine that reaches "
 		    "a TCP listener can drive the Docker API within the "
 		    "rules");
+	if (ir->insecure_accept_opaque_buildkit_tunnels)
+		sg_diag_warn(d, check_loc(ir,
+		    "insecure_accept_opaque_buildkit_tunnels"),
+		    "insecure_accept_opaque_buildkit_tunnels",
+		    "insecure_accept_opaque_buildkit_tunnels is enabled "
+		    "(deprecated): BuildKit sessions the rules allow (POST "
+		    "/session, /grpc) are relayed as opaque HTTP/2 tunnels, "
+		    "and sockguard sees none of the build's calls (solves, "
+		    "registry credentials, secrets, SSH agent, files)");
 	if (check_enum(check_verbosity, SG_ARRAY_LEN(check_verbosity),
 	    raw->deny_verbosity, &v) == 0)
 		ir->deny_verbosity = (enum sg_deny_verbosity)v;
@@ -1831,6 +1846,29 @@ check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
 			    profile, list);
 		else
 			sg_diag_error(d, loc, key, CHECK_EXFIL_MSG, list);
+	}
+	/*
+	 * BuildKit tunnels are relayed only unseen, so allowing them needs
+	 * the acknowledgement (without it they would fail at the daemon,
+	 * their upgrade stripped, which no rule should pretend to allow)
+	 */
+	list = check_probe_list(a, p, check_buildkit_probes,
+	    SG_ARRAY_LEN(check_buildkit_probes), &first);
+	if (list != NULL && !ir->insecure_accept_opaque_buildkit_tunnels) {
+		char key[96];
+
+		snprintf(key, sizeof(key), "%s[%d]", prefix, first);
+		sg_diag_error(d, first >= 0 && (size_t)first < n ?
+		    &rules[first].loc : check_loc(ir, prefix), key,
+		    "the %s%s%srules allow BuildKit tunnels (%s): a build "
+		    "session is an HTTP/2 tunnel that sockguard relays unseen "
+		    "(the build's solves, registry credentials, secrets, SSH "
+		    "agent and files); deny these paths (builds then use the "
+		    "classic builder, DOCKER_BUILDKIT=0), or set "
+		    "insecure_accept_opaque_buildkit_tunnels: true to relay "
+		    "them anyway", profile != NULL ? "client profile \"" : "",
+		    profile != NULL ? profile : "", profile != NULL ? "\" " :
+		    "", list);
 	}
 	/*
 	 * Request bodies are not inspected yet: say so for every allowed

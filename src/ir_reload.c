@@ -370,6 +370,8 @@ ir_flatten(const struct sg_ir *ir, struct flat *f)
 	    ir->insecure_allow_read_exfiltration);
 	flat_bool(f, "insecure_allow_browser_requests",
 	    ir->insecure_allow_browser_requests);
+	flat_bool(f, "insecure_accept_opaque_buildkit_tunnels",
+	    ir->insecure_accept_opaque_buildkit_tunnels);
 	snprintf(b, sizeof(b), "%u.%u", ir->min_api_major, ir->min_api_minor);
 	flat_add(f, "min_api_version", b);
 	flat_add(f, "rules_file", ir->rules_file);

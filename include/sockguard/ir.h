@@ -214,6 +214,8 @@ struct sg_ir {
 	const char *health_path;
 	bool insecure_allow_read_exfiltration;
 	bool insecure_allow_browser_requests; /* Origin / Sec-Fetch-* pass */
+	/* POST /session and /grpc upgrade to h2c and are relayed unseen */
+	bool insecure_accept_opaque_buildkit_tunnels;
 	unsigned min_api_major, min_api_minor; /* default 1.24 */
 
 	bool reload_enabled;

@@ -3,7 +3,9 @@
 # TTYs and resizes, copying into containers, the classic builder, image
 # load, tags, commits, volumes, waits and prunes.
 
-cfg=$(write_cfg wf 'allow * /**' "insecure_allow_read_exfiltration: true")
+cfg=$(write_cfg wf 'deny POST /session
+deny POST /grpc
+allow * /**' "insecure_allow_read_exfiltration: true")
 sg_start wf "$cfg" || { fail "workflows: sockguard starts"; return; }
 wfd() { DOCKER_HOST="unix://$T/wf.sock" docker "$@"; }
 
@@ -105,3 +107,34 @@ check "workflows: docker rename and rm -f" sh -c "DOCKER_HOST=unix://$T/wf.sock 
 dk rmi wf-built:1 >/dev/null 2>&1
 check "workflows: no request failed in the proxy (no 502/504 logged)" \
 	sh -c "! grep -E '\"status\":50[24]' '$T/wf.log'"
+
+# BuildKit tunnels (POST /session, /grpc upgrading to h2c) are relayed
+# unseen once insecure_accept_opaque_buildkit_tunnels acknowledges it: the
+# 101 comes through, then HTTP/2 both ways (the daemon acknowledges the
+# SETTINGS frame sent through the tunnel)
+cfg=$(write_cfg bk 'allow GET /_ping
+allow POST /session
+allow POST /grpc
+deny * /**' 'insecure_accept_opaque_buildkit_tunnels: true')
+if sg_start bk "$cfg"; then
+	UP='Upgrade: h2c\r\nConnection: Upgrade\r\nContent-Length: 0\r\n'
+	SETTINGS='\x00\x00\x00\x04\x00\x00\x00\x00\x00'
+	ACK='000000040100000000'
+	raw bk -w 2000 -p 300 "POST /v1.41/grpc HTTP/1.1\r\nHost: d\r\n${UP}\r\n" \
+		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n${SETTINGS}" >"$T/bk-grpc.out"
+	check "buildkit: POST /grpc upgrades to h2c through sockguard (101)" \
+		sh -c "head -1 '$T/bk-grpc.out' | grep -q '^HTTP/1.1 101 ' && grep -qi '^Upgrade: h2c' '$T/bk-grpc.out'"
+	check "buildkit: ... and the daemon's gRPC server acknowledges our SETTINGS" \
+		sh -c "od -An -tx1 '$T/bk-grpc.out' | tr -d ' \n' | grep -q '$ACK'"
+	raw bk -w 2000 -p 300 "POST /v1.41/session HTTP/1.1\r\nHost: d\r\n${UP}X-Docker-Expose-Session-Uuid: sgtest\r\nX-Docker-Expose-Session-Name: sgtest\r\nX-Docker-Expose-Session-Sharedkey: sgtest\r\n\r\n" \
+		"${SETTINGS}" >"$T/bk-session.out"
+	check "buildkit: POST /session upgrades, the daemon opens HTTP/2 as the client" \
+		sh -c "head -1 '$T/bk-session.out' | grep -q '^HTTP/1.1 101 ' && grep -aq '^PRI \* HTTP/2.0' '$T/bk-session.out'"
+	check "buildkit: ... and acknowledges our SETTINGS" \
+		sh -c "od -An -tx1 '$T/bk-session.out' | tr -d ' \n' | grep -q '$ACK'"
+	check "buildkit: the tunnels are logged as 101" \
+		wait_for 5 sh -c "[ \$(grep '\"status\":101' '$T/bk.log' | grep -c '\"normalized_path\":\"/\(grpc\|session\)\"') -eq 2 ]"
+	sg_stop bk
+else
+	fail "buildkit: sockguard starts"
+fi
