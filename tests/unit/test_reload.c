@@ -313,6 +313,31 @@ START_TEST(profile_changes_are_mutable)
 }
 END_TEST
 
+START_TEST(acknowledgements_are_mutable_and_shown)
+{
+	static const char b[] =
+	    "response: { deny_verbosity: minimal }\n"
+	    "insecure_accept_opaque_buildkit_tunnels: true\n"
+	    "insecure_allow_browser_requests: true\n"
+	    "rules:\n"
+	    "  - { match: { method: GET, path: /a }, action: allow }\n"
+	    "  - { match: { method: GET, path: /b }, action: allow }\n"
+	    "  - { match: { method: GET, path: /c }, action: allow }\n"
+	    "  - { match: { method: '*', path: '/**' }, action: deny }\n";
+	struct sg_ir_diff d;
+	char text[4096] = "";
+
+	diff_of(base, b, &d, text, sizeof(text));
+	ck_assert_uint_eq(d.nimmutable, 0);
+	ck_assert_msg(d.n == 2, "%s", text);
+	ck_assert_msg(strstr(text, "~ insecure_accept_opaque_buildkit_tunnels: "
+	    "false -> true\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "~ insecure_allow_browser_requests: "
+	    "false -> true\n") != NULL, "%s", text);
+	sg_ir_diff_free(&d);
+}
+END_TEST
+
 START_TEST(immutability_table)
 {
 	ck_assert(sg_ir_key_immutable("listen.socket"));
@@ -384,6 +409,7 @@ suite_reload(void)
 	tcase_add_test(tc, listener_allowed_profiles_are_mutable);
 	tcase_add_test(tc, listener_fields_are_immutable);
 	tcase_add_test(tc, profile_changes_are_mutable);
+	tcase_add_test(tc, acknowledgements_are_mutable_and_shown);
 	tcase_add_test(tc, reload_keys);
 	suite_add_tcase(s, tc);
 	return s;
