@@ -502,7 +502,8 @@ START_TEST(key_table_is_consistent)
 	    "log.format", "log.output", "log.access_log", "log.audit.enabled",
 	    "log.audit.format", "log.audit.output", "response.deny_verbosity",
 	    "health.enabled", "health.path", "insecure_allow_read_exfiltration",
-	    "rules", "rules_file", "min_api_version", "reload",
+	    "insecure_allow_browser_requests",
+	    "insecure_accept_opaque_buildkit_tunnels", "rules", "rules_file", "min_api_version", "reload",
 	    "reload.enabled", "reload.debounce", "listen.tls",
 	    "listen.tls.cert_file", "listen.tls.key_file",
 	    "listen.tls.client_ca_file", "listen.tls.common_names",
@@ -514,8 +515,7 @@ START_TEST(key_table_is_consistent)
 	    "clients.profiles"};
 	static const char *const unsupported[] = {
 	    "response.redact_container_env", "insecure_allow_body_blind_writes",
-	    "insecure_accept_opaque_buildkit_tunnels", "request_body",
-	    "clients.container_labels", "clients.container_labels.enabled",
+	    "request_body", "clients.container_labels", "clients.container_labels.enabled",
 	    "clients.global_concurrency",
 	    "ownership", "health.watchdog", "health.readiness", "metrics",
 	    "admin", "reload.poll_interval", "policy_bundle", "mutations"};
