@@ -2,7 +2,8 @@
 # Installs the Debian packages sockguard needs to build and test, when
 # they are missing. Build: a C compiler, make, pkg-config, re2c, bison,
 # libyaml, OpenSSL, Check. Tests: docker.io (dockerd + CLI),
-# busybox-static (the test image), openssl, curl, iproute2 (ss); clang +
+# busybox-static (the test image), openssl, curl, iproute2 (ss),
+# libnghttp2-dev (a gRPC test client); clang +
 # libFuzzer for fuzzing, valgrind, haproxy + gnuplot for benchmarks.
 set -eu
 need=()
@@ -25,6 +26,8 @@ have_cmd busybox || need+=(busybox-static)
 have_cmd openssl || need+=(openssl)
 have_cmd curl || need+=(curl)
 have_cmd ss || need+=(iproute2)
+# tests/tools/sggrpc: HTTP/2 for the BuildKit tunnel test
+have_pc libnghttp2 || need+=(libnghttp2-dev)
 # fuzzing (make fuzz): clang with the libFuzzer runtime
 have_cmd clang || need+=(clang)
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||

@@ -119,7 +119,8 @@ flow_malformed() {
 	rawq "POST /_ping HTTP/1.1\r\nHost: d\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" | grep -q '^HTTP/1.1 400' &&
 		rawq "GET /_ping HTTP/1.1\r\nHost: d\r\nX: a\0b\r\n\r\n" | grep -q '^HTTP/1.1 400' &&
 		rawq "GET /_ping HTTP/1.0\r\n\r\n" | grep -q '^HTTP/1.1 505' &&
-		rawq "GET /_ping HTTP/1.1\r\nHost: d\r\nX-Big: " "@40000:a" "\r\n\r\n" | grep -q '^HTTP/1.1 431' &&
+		rawq "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\nX-Big: " "@40000:a" "\r\n\r\n" | grep -q '^HTTP/1.1 200' &&
+		rawq "GET /_ping HTTP/1.1\r\nHost: d\r\nX-Big: " "@1048576:a" "\r\n\r\n" | grep -q '^HTTP/1.1 431' &&
 		rawq "GET /containers/%zz/json HTTP/1.1\r\nHost: d\r\n\r\n" | grep -q '^HTTP/1.1 400' &&
 		rawq "GET /v1.12/version HTTP/1.1\r\nHost: d\r\n\r\n" | grep -q '^HTTP/1.1 400' &&
 		rawq "POST /containers/x/start HTTP/1.1\r\nHost: d\r\nContent-Length: 2\r\n\r\n{}" | grep -q '^HTTP/1.1 403' &&

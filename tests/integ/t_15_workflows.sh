@@ -132,8 +132,22 @@ if sg_start bk "$cfg"; then
 		sh -c "head -1 '$T/bk-session.out' | grep -q '^HTTP/1.1 101 ' && grep -aq '^PRI \* HTTP/2.0' '$T/bk-session.out'"
 	check "buildkit: ... and acknowledges our SETTINGS" \
 		sh -c "od -An -tx1 '$T/bk-session.out' | tr -d ' \n' | grep -q '$ACK'"
+	# a real call to the daemon's BuildKit controller over the tunnel
+	"$SGTOOLS/sggrpc" -u "$DOCKER_SOCK" -P /v1.41 /moby.buildkit.v1.Control/ListWorkers \
+		>"$T/bk-direct.out" 2>"$T/bk-direct.err"
+	"$SGTOOLS/sggrpc" -u "$T/bk.sock" -P /v1.41 /moby.buildkit.v1.Control/ListWorkers \
+		>"$T/bk-lw.out" 2>"$T/bk-lw.err"
+	rc=$?
+	check "buildkit: a gRPC call (Control/ListWorkers) through the tunnel succeeds" \
+		sh -c "[ $rc -eq 0 ] && grep -q 'status=200 grpc-status=0' '$T/bk-lw.err' && grep -q linux '$T/bk-lw.out'"
+	check "buildkit: ... with the daemon's own answer" cmp -s "$T/bk-direct.out" "$T/bk-lw.out"
+	"$SGTOOLS/sggrpc" -u "$T/wf.sock" -P /v1.41 /moby.buildkit.v1.Control/ListWorkers \
+		>/dev/null 2>"$T/bk-wf.err"
+	rc=$?
+	check "buildkit: rules that deny /grpc refuse the upgrade (403)" \
+		sh -c "[ $rc -eq 2 ] && grep -q '^HTTP/1.1 403 ' '$T/bk-wf.err'"
 	check "buildkit: the tunnels are logged as 101" \
-		wait_for 5 sh -c "[ \$(grep '\"status\":101' '$T/bk.log' | grep -c '\"normalized_path\":\"/\(grpc\|session\)\"') -eq 2 ]"
+		wait_for 5 sh -c "[ \$(grep '\"status\":101' '$T/bk.log' | grep -c '\"normalized_path\":\"/\(grpc\|session\)\"') -eq 3 ]"
 	sg_stop bk
 else
 	fail "buildkit: sockguard starts"
