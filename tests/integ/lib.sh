@@ -25,6 +25,9 @@ check() {
 	if "$@"; then pass "$name"; else fail "$name"; fi
 }
 
+# quiet CMD...: CMD with its standard output dropped (for check)
+quiet() { "$@" >/dev/null; }
+
 # wait_for SECONDS CMD...: poll a condition (never a fixed sleep)
 wait_for() {
 	local deadline=$((SECONDS + $1))

@@ -81,17 +81,17 @@ check "workflows: ... the loaded image runs" \
 # tags, commits, image removal
 check "workflows: docker tag" wfd tag wf-built:1 wf-built:alias
 check "workflows: docker commit" sh -c "DOCKER_HOST=unix://$T/wf.sock docker commit -m note wft wf-committed:1 | grep -q sha256"
-check "workflows: docker rmi" wfd rmi wf-built:alias wf-committed:1
+check "workflows: docker rmi" quiet wfd rmi wf-built:alias wf-committed:1
 
 # volumes: create, use, inspect, remove
-check "workflows: docker volume create" wfd volume create wf-vol
+check "workflows: docker volume create" quiet wfd volume create wf-vol
 check "workflows: a container writes into the volume" \
 	wfd run --rm --network none -v wf-vol:/v bb:latest sh -c 'echo in-volume > /v/f'
 check "workflows: ... and another reads it" \
 	sh -c "DOCKER_HOST=unix://$T/wf.sock docker run --rm --network none -v wf-vol:/v bb:latest cat /v/f | grep -qx in-volume"
 check "workflows: docker volume ls and inspect" \
 	sh -c "DOCKER_HOST=unix://$T/wf.sock docker volume inspect wf-vol --format '{{.Name}}' | grep -qx wf-vol"
-check "workflows: docker volume rm" wfd volume rm wf-vol
+check "workflows: docker volume rm" quiet wfd volume rm wf-vol
 
 # wait: the exit code of a container that ends later
 cid=$(wfd run -d --network none bb:latest sh -c 'sleep 1; exit 7')

@@ -80,7 +80,7 @@ if ! wait_for 15 grep -qs '"sockguard started"' "$T/ml.log"; then
 fi
 
 # the stock docker CLI over mutual TLS, relaying to the real daemon
-check "tls: docker ps over the TLS listener" tlsd "$CERTS/client" ps
+check "tls: docker ps over the TLS listener" quiet tlsd "$CERTS/client" ps
 t_run() { tlsd "$CERTS/client" run --rm --network none bb:latest echo tls-listener | grep -qx tls-listener; }
 check "tls: docker run --rm over TLS" t_run
 tlsd "$CERTS/client" run -d --name tl --network none bb:latest sh -c 'i=0; while true; do echo t$i; i=$((i+1)); sleep 0.2; done' >/dev/null
