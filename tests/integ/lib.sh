@@ -172,7 +172,7 @@ sg_stop() {
 	local pid
 	pid=$(cat "$T/$1.pid" 2>/dev/null) || return 0
 	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
 	return 0
 }
 

@@ -36,7 +36,7 @@ check "workflows: exec -i stores 20 MB of stdin whole" \
 
 # docker cp in both directions: HEAD and PUT archive with a tar body
 head -c 300000 /dev/urandom >"$T/cp-in.bin"
-check "workflows: docker cp into a container" wfd cp "$T/cp-in.bin" wft:/in.bin
+check "workflows: docker cp into a container" quiet wfd cp "$T/cp-in.bin" wft:/in.bin
 check "workflows: ... arrives byte for byte" \
 	sh -c "[ \"\$(docker -H unix://$DOCKER_SOCK exec wft sh -c \"md5sum /in.bin\" | cut -d' ' -f1)\" = \"\$(md5sum <'$T/cp-in.bin' | cut -d' ' -f1)\" ]"
 wfd cp wft:/in.bin "$T/cp-out.bin" 2>/dev/null
@@ -79,7 +79,7 @@ check "workflows: ... the loaded image runs" \
 	sh -c "docker -H unix://$DOCKER_SOCK run --rm --network none wf-built:1 cat /size | grep -q '^2000000 '"
 
 # tags, commits, image removal
-check "workflows: docker tag" wfd tag wf-built:1 wf-built:alias
+check "workflows: docker tag" quiet wfd tag wf-built:1 wf-built:alias
 check "workflows: docker commit" sh -c "DOCKER_HOST=unix://$T/wf.sock docker commit -m note wft wf-committed:1 | grep -q sha256"
 check "workflows: docker rmi" quiet wfd rmi wf-built:alias wf-committed:1
 

@@ -162,7 +162,7 @@ r=$(raw raw -w 3000 "GET /_ping HTTP/1.1\r\n${HC}X-Big: " "@40000:e" "\r\n\r\n")
 check "bighead: ... and one more gets 503 with a reason" \
 	sh -c "printf '%s' '$r' | head -1 | grep -q '^HTTP/1.1 503 ' && printf '%s' '$r' | grep -q 'retry'"
 kill "$bspid" 2>/dev/null
-wait "$bspid" 2>/dev/null
+{ wait "$bspid"; } 2>/dev/null
 check "bighead: once they are gone a large head is served again" \
 	wait_for 10 sh -c "'$SGRAW' -u '$T/raw.sock' -w 3000 'GET /_ping HTTP/1.1\r\n${HC}X-Big: ' '@40000:f' '\r\n\r\n' | head -1 | grep -q '^HTTP/1.1 200 '"
 

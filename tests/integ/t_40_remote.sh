@@ -50,7 +50,7 @@ fwd_start() {
 }
 fwd_stop() {
 	kill -KILL "$(cat "$T/fwd-$1.pid")" 2>/dev/null
-	wait "$(cat "$T/fwd-$1.pid")" 2>/dev/null
+	{ wait "$(cat "$T/fwd-$1.pid")"; } 2>/dev/null # no "Killed" job notice
 }
 fwd_accepts() { grep -c '^accept' "$T/fwd-$1.log"; }
 
@@ -67,14 +67,14 @@ health() { raw "$1" -w 3000 "GET /health HTTP/1.1\r\nHost: d\r\nConnection: clos
 cfg=$(write_cfg_up mtls "  endpoints:
 $(tls_ep "tcp://127.0.0.1:$DK_TLS_PORT")")
 if sg_start mtls "$cfg"; then
-	check "mtls: docker ps through sockguard over mTLS" sgd mtls ps
+	check "mtls: docker ps through sockguard over mTLS" quiet sgd mtls ps
 	check "mtls: docker run --rm" sh -c "DOCKER_HOST=unix://$T/mtls.sock docker run --rm --network none bb:latest echo over-mtls | grep -qx over-mtls"
 	sgd mtls run -d --name mt --network none bb:latest sh -c 'i=0; while true; do echo m$i; i=$((i+1)); sleep 0.2; done' >/dev/null
 	DOCKER_HOST=unix://$T/mtls.sock docker logs -f mt >"$T/mtls-logs.out" 2>&1 &
 	lp=$!
 	check "mtls: logs -f streams over mTLS" wait_for 15 contains "$T/mtls-logs.out" "m5"
 	kill "$lp" 2>/dev/null
-	wait "$lp" 2>/dev/null
+	{ wait "$lp"; } 2>/dev/null
 	check "mtls: exec -i with stdin EOF over mTLS" \
 		sh -c "echo tls-in | DOCKER_HOST=unix://$T/mtls.sock docker exec -i mt sh -c 'cat; echo done' | tr '\n' , | grep -qx 'tls-in,done,'"
 	sgd mtls rm -f mt >/dev/null
@@ -120,7 +120,7 @@ check "tls: an address outside the certificate's names is refused" sg_fails sni0
 cfg=$(write_cfg_up sni "  endpoints:
 $(tls_ep "tcp://127.0.0.2:$SNI_PORT" "        server_name: dockerd.internal")")
 if sg_start sni "$cfg"; then
-	check "tls: server_name override makes that address verify" sgd sni ps
+	check "tls: server_name override makes that address verify" quiet sgd sni ps
 	sg_stop sni
 else
 	fail "tls: server_name override makes that address verify"
@@ -153,7 +153,7 @@ else
 	fail "tls: openssl s_server with a CN-only certificate starts"
 fi
 kill "$cnop" 2>/dev/null
-wait "$cnop" 2>/dev/null
+{ wait "$cnop"; } 2>/dev/null
 
 # ---- insecure opt-ins work, and warn ----
 cfg=$(write_cfg_up skip "  endpoints:
@@ -164,7 +164,7 @@ cfg=$(write_cfg_up skip "  endpoints:
         cert_file: $CERTS/client/cert.pem
         key_file: $CERTS/client/key.pem")
 if sg_start skip "$cfg"; then
-	check "insecure: skip-verify connects despite an unrelated CA" sgd skip ps
+	check "insecure: skip-verify connects despite an unrelated CA" quiet sgd skip ps
 	check "insecure: skip-verify warns" wait_for 5 contains "$T/skip.log" "not verified"
 	sg_stop skip
 else
@@ -176,7 +176,7 @@ cfg=$(write_cfg_up plain "  endpoints:
     - address: tcp://127.0.0.1:$PLAIN_PORT
       insecure_allow_plain_tcp: true")
 if sg_start plain "$cfg"; then
-	check "insecure: plaintext TCP endpoint works" sgd plain ps
+	check "insecure: plaintext TCP endpoint works" quiet sgd plain ps
 	check "insecure: plaintext TCP warns" wait_for 5 contains "$T/plain.log" "plaintext TCP"
 	sg_stop plain
 else
@@ -199,7 +199,7 @@ started_upstream() { grep '"sockguard started"' "$T/$1.log" | grep -qF "\"upstre
 
 cfg=$(write_env_cfg denv1)
 DOCKER_HOST=tcp://127.0.0.1:$DK_TLS_PORT DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$CERTS/client \
-	sg_start denv1 "$cfg" && check "docker-env: verify + cert path = verified mTLS" sgd denv1 ps ||
+	sg_start denv1 "$cfg" && check "docker-env: verify + cert path = verified mTLS" quiet sgd denv1 ps ||
 	fail "docker-env: verify + cert path starts"
 check "docker-env: logs that it uses DOCKER_HOST" wait_for 5 contains "$T/denv1.log" "using remote upstream from DOCKER_HOST"
 sg_stop denv1
@@ -225,13 +225,13 @@ mkdir -p "$T/skipdir" && cp "$CERTS/client/cert.pem" "$CERTS/client/key.pem" "$T
 	cp "$CERTS/other/ca.pem" "$T/skipdir/ca.pem"
 cfg=$(write_env_cfg denv3b)
 DOCKER_HOST=tcp://127.0.0.1:$DK_TLS_PORT DOCKER_CERT_PATH=$T/skipdir \
-	sg_start denv3b "$cfg" && check "docker-env: ... and presents the client certificate" sgd denv3b ps ||
+	sg_start denv3b "$cfg" && check "docker-env: ... and presents the client certificate" quiet sgd denv3b ps ||
 	fail "docker-env: cert path without verify starts"
 sg_stop denv3b
 
 cfg=$(write_env_cfg denv4)
 DOCKER_HOST=tcp://127.0.0.1:$PLAIN_PORT sg_start denv4 "$cfg" &&
-	check "docker-env: neither = plaintext TCP" sgd denv4 ps || fail "docker-env: plaintext starts"
+	check "docker-env: neither = plaintext TCP" quiet sgd denv4 ps || fail "docker-env: plaintext starts"
 check "docker-env: plaintext warns" wait_for 5 contains "$T/denv4.log" "plaintext"
 sg_stop denv4
 

@@ -112,7 +112,7 @@ sgd rl create --name rlafter --network none bb:latest true >/dev/null
 check "reload: the events stream survived every reload" \
 	wait_for 10 contains "$T/rl-events.out" "create rlafter"
 kill "$evp" 2>/dev/null
-wait "$evp" 2>/dev/null
+{ wait "$evp"; } 2>/dev/null
 check "reload: each applied reload logged its diff" \
 	wait_for 5 sh -c "grep '\"msg\":\"config change\"' '$T/rl.log' | grep -q 'rules\\|rule 4\\|/info'"
 

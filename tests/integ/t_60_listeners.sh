@@ -88,7 +88,7 @@ tlsd "$CERTS/client" logs -f tl >"$T/tl-logs.out" 2>&1 &
 tlp=$!
 check "tls: logs -f over the TLS listener" wait_for 15 contains "$T/tl-logs.out" "t5"
 kill "$tlp" 2>/dev/null
-wait "$tlp" 2>/dev/null
+{ wait "$tlp"; } 2>/dev/null
 t_exec() { echo via-tls | tlsd "$CERTS/client" exec -i tl sh -c 'cat; echo after' | tr '\n' , | grep -qx 'via-tls,after,'; }
 check "tls: exec -i over the TLS listener (stdin EOF, output after it)" t_exec
 # 20 MB in and the same 20 MB back out at once over TLS (both relays
@@ -154,7 +154,7 @@ wait_for 5 contains "$T/s_server.log" ACCEPT
 printf 'GET / HTTP/1.0\r\n\r\n' | timeout 10 openssl s_client -ign_eof -connect "127.0.0.1:$SESS_PORT" \
 	-CAfile "$CERTS/ca.pem" -sess_out "$T/sess-other.pem" >/dev/null 2>&1
 kill "$ssp" 2>/dev/null
-wait "$ssp" 2>/dev/null
+{ wait "$ssp"; } 2>/dev/null
 if [ -s "$T/sess-other.pem" ]; then
 	out=$(printf 'GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | timeout 10 openssl s_client \
 		-ign_eof -connect "127.0.0.1:$TLS_PORT" -CAfile "$CERTS/ca.pem" -sess_in "$T/sess-other.pem" 2>&1)
@@ -352,7 +352,7 @@ check "listeners: a failed bind exits 1" [ "$rc" -eq 1 ]
 check "listeners: ... naming the address" contains "$T/aon.log" "127.0.0.1:$BUSY"
 check "listeners: ... and the listener already bound is undone" test ! -e "$T/aon.sock"
 kill -KILL "$busyp" 2>/dev/null
-wait "$busyp" 2>/dev/null
+{ wait "$busyp"; } 2>/dev/null
 
 # A unix client whose peer credentials cannot be read (a shim makes
 # SO_PEERCRED fail) is not guessed into a profile while

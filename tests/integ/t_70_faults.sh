@@ -149,7 +149,7 @@ if wait_for 10 grep -qs '"sockguard started"' "$T/fdx.log"; then
 	check "fd exhaustion: ... and did not mark the daemon unhealthy" \
 		sh -c "! grep 'upstream endpoint health changed' '$T/fdx.log' | grep -q '\"to\":\"unhealthy\"'"
 	kill "$hp" 2>/dev/null
-	wait "$hp" 2>/dev/null
+	{ wait "$hp"; } 2>/dev/null
 	check "fd exhaustion: a normal request succeeds once the clients are gone" wait_for 10 ok_ping fdx
 	check "fd exhaustion: descriptors return to the baseline" \
 		wait_for 10 sh -c "[ \$(find /proc/$fpid/fd -mindepth 1 -maxdepth 1 | wc -l) -le $((base + 2)) ]"
@@ -278,7 +278,7 @@ if sg_start cd "$cfg"; then
 	check "client dies mid-upload: sockguard holds a client and an upstream connection" \
 		wait_for 5 sh -c "[ \$(find /proc/$cpid/fd -mindepth 1 -maxdepth 1 | wc -l) -ge $((base + 1)) ]"
 	kill -KILL "$up"
-	wait "$up" 2>/dev/null
+	{ wait "$up"; } 2>/dev/null
 	check "client dies mid-upload: both sides are closed (descriptors back to $base)" \
 		wait_for 5 sh -c "[ \$(find /proc/$cpid/fd -mindepth 1 -maxdepth 1 | wc -l) -le $base ]"
 	check "client dies mid-upload: logged as client_closed" \
@@ -296,7 +296,7 @@ if sg_start cd "$cfg"; then
 	wait_for 10 dk_saw_since "$mark" "/containers/create"
 	wait_for 5 sh -c "[ \$(find /proc/$cpid/fd -mindepth 1 -maxdepth 1 | wc -l) -ge $((base + 1)) ]"
 	kill -KILL "$up"
-	wait "$up" 2>/dev/null
+	{ wait "$up"; } 2>/dev/null
 	check "client dies mid-chunked-upload: both sides are closed" \
 		wait_for 5 sh -c "[ \$(find /proc/$cpid/fd -mindepth 1 -maxdepth 1 | wc -l) -le $base ]"
 
@@ -309,7 +309,7 @@ if sg_start cd "$cfg"; then
 	check "client dies mid-stream: the events stream holds its descriptors" \
 		wait_for 5 sh -c "[ \$(find /proc/$cpid/fd -mindepth 1 -maxdepth 1 | wc -l) -ge $((base + 1)) ]"
 	kill -KILL "$evp"
-	wait "$evp" 2>/dev/null
+	{ wait "$evp"; } 2>/dev/null
 	check "client dies mid-stream: docker events killed -> upstream closed too" \
 		wait_for 5 sh -c "[ \$(find /proc/$cpid/fd -mindepth 1 -maxdepth 1 | wc -l) -le $base ]"
 	mark=$(dk_mark)
@@ -319,7 +319,7 @@ if sg_start cd "$cfg"; then
 	wait_for 10 dk_saw_since "$mark" "/events"
 	wait_for 5 sh -c "[ \$(find /proc/$cpid/fd -mindepth 1 -maxdepth 1 | wc -l) -ge $((base + 1)) ]"
 	kill -KILL "$evp"
-	wait "$evp" 2>/dev/null
+	{ wait "$evp"; } 2>/dev/null
 	check "client dies mid-stream: raw events client killed -> upstream closed too" \
 		wait_for 5 sh -c "[ \$(find /proc/$cpid/fd -mindepth 1 -maxdepth 1 | wc -l) -le $base ]"
 	check "client dies: sockguard still serves" ok_ping cd

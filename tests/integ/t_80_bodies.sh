@@ -125,7 +125,7 @@ if [ -x "${SGMOCKD:-}" ]; then
 		check "bodies: a spliced body's client socket gets the larger send buffer (tb$((2 * wmax)))" \
 			wait_for 10 sh -c "ss -xmp | grep -F 'pid=$pid,' | grep -q 'tb$((2 * wmax)),'"
 		kill "$stall" 2>/dev/null
-		wait "$stall" 2>/dev/null
+		{ wait "$stall"; } 2>/dev/null
 
 		# a client leaving mid-body: no descriptor is left behind and
 		# the loop does not spin on the dead connection
