@@ -43,6 +43,8 @@ static const char *env_docker_port(struct sg_cfg_ctx *c, const char *host,
     bool tls, const struct sg_loc *loc);
 static char *env_mechanical(struct sg_arena *a, const char *path);
 static const char *env_trim(struct sg_arena *a, const char *s);
+static void env_alias(struct sg_cfg_ctx *c, const char *path,
+    const char *name);
 static const char *env_join(struct sg_arena *a, const char *dir,
     const char *name);
 
@@ -77,6 +79,10 @@ sg_cfg_env_overlay(struct sg_cfg_ctx *c)
 		c->vals[i].node = NULL;
 		c->vals[i].text = sg_arena_strdup(c->a, v);
 	}
+
+	/* Tecnativa's names, below SOCKGUARD_* and above the file */
+	env_alias(c, "upstream.socket", "SOCKET_PATH");
+	env_alias(c, "log.level", "LOG_LEVEL");
 
 	/* Unknown variables: only when the environment can be listed. */
 	ep = o->envp;
@@ -387,4 +393,47 @@ env_join(struct sg_arena *a, const char *dir, const char *name)
 
 	return sg_arena_printf(a, "%s%s%s", dir, n > 0 && dir[n - 1] == '/' ?
 	    "" : "/", name);
+}
+
+/*
+ * SOCKET_PATH and LOG_LEVEL, as Tecnativa's proxy reads them (SPEC 2.2):
+ * they set their key unless its SOCKGUARD_* variable did. LOG_LEVEL takes
+ * syslog's names too (notice, warning, err, crit, alert, emerg).
+ */
+static void
+env_alias(struct sg_cfg_ctx *c, const char *path, const char *name)
+{
+	static const struct {
+		const char *in, *out;
+	} levels[] = {
+		{"debug", "debug"}, {"info", "info"}, {"notice", "info"},
+		{"warn", "warn"}, {"warning", "warn"}, {"error", "error"},
+		{"err", "error"}, {"crit", "error"}, {"alert", "error"},
+		{"emerg", "error"},
+	};
+	const struct sg_key *k = sg_cfg_key_find(path);
+	const char *v = env_trim(c->a, sg_cfg_getenv(c->o, name));
+	struct sg_cfg_val *val;
+	size_t i;
+
+	if (k == NULL || v[0] == '\0')
+		return;
+	val = &c->vals[sg_cfg_key_index(k)];
+	if (val->src == SG_CFG_SRC_ENV)
+		return;
+	if (strcmp(name, "LOG_LEVEL") == 0) {
+		char *low = sg_arena_strdup(c->a, v), *p;
+
+		for (p = low; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		v = low;
+		for (i = 0; i < SG_ARRAY_LEN(levels); i++)
+			if (strcmp(low, levels[i].in) == 0)
+				v = levels[i].out;
+	}
+	val->src = SG_CFG_SRC_ENV;
+	val->loc = (struct sg_loc){sg_arena_printf(c->a, "env:%s", name), 0,
+	    0};
+	val->node = NULL;
+	val->text = v;
 }

@@ -195,6 +195,16 @@ size_t sg_cfg_split_list(struct sg_arena *a, const char *s,
 bool sg_cfg_env_docker(struct sg_cfg_ctx *c, struct sg_ir_endpoint *ep,
     struct sg_cfg_ep_src *src);
 
+/* ---- cfg_compat.c ---- */
+
+/*
+ * Tecnativa compatibility (SPEC 2.8): while ir's rules are the built-in
+ * defaults and a recognised variable (CONTAINERS, POST, ALLOW_START, ...)
+ * is set, replaces them with the rules the variables describe and sets
+ * ir->compat_env. Returns whether it did.
+ */
+bool sg_cfg_compat(struct sg_cfg_ctx *c, struct sg_ir *ir);
+
 /* ---- cfg_lower.c ---- */
 
 /*

@@ -304,6 +304,8 @@ lower_run(struct sg_arena *a, const struct sg_load_opts *o, const char *name,
 	lower_listeners(&c, &flat, ir);
 	lower_upstream(&c, &flat, ir);
 	lower_rules(&c, &flat, ir);
+	if (flat.rules_ok)
+		(void)sg_cfg_compat(&c, ir);
 	lower_clients(&c, &flat, ir);
 	lower_keylocs(&c, ir);
 	/* Values that failed to convert kept their defaults: go on and

@@ -291,8 +291,10 @@ main_print_rules(const struct sg_ir_rule *rules, size_t n)
 		    r->action == SG_ACTION_ALLOW ? "allow" : "deny", m, r->path);
 		if (r->reason != NULL && r->reason[0] != '\0')
 			printf("  \"%s\"", r->reason);
-		if (r->loc.file != NULL)
+		if (r->loc.file != NULL && r->loc.line > 0)
 			printf("  (%s:%u)", r->loc.file, r->loc.line);
+		else if (r->loc.file != NULL)
+			printf("  (%s)", r->loc.file);
 		printf("\n");
 	}
 }
@@ -380,6 +382,9 @@ main_check(struct main_args *a)
 	main_print_upstream(ir);
 	printf("minimum API version: %u.%u\n", ir->min_api_major,
 	    ir->min_api_minor);
+	if (ir->compat_env != NULL)
+		printf("tecnativa compatibility mode active: %s\n",
+		    ir->compat_env);
 	printf("rules (%zu)%s%s:\n", ir->nrules,
 	    ir->rules_are_default ? " [built-in defaults]" : "",
 	    ir->rules_file != NULL && ir->rules_file[0] ? " from rules_file" :

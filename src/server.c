@@ -95,6 +95,13 @@ server_log_started(struct sg_server *srv)
 	for (i = 0; i < srv->nlst && o < sizeof(lst) - 1; i++)
 		o += (size_t)snprintf(lst + o, sizeof(lst) - o, "%s%s",
 		    i ? "," : "", srv->lst[i].label);
+	if (srv->conf->ir->compat_env != NULL) {
+		sg_log_begin(&r, SG_LOG_INFO,
+		    "tecnativa compatibility mode active");
+		sg_log_str(&r, "variables", srv->conf->ir->compat_env);
+		sg_log_int(&r, "rules", (long long)srv->conf->ir->nrules);
+		sg_log_end(&r);
+	}
 	sg_log_begin(&r, SG_LOG_INFO, "sockguard started");
 	sg_log_str(&r, "version", sg_version);
 	sg_log_str(&r, "listeners", lst);

@@ -227,6 +227,9 @@ struct sg_ir {
 	size_t nrules;
 	bool rules_are_default;
 	const char *rules_file;  /* "" when rules came from YAML/defaults */
+	/* Tecnativa variables that made the rules ("CONTAINERS=on ..."),
+	 * NULL when their compatibility mode is off (SPEC 2.8) */
+	const char *compat_env;
 
 	struct sg_ir_keyloc *keylocs;
 	size_t nkeylocs;
