@@ -1807,6 +1807,15 @@ check_probe_list(struct sg_arena *a, const struct sg_policy *p,
 	return list;
 }
 
+/* Where rule first was written, or the rules key when none decided. */
+static const struct sg_loc *
+check_rule_loc(const struct sg_ir *ir, const struct sg_ir_rule *rules,
+    size_t n, const char *prefix, int first)
+{
+	return first >= 0 && (size_t)first < n ? &rules[first].loc :
+	    check_loc(ir, prefix);
+}
+
 /* Over rules (the top-level ones, or profile's); key prefix "rules". */
 static void
 check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
@@ -1814,7 +1823,7 @@ check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
 {
 	struct sg_arena *a = sg_arena_new();
 	struct sg_policy *p;
-	const char *list;
+	const char *list, *who;
 	int first;
 
 	p = sg_policy_compile(a, rules, n, d);
@@ -1822,25 +1831,22 @@ check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
 		sg_arena_free(a);
 		return;
 	}
+	who = profile != NULL ? sg_arena_printf(a, "client profile \"%s\" ",
+	    profile) : "";
 	list = check_probe_list(a, p, check_exfil_probes,
 	    SG_ARRAY_LEN(check_exfil_probes), &first);
 	if (list != NULL) {
-		char key[96];
-		const struct sg_loc *loc = first >= 0 && (size_t)first < n ?
-		    &rules[first].loc : check_loc(ir, prefix);
+		const struct sg_loc *loc = check_rule_loc(ir, rules, n, prefix,
+		    first);
+		const char *key = first >= 0 ? sg_arena_printf(a, "%s[%d]",
+		    prefix, first) : prefix;
 
-		if (first >= 0)
-			snprintf(key, sizeof(key), "%s[%d]", prefix, first);
-		else
-			snprintf(key, sizeof(key), "%s", prefix);
 		if (ir->insecure_allow_read_exfiltration)
 			sg_diag_warn(d, check_loc(ir,
 			    "insecure_allow_read_exfiltration"),
 			    "insecure_allow_read_exfiltration",
 			    "insecure_allow_read_exfiltration is enabled and "
-			    "the %s%s%srules allow: %s", profile != NULL ?
-			    "client profile \"" : "", profile != NULL ?
-			    profile : "", profile != NULL ? "\" " : "", list);
+			    "the %srules allow: %s", who, list);
 		else if (profile != NULL)
 			sg_diag_error(d, loc, key, CHECK_EXFIL_PROFILE_MSG,
 			    profile, list);
@@ -1854,44 +1860,32 @@ check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
 	 */
 	list = check_probe_list(a, p, check_buildkit_probes,
 	    SG_ARRAY_LEN(check_buildkit_probes), &first);
-	if (list != NULL && !ir->insecure_accept_opaque_buildkit_tunnels) {
-		char key[96];
-
-		snprintf(key, sizeof(key), "%s[%d]", prefix, first);
-		sg_diag_error(d, first >= 0 && (size_t)first < n ?
-		    &rules[first].loc : check_loc(ir, prefix), key,
-		    "the %s%s%srules allow BuildKit tunnels (%s): a build "
+	if (list != NULL && !ir->insecure_accept_opaque_buildkit_tunnels)
+		sg_diag_error(d, check_rule_loc(ir, rules, n, prefix, first),
+		    sg_arena_printf(a, "%s[%d]", prefix, first),
+		    "the %srules allow BuildKit tunnels (%s): a build "
 		    "session is an HTTP/2 tunnel that sockguard relays unseen "
 		    "(the build's solves, registry credentials, secrets, SSH "
 		    "agent and files); deny these paths (builds then use the "
 		    "classic builder, DOCKER_BUILDKIT=0), or set "
 		    "insecure_accept_opaque_buildkit_tunnels: true to relay "
-		    "them anyway", profile != NULL ? "client profile \"" : "",
-		    profile != NULL ? profile : "", profile != NULL ? "\" " :
-		    "", list);
-	}
+		    "them anyway", who, list);
 	/*
 	 * Request bodies are not inspected yet: say so for every allowed
 	 * write whose body decides what the daemon does.
 	 */
 	list = check_probe_list(a, p, check_body_probes,
 	    SG_ARRAY_LEN(check_body_probes), &first);
-	if (list != NULL) {
-		char key[96];
-
-		snprintf(key, sizeof(key), "%s[%d]", prefix, first);
-		sg_diag_warn(d, first >= 0 && (size_t)first < n ?
-		    &rules[first].loc : check_loc(ir, prefix), key,
+	if (list != NULL)
+		sg_diag_warn(d, check_rule_loc(ir, rules, n, prefix, first),
+		    sg_arena_printf(a, "%s[%d]", prefix, first),
 		    "request bodies are not inspected by this version: the "
-		    "%s%s%srules allow %s, and whatever body is sent there "
+		    "%srules allow %s, and whatever body is sent there "
 		    "reaches the daemon unchecked (POST /containers/create "
 		    "can start a privileged container with host mounts, "
 		    "which is root on the host); allow these only to "
-		    "trusted clients (client profiles) or deny them",
-		    profile != NULL ? "client profile \"" : "",
-		    profile != NULL ? profile : "", profile != NULL ? "\" " :
-		    "", list);
-	}
+		    "trusted clients (client profiles) or deny them", who,
+		    list);
 	sg_arena_free(a);
 }
 

@@ -86,21 +86,14 @@ check "check: the shipped example config is valid" "$SG" check -q -c "$ROOT/exam
 
 # BuildKit tunnels are opaque: rules that allow them need the
 # acknowledgement, and with it check warns
-printf 'allow GET /_ping\nallow * /**\n' >"$T/bk.rules"
-cat >"$T/bk.yaml" <<YAML
-listen:
-  socket: $T/bkc.sock
-upstream:
-  socket: $DOCKER_SOCK
-insecure_allow_read_exfiltration: true
-rules_file: bk.rules
-YAML
-"$SG" check -c "$T/bk.yaml" >"$T/bk.out" 2>&1
+cfg=$(write_cfg bk 'allow GET /_ping
+allow * /**' 'insecure_allow_read_exfiltration: true')
+"$SG" check -c "$cfg" >"$T/bk.out" 2>&1
 rc=$?
 check "check: rules that allow BuildKit tunnels need the acknowledgement (exit 1)" [ "$rc" -eq 1 ]
 check "check: ... the error names the rule's line and the setting" \
 	sh -c "grep 'bk.rules:2:' '$T/bk.out' | grep 'POST /session, POST /grpc' | grep -q 'insecure_accept_opaque_buildkit_tunnels: true'"
-SOCKGUARD_INSECURE_ACCEPT_OPAQUE_BUILDKIT_TUNNELS=true "$SG" check -c "$T/bk.yaml" >"$T/bk2.out" 2>&1
+SOCKGUARD_INSECURE_ACCEPT_OPAQUE_BUILDKIT_TUNNELS=true "$SG" check -c "$cfg" >"$T/bk2.out" 2>&1
 rc=$?
 check "check: ... acknowledged through the environment it passes with a warning" \
 	sh -c "[ $rc -eq 0 ] && grep -q 'warning: .*opaque HTTP/2 tunnels' '$T/bk2.out'"

@@ -28,13 +28,15 @@ load(struct sg_arena *a, const char *yaml, struct sg_diag *d)
 	return sg_cfg_load_bytes(a, &o, "t.yaml", yaml, strlen(yaml), d);
 }
 
-static const char base[] =
-    "response: { deny_verbosity: minimal }\n"
-    "rules:\n"
-    "  - { match: { method: GET, path: /a }, action: allow }\n"
-    "  - { match: { method: GET, path: /b }, action: allow }\n"
-    "  - { match: { method: GET, path: /c }, action: allow }\n"
-    "  - { match: { method: '*', path: '/**' }, action: deny }\n";
+#define BASE_YAML \
+    "response: { deny_verbosity: minimal }\n" \
+    "rules:\n" \
+    "  - { match: { method: GET, path: /a }, action: allow }\n" \
+    "  - { match: { method: GET, path: /b }, action: allow }\n" \
+    "  - { match: { method: GET, path: /c }, action: allow }\n" \
+    "  - { match: { method: '*', path: '/**' }, action: deny }\n"
+
+static const char base[] = BASE_YAML;
 
 static void
 diff_of(const char *a_yaml, const char *b_yaml, struct sg_ir_diff *out,
@@ -104,13 +106,7 @@ START_TEST(immutable_changes_are_marked)
 	    "upstream:\n"
 	    "  socket: /run/other-docker.sock\n"
 	    "  request_timeout: 30s\n"
-	    "log: { level: debug }\n"
-	    "response: { deny_verbosity: minimal }\n"
-	    "rules:\n"
-	    "  - { match: { method: GET, path: /a }, action: allow }\n"
-	    "  - { match: { method: GET, path: /b }, action: allow }\n"
-	    "  - { match: { method: GET, path: /c }, action: allow }\n"
-	    "  - { match: { method: '*', path: '/**' }, action: deny }\n";
+	    "log: { level: debug }\n" BASE_YAML;
 	struct sg_ir_diff d;
 	char text[4096] = "";
 
@@ -316,14 +312,8 @@ END_TEST
 START_TEST(acknowledgements_are_mutable_and_shown)
 {
 	static const char b[] =
-	    "response: { deny_verbosity: minimal }\n"
 	    "insecure_accept_opaque_buildkit_tunnels: true\n"
-	    "insecure_allow_browser_requests: true\n"
-	    "rules:\n"
-	    "  - { match: { method: GET, path: /a }, action: allow }\n"
-	    "  - { match: { method: GET, path: /b }, action: allow }\n"
-	    "  - { match: { method: GET, path: /c }, action: allow }\n"
-	    "  - { match: { method: '*', path: '/**' }, action: deny }\n";
+	    "insecure_allow_browser_requests: true\n" BASE_YAML;
 	struct sg_ir_diff d;
 	char text[4096] = "";
 
