@@ -153,6 +153,7 @@ sg_cfg_compat(struct sg_cfg_ctx *c, struct sg_ir *ir)
 
 		/* SPEC 2.8: these sections imply the acknowledgement */
 		ir->insecure_accept_opaque_buildkit_tunnels = true;
+		ir->buildkit_by_compat = true;
 		sg_diag_warn(c->d, &loc, "insecure_accept_opaque_buildkit_tunnels",
 		    "GRPC or SESSION turns on "
 		    "insecure_accept_opaque_buildkit_tunnels (deprecated): "

@@ -1632,7 +1632,9 @@ check_misc(struct sg_ir *ir, const struct sg_cfg_flat *raw, struct sg_diag *d)
 		    "any other, so a web page open on a machine that reaches "
 		    "a TCP listener can drive the Docker API within the "
 		    "rules");
-	if (ir->insecure_accept_opaque_buildkit_tunnels)
+	/* (when GRPC/SESSION turned it on, that warning said so) */
+	if (ir->insecure_accept_opaque_buildkit_tunnels &&
+	    !ir->buildkit_by_compat)
 		sg_diag_warn(d, check_loc(ir,
 		    "insecure_accept_opaque_buildkit_tunnels"),
 		    "insecure_accept_opaque_buildkit_tunnels",

@@ -216,6 +216,7 @@ struct sg_ir {
 	bool insecure_allow_browser_requests; /* Origin / Sec-Fetch-* pass */
 	/* POST /session and /grpc upgrade to h2c and are relayed unseen */
 	bool insecure_accept_opaque_buildkit_tunnels;
+	bool buildkit_by_compat;  /* ... turned on by GRPC/SESSION (SPEC 2.8) */
 	unsigned min_api_major, min_api_minor; /* default 1.24 */
 
 	bool reload_enabled;
