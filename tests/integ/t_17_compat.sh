@@ -46,3 +46,30 @@ SOCKET_PATH=$DOCKER_SOCK CONTAINERS=1 "$SG" check -c "$T/compat.yaml" >"$T/compa
 rc=$?
 check "compat: with rules in the config the variables change nothing" \
 	sh -c "[ $rc -eq 0 ] && ! grep -q tecnativa '$T/compat-own.out' && grep -q 'rules (1)' '$T/compat-own.out'"
+
+# the variables apply again on every reload: rules written into the file
+# take over, and taking them out brings the variables' rules back
+cat >"$T/cr.yaml" <<YAML
+listen:
+  socket: $T/cr.sock
+upstream:
+  socket: $DOCKER_SOCK
+reload: { enabled: true, debounce: 50ms }
+YAML
+cr_gen() { raw cr -w 2000 "GET /health HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n" | grep -o '"generation":[0-9]*' | cut -d: -f2; }
+cr_gen_is() { [ "$(cr_gen)" = "$1" ]; }
+if CONTAINERS=1 SOCKGUARD_INSECURE_ALLOW_READ_EXFILTRATION=true sg_start cr "$T/cr.yaml"; then
+	check "compat reload: CONTAINERS=1 in effect" quiet sgd cr ps
+	cp "$T/cr.yaml" "$T/cr.plain"
+	printf 'rules:\n  - { match: { method: GET, path: /info }, action: allow }\n' >>"$T/cr.yaml"
+	check "compat reload: rules written into the file are applied" wait_for 10 cr_gen_is 2
+	cr_status() { raw cr -w 2000 "GET $1 HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n" | head -1 | cut -d' ' -f2; }
+	check "compat reload: ... and replace the variables' rules" \
+		sh -c "[ '$(cr_status /v1.41/containers/json)' = 403 ] && [ '$(cr_status /v1.41/info)' = 200 ]"
+	cp "$T/cr.plain" "$T/cr.yaml"
+	check "compat reload: taking them out again is applied" wait_for 10 cr_gen_is 3
+	check "compat reload: ... and the variables' rules are back" quiet sgd cr ps
+	sg_stop cr
+else
+	fail "compat reload: sockguard starts"
+fi
