@@ -81,14 +81,14 @@ enum compat_val { COMPAT_UNSET = 0, COMPAT_ON, COMPAT_OFF };
 
 struct compat {
 	struct sg_cfg_ctx *c;
-	const char *name[COMPAT_NVARS];
-	enum compat_val val[COMPAT_NVARS];
+	enum compat_val val[COMPAT_NVARS]; /* by compat_name() index */
 };
 
 static bool compat_rules_default(const struct sg_ir *ir);
 static bool compat_read(struct compat *k);
+static const char *compat_name(size_t i);
+static enum compat_val compat_val(const struct compat *k, const char *var);
 static bool compat_on(const struct compat *k, const char *var, bool def);
-static bool compat_set(const struct compat *k, const char *var);
 static void compat_add(struct compat *k, struct sg_ir *ir, const char **m,
     size_t nm, bool any, const char *path, const char *var);
 
@@ -146,7 +146,7 @@ sg_cfg_compat(struct sg_cfg_ctx *c, struct sg_ir *ir)
 		if (k.val[i] != COMPAT_UNSET)
 			ir->compat_env = sg_arena_printf(c->a, "%s%s%s=%s",
 			    ir->compat_env, ir->compat_env[0] ? " " : "",
-			    k.name[i], k.val[i] == COMPAT_ON ? "on" : "off");
+			    compat_name(i), k.val[i] == COMPAT_ON ? "on" : "off");
 	if (tunnels && !ir->insecure_accept_opaque_buildkit_tunnels) {
 		struct sg_loc loc = {compat_on(&k, "GRPC", false) ?
 		    "env:GRPC" : "env:SESSION", 0, 0};
@@ -204,12 +204,9 @@ compat_read(struct compat *k)
 	size_t i;
 
 	for (i = 0; i < COMPAT_NVARS; i++) {
-		const char *var = i < SG_ARRAY_LEN(compat_sections) ?
-		    compat_sections[i].var :
-		    compat_other[i - SG_ARRAY_LEN(compat_sections)];
+		const char *var = compat_name(i);
 		const char *v = sg_cfg_getenv(k->c->o, var);
 
-		k->name[i] = var;
 		if (v == NULL || v[0] == '\0')
 			continue;
 		any = true;
@@ -233,27 +230,31 @@ compat_read(struct compat *k)
 	return any;
 }
 
-static bool
-compat_on(const struct compat *k, const char *var, bool def)
+/* The i-th recognised name: the sections' in order, then the others. */
+static const char *
+compat_name(size_t i)
+{
+	return i < SG_ARRAY_LEN(compat_sections) ? compat_sections[i].var :
+	    compat_other[i - SG_ARRAY_LEN(compat_sections)];
+}
+
+static enum compat_val
+compat_val(const struct compat *k, const char *var)
 {
 	size_t i;
 
 	for (i = 0; i < COMPAT_NVARS; i++)
-		if (strcmp(k->name[i], var) == 0)
-			return k->val[i] == COMPAT_UNSET ? def :
-			    k->val[i] == COMPAT_ON;
-	return def;
+		if (strcmp(compat_name(i), var) == 0)
+			return k->val[i];
+	return COMPAT_UNSET;
 }
 
 static bool
-compat_set(const struct compat *k, const char *var)
+compat_on(const struct compat *k, const char *var, bool def)
 {
-	size_t i;
+	enum compat_val v = compat_val(k, var);
 
-	for (i = 0; i < COMPAT_NVARS; i++)
-		if (strcmp(k->name[i], var) == 0)
-			return k->val[i] != COMPAT_UNSET;
-	return false;
+	return v == COMPAT_UNSET ? def : v == COMPAT_ON;
 }
 
 /* One allow rule, located at the variable that made it (or its default). */
@@ -270,7 +271,7 @@ compat_add(struct compat *k, struct sg_ir *ir, const char **m, size_t nm,
 	r->path = path;
 	r->action = SG_ACTION_ALLOW;
 	r->reason = "";
-	r->loc = (struct sg_loc){compat_set(k, var) ? sg_arena_printf(k->c->a,
-	    "env:%s", var) : sg_arena_printf(k->c->a, "tecnativa default %s",
+	r->loc = (struct sg_loc){sg_arena_printf(k->c->a, "%s%s",
+	    compat_val(k, var) != COMPAT_UNSET ? "env:" : "tecnativa default ",
 	    var), 0, 0};
 }

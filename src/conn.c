@@ -86,6 +86,7 @@ static struct sg_xfer *xfer_get(struct sg_server *srv);
 static void xfer_put(struct sg_server *srv, struct sg_xfer *x);
 static const char *xfer_grow(struct sg_server *srv, struct sg_xfer *x);
 static void xfer_shrink(struct sg_server *srv, struct sg_xfer *x);
+static void xfer_own_bufs(struct sg_xfer *x);
 static bool np_is(const char *np, size_t n, const char *lit);
 static bool np_around(const char *np, size_t n, const char *pre,
     const char *suf);
@@ -1194,19 +1195,8 @@ query_bool(const struct sg_xfer *x, const char *key)
 		size_t vl = (size_t)(e - v);
 
 		if ((size_t)((eq != NULL ? eq : e) - q) == kl &&
-		    memcmp(q, key, kl) == 0) {
-			static const char *const no[] = {"0", "no", "false",
-			    "none"};
-			size_t i;
-
-			if (vl == 0)
-				return 0;
-			for (i = 0; i < SG_ARRAY_LEN(no); i++)
-				if (vl == strlen(no[i]) &&
-				    strncasecmp(v, no[i], vl) == 0)
-					return 0;
-			return 1;
-		}
+		    memcmp(q, key, kl) == 0)
+			return sg_query_value_false(v, vl) ? 0 : 1;
 		q = e + 1;
 	}
 	return -1;
@@ -1224,6 +1214,7 @@ conn_timeout_exempt(const struct sg_xfer *x)
 {
 	const char *np = x->np + x->np_off;
 	size_t n = x->np_len;
+	bool libpod;
 
 	if (x->hijack)
 		return true;
@@ -1241,7 +1232,7 @@ conn_timeout_exempt(const struct sg_xfer *x)
 		    np_around(np, n, "/containers/", "/archive") ||
 		    np_is(np, n, "/images/get") ||
 		    np_around(np, n, "/images/", "/get") ||
-		    np_around(np, n, "/containers/", "/attach/ws");
+		    sg_np_is_ws_attach(np, n, &libpod);
 	if (method_is(x, "PUT"))
 		return np_around(np, n, "/containers/", "/archive");
 	if (method_is(x, "POST"))
@@ -2641,16 +2632,11 @@ xfer_get(struct sg_server *srv)
 		x = malloc(sizeof(*x));
 		if (x == NULL)
 			return NULL;
+		/* a freed one got its own buffers back in xfer_put */
+		xfer_own_bufs(x);
 	}
 	srv->nxfer_busy++;
 	memset(x, 0, offsetof(struct sg_xfer, in));
-	x->in = x->in_buf;
-	x->np = x->np_buf;
-	x->out = x->out_buf;
-	x->in_cap = sizeof(x->in_buf);
-	x->out_cap = sizeof(x->out_buf);
-	x->big = NULL;
-	x->big_len = 0;
 	return x;
 }
 
@@ -2669,6 +2655,12 @@ xfer_put(struct sg_server *srv, struct sg_xfer *x)
 	srv->nxfree++;
 }
 
+/* The mapping for a head over SG_HEAD_MAX: in, np and out, in that order. */
+#define XFER_BIG_IN  (SG_HEAD_BIG + SG_BODY_ROOM)
+#define XFER_BIG_NP  (SG_HEAD_BIG + 1)
+#define XFER_BIG_OUT (SG_HEAD_BIG + (SG_OUT_BUF - SG_HEAD_MAX))
+#define XFER_BIG_LEN ((size_t)XFER_BIG_IN + XFER_BIG_NP + XFER_BIG_OUT)
+
 /*
  * A head outgrew in_buf: it moves to a mapping of its own with room for
  * SG_HEAD_BIG (and np and out to match). Pages are only touched as far as
@@ -2678,27 +2670,21 @@ xfer_put(struct sg_server *srv, struct sg_xfer *x)
 static const char *
 xfer_grow(struct sg_server *srv, struct sg_xfer *x)
 {
-	size_t in_cap = SG_HEAD_BIG + SG_BODY_ROOM;
-	size_t np_cap = SG_HEAD_BIG + 1;
-	size_t out_cap = SG_HEAD_BIG + (SG_OUT_BUF - SG_HEAD_MAX);
 	void *m;
 
-	if (x->big != NULL)
-		return "request head too large";
 	if (srv->nbig >= SG_BIG_MAX)
 		return "too many request heads over 32 KiB at once; retry";
-	m = mmap(NULL, in_cap + np_cap + out_cap, PROT_READ | PROT_WRITE,
+	m = mmap(NULL, XFER_BIG_LEN, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return "out of memory for a large request head; retry";
 	x->big = m;
-	x->big_len = in_cap + np_cap + out_cap;
 	memcpy(x->big, x->in_buf, x->in_len);
 	x->in = x->big;
-	x->in_cap = (uint32_t)in_cap;
-	x->np = x->big + in_cap;
-	x->out = x->np + np_cap;
-	x->out_cap = (uint32_t)out_cap;
+	x->in_cap = XFER_BIG_IN;
+	x->np = x->big + XFER_BIG_IN;
+	x->out = x->np + XFER_BIG_NP;
+	x->out_cap = XFER_BIG_OUT;
 	srv->nbig++;
 	return NULL;
 }
@@ -2709,10 +2695,16 @@ xfer_shrink(struct sg_server *srv, struct sg_xfer *x)
 {
 	if (x->big == NULL)
 		return;
-	munmap(x->big, x->big_len);
+	munmap(x->big, XFER_BIG_LEN);
 	srv->nbig--;
+	xfer_own_bufs(x);
+}
+
+/* in, np and out on the arrays inside the exchange buffer. */
+static void
+xfer_own_bufs(struct sg_xfer *x)
+{
 	x->big = NULL;
-	x->big_len = 0;
 	x->in = x->in_buf;
 	x->np = x->np_buf;
 	x->out = x->out_buf;

@@ -57,15 +57,14 @@ query_ieq(const char *a, size_t n, const char *lit)
 	return n == strlen(lit) && strncasecmp(a, lit, n) == 0;
 }
 
-static bool
-query_value_false(const char *v, long n)
+bool
+sg_query_value_false(const char *v, size_t n)
 {
 	static const char *const no[] = {"", "0", "no", "false", "none"};
-	size_t i, b = 0, e;
+	size_t i, b = 0, e = n;
 
-	if (n < 0 || n > QUERY_TOKEN_MAX)
+	if (n > QUERY_TOKEN_MAX)
 		return false;
-	e = (size_t)n;
 	while (b < e && (v[b] == ' ' || (v[b] >= '\t' && v[b] <= '\r')))
 		b++;
 	while (e > b && (v[e - 1] == ' ' ||
@@ -97,7 +96,7 @@ sg_query_flag_may_be_on(const char *q, size_t n, const char *key)
 		if (kl <= (long)sizeof(k) && query_ieq(k, (size_t)kl, key)) {
 			vl = eq != NULL ? query_decode(eq + 1,
 			    (size_t)(e - eq - 1), v, sizeof(v)) : 0;
-			if (!query_value_false(v, vl))
+			if (vl < 0 || !sg_query_value_false(v, (size_t)vl))
 				return true;
 		}
 		q = e < end ? e + 1 : e;

@@ -121,6 +121,13 @@ bool sg_http_slice_ieq(const char *buf, struct sg_slice s, const char *lit);
 bool sg_http_host_is_local(const char *v, size_t n);
 
 /*
+ * Whether a query value v[0..n), already decoded, is false to Docker's
+ * BoolValue: "", "0", "no", "false" or "none", any case, surrounding
+ * spaces trimmed.
+ */
+bool sg_query_value_false(const char *v, size_t n);
+
+/*
  * Whether the query string q[0..n) (without '?') could turn the daemon's
  * boolean flag key on: true when any parameter that is, or may decode
  * to, key (any case) has a value Docker would not read as false. Errs

@@ -233,8 +233,7 @@ struct sg_xfer {
 	 */
 	char *in, *np, *out;
 	uint32_t in_cap, out_cap;
-	char *big;
-	size_t big_len;
+	char *big;               /* NULL, or the mapping in, np and out use */
 	char in_buf[SG_HEAD_MAX + SG_BODY_ROOM];
 	char np_buf[SG_HEAD_MAX + 1];
 	char out_buf[SG_OUT_BUF];

@@ -39,8 +39,8 @@ DOCKER_HOST=unix://$T/cli.sock docker stats --format '{{.Name}} {{.PIDs}}' ticke
 stp=$!
 check "cli: docker stats streams repeated samples" \
 	wait_for 15 sh -c "[ \$(grep -c ticker '$T/stats.out') -ge 2 ]"
-kill -KILL "$stp" 2>/dev/null # docker stats ignores SIGTERM
-{ wait "$stp"; } 2>/dev/null     # no "Killed" job notice
+# docker stats ignores SIGTERM; the group also takes the "Killed" notice
+{ kill -KILL "$stp"; wait "$stp"; } 2>/dev/null
 
 # the pre-upgrade API form of attach: 200, then a raw stream
 # (the stream's frame headers hold NUL bytes, which a shell variable drops)
