@@ -46,27 +46,19 @@ sg_http_lex_next(struct sg_http_lexer *lx)
 	int t;
 
 	t = http_lex_scan(lx);
+	if (t == SG_HL_NAME) {
+		/* the value, in the <fvalue> condition the name rule set */
+		t = http_lex_scan(lx) == SG_HL_VALUE ? SG_HL_FIELD : SG_HL_BAD;
+		lx->cond = yycfield;
+	}
 	lx->tok = http_lex_slice(lx, start, lx->cur);
 	return t;
 }
 
-int
-sg_http_lex_hdr_id(const char *buf, struct sg_slice name)
-{
-	struct sg_http_lexer lx;
-	int t;
-
-	/* The limit sits just after the ':' that ends every field name. */
-	sg_http_lex_init(&lx, buf, (size_t)name.off + name.len + 1, false);
-	lx.cur = lx.base + name.off;
-	lx.cond = yychname;
-	t = http_lex_scan(&lx);
-	return t >= 0 ? SG_HDR_OTHER : -t - 1;
-}
-
 /*
- * Returns a token; in the <hname> condition, -(id + 1) for a known header
- * name and SG_HL_BAD for any other name.
+ * Returns a token. A field line takes two: SG_HL_NAME (the name and its
+ * ':', with lx->hid set) and then, in the <fvalue> condition, SG_HL_VALUE;
+ * so the name is read once and recognised on the way.
  */
 static int
 http_lex_scan(struct sg_http_lexer *lx)
@@ -79,6 +71,12 @@ http_lex_scan(struct sg_http_lexer *lx)
 	/*!stags:re2c format = 'const unsigned char *@@;\n'; */
 
 #define HL_RET(tok) do { t = (tok); goto done; } while (0)
+/* a field name: the bytes before the ':' just read */
+#define HL_NAME(id) do { \
+	lx->s0 = http_lex_slice(lx, lx->cur, cur - 1); \
+	lx->hid = (uint8_t)(id); \
+	HL_RET(SG_HL_NAME); \
+} while (0)
 
 /*!re2c
 	re2c:api:style = free-form;
@@ -129,42 +127,46 @@ http_lex_scan(struct sg_http_lexer *lx)
 		HL_RET(SG_HL_STATUS);
 	}
 
-	<field> @a tchar+ @b ":" ows @c fvchar ([ \t]* fvchar)* @d ows crlf {
-		lx->s0 = http_lex_slice(lx, a, b);
-		lx->s1 = http_lex_slice(lx, c, d);
-		HL_RET(SG_HL_FIELD);
-	}
-	<field> @a tchar+ @b ":" ows @c crlf {
-		lx->s0 = http_lex_slice(lx, a, b);
-		lx->s1 = http_lex_slice(lx, c, c);
-		HL_RET(SG_HL_FIELD);
-	}
 	<field> crlf { HL_RET(SG_HL_EOH); }
 	<field> [ \t] { HL_RET(SG_HL_FOLD); }
 	<field> tchar+ [ \t]+ ":" { HL_RET(SG_HL_WSCOLON); }
+	<field> 'content-length' ":" => fvalue { HL_NAME(SG_HDR_CONTENT_LENGTH); }
+	<field> 'transfer-encoding' ":" => fvalue {
+		HL_NAME(SG_HDR_TRANSFER_ENCODING);
+	}
+	<field> 'connection' ":" => fvalue { HL_NAME(SG_HDR_CONNECTION); }
+	<field> 'upgrade' ":" => fvalue { HL_NAME(SG_HDR_UPGRADE); }
+	<field> 'host' ":" => fvalue { HL_NAME(SG_HDR_HOST); }
+	<field> 'keep-alive' ":" => fvalue { HL_NAME(SG_HDR_KEEP_ALIVE); }
+	<field> 'proxy-' tchar* ":" => fvalue { HL_NAME(SG_HDR_PROXY); }
+	<field> 'te' ":" => fvalue { HL_NAME(SG_HDR_TE); }
+	<field> 'trailer' ":" => fvalue { HL_NAME(SG_HDR_TRAILER); }
+	<field> 'expect' ":" => fvalue { HL_NAME(SG_HDR_EXPECT); }
+	<field> 'x-request-id' ":" => fvalue { HL_NAME(SG_HDR_X_REQUEST_ID); }
+	<field> 'traceparent' ":" => fvalue { HL_NAME(SG_HDR_TRACEPARENT); }
+	<field> 'tracestate' ":" => fvalue { HL_NAME(SG_HDR_TRACESTATE); }
+	<field> 'forwarded' ":" => fvalue { HL_NAME(SG_HDR_FORWARDED); }
+	<field> 'x-forwarded-' tchar* ":" => fvalue {
+		HL_NAME(SG_HDR_FORWARDED);
+	}
+	<field> 'content-type' ":" => fvalue { HL_NAME(SG_HDR_CONTENT_TYPE); }
+	<field> 'origin' ":" => fvalue { HL_NAME(SG_HDR_ORIGIN); }
+	<field> 'sec-fetch-' tchar* ":" => fvalue { HL_NAME(SG_HDR_SEC_FETCH); }
+	<field> tchar+ ":" => fvalue { HL_NAME(SG_HDR_OTHER); }
 
-	<hname> 'content-length' ":" { HL_RET(-1 - SG_HDR_CONTENT_LENGTH); }
-	<hname> 'transfer-encoding' ":" { HL_RET(-1 - SG_HDR_TRANSFER_ENCODING); }
-	<hname> 'connection' ":" { HL_RET(-1 - SG_HDR_CONNECTION); }
-	<hname> 'upgrade' ":" { HL_RET(-1 - SG_HDR_UPGRADE); }
-	<hname> 'host' ":" { HL_RET(-1 - SG_HDR_HOST); }
-	<hname> 'keep-alive' ":" { HL_RET(-1 - SG_HDR_KEEP_ALIVE); }
-	<hname> 'proxy-' tchar* ":" { HL_RET(-1 - SG_HDR_PROXY); }
-	<hname> 'te' ":" { HL_RET(-1 - SG_HDR_TE); }
-	<hname> 'trailer' ":" { HL_RET(-1 - SG_HDR_TRAILER); }
-	<hname> 'expect' ":" { HL_RET(-1 - SG_HDR_EXPECT); }
-	<hname> 'x-request-id' ":" { HL_RET(-1 - SG_HDR_X_REQUEST_ID); }
-	<hname> 'traceparent' ":" { HL_RET(-1 - SG_HDR_TRACEPARENT); }
-	<hname> 'tracestate' ":" { HL_RET(-1 - SG_HDR_TRACESTATE); }
-	<hname> 'forwarded' ":" { HL_RET(-1 - SG_HDR_FORWARDED); }
-	<hname> 'x-forwarded-' tchar* ":" { HL_RET(-1 - SG_HDR_FORWARDED); }
-	<hname> 'content-type' ":" { HL_RET(-1 - SG_HDR_CONTENT_TYPE); }
-	<hname> 'origin' ":" { HL_RET(-1 - SG_HDR_ORIGIN); }
-	<hname> 'sec-fetch-' tchar* ":" { HL_RET(-1 - SG_HDR_SEC_FETCH); }
+	<fvalue> ows @c fvchar ([ \t]* fvchar)* @d ows crlf {
+		lx->s1 = http_lex_slice(lx, c, d);
+		HL_RET(SG_HL_VALUE);
+	}
+	<fvalue> ows @c crlf {
+		lx->s1 = http_lex_slice(lx, c, c);
+		HL_RET(SG_HL_VALUE);
+	}
 
 	<*> $ { HL_RET(SG_HL_END); }
 	<*> * { HL_RET(SG_HL_BAD); }
 */
+#undef HL_NAME
 #undef HL_RET
 done:
 	lx->cur = cur;

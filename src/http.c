@@ -372,7 +372,8 @@ http_begin(const char *buf, size_t head_len, struct sg_http_msg *m,
 {
 	size_t i;
 
-	memset(m, 0, sizeof(*m));
+	/* hdr[] is last and only hdr[0..nhdr) is ever read */
+	memset(m, 0, offsetof(struct sg_http_msg, hdr));
 	for (i = 0; i < SG_HDR__COUNT; i++)
 		m->first[i] = -1;
 	*why = NULL;
@@ -438,7 +439,7 @@ http_fields(const char *buf, struct sg_http_lexer *lx, struct sg_http_msg *m,
 				*why = "too many header fields";
 				return response ? 502 : 431;
 			}
-			id = sg_http_lex_hdr_id(buf, lx->s0);
+			id = lx->hid;
 			h = &m->hdr[m->nhdr];
 			h->name = lx->s0;
 			h->value = lx->s1;

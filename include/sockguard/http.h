@@ -66,7 +66,6 @@ struct sg_http_msg {
 
 	uint8_t minor;           /* HTTP/1.<minor> */
 	uint16_t nhdr;
-	struct sg_http_hdr hdr[SG_HTTP_MAX_HEADERS];
 	int16_t first[SG_HDR__COUNT]; /* index of first header by id, -1 */
 
 	enum sg_body_kind body;
@@ -75,6 +74,8 @@ struct sg_http_msg {
 	bool conn_upgrade;       /* Connection lists "upgrade" and Upgrade is present */
 	bool expect_continue;    /* Expect: 100-continue */
 	uint32_t head_len;       /* bytes of the head including the final CRLF */
+	/* last: a parse clears what is before it, and hdr[0..nhdr) is set */
+	struct sg_http_hdr hdr[SG_HTTP_MAX_HEADERS];
 };
 
 /*
