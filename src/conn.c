@@ -82,6 +82,7 @@ static void conn_on_client(struct sg_ev *ev, int fd, unsigned events,
 static void conn_on_upstream(struct sg_ev *ev, int fd, unsigned events,
     void *arg);
 static void tl_set(struct sg_conn *c, enum sg_tlist l);
+static void xfer_clear(struct sg_xfer *x);
 static struct sg_xfer *xfer_get(struct sg_server *srv);
 static void xfer_put(struct sg_server *srv, struct sg_xfer *x);
 static const char *xfer_grow(struct sg_server *srv, struct sg_xfer *x);
@@ -2246,7 +2247,7 @@ conn_finish(struct sg_conn *c)
 	{
 		struct sg_xfer *next = x->next_free;
 
-		memset(x, 0, offsetof(struct sg_xfer, in));
+		xfer_clear(x);
 		x->next_free = next;
 	}
 	x->in_len = left;
@@ -2636,8 +2637,21 @@ xfer_get(struct sg_server *srv)
 		xfer_own_bufs(x);
 	}
 	srv->nxfer_busy++;
-	memset(x, 0, offsetof(struct sg_xfer, in));
+	xfer_clear(x);
 	return x;
+}
+
+/*
+ * Zeroes the exchange's state up to its buffers. The two messages'
+ * header slots are left as they are: a parse sets hdr[0..nhdr) and
+ * nothing reads past nhdr.
+ */
+static void
+xfer_clear(struct sg_xfer *x)
+{
+	memset(x, 0, offsetof(struct sg_xfer, req));
+	sg_http_msg_clear(&x->req);
+	sg_http_msg_clear(&x->resp);
 }
 
 static void

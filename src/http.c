@@ -372,8 +372,7 @@ http_begin(const char *buf, size_t head_len, struct sg_http_msg *m,
 {
 	size_t i;
 
-	/* hdr[] is last and only hdr[0..nhdr) is ever read */
-	memset(m, 0, offsetof(struct sg_http_msg, hdr));
+	sg_http_msg_clear(m);
 	for (i = 0; i < SG_HDR__COUNT; i++)
 		m->first[i] = -1;
 	*why = NULL;

@@ -78,6 +78,13 @@ struct sg_http_msg {
 	struct sg_http_hdr hdr[SG_HTTP_MAX_HEADERS];
 };
 
+/* Zeroes m up to its header slots (hdr[] is read only below nhdr). */
+static inline void
+sg_http_msg_clear(struct sg_http_msg *m)
+{
+	memset(m, 0, offsetof(struct sg_http_msg, hdr));
+}
+
 /*
  * Finds the end of a head in buf[0..len), resuming at *scan (start at 0;
  * the function stores where to resume). Returns the head length (> 0) once
