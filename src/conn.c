@@ -2642,9 +2642,9 @@ xfer_get(struct sg_server *srv)
 }
 
 /*
- * Zeroes the exchange's state up to its buffers. The two messages'
- * header slots are left as they are: a parse sets hdr[0..nhdr) and
- * nothing reads past nhdr.
+ * Zeroes the exchange's state up to its buffers and empties its two
+ * messages (sg_http_msg_clear: no header; the slots' old bytes stay and
+ * are never read).
  */
 static void
 xfer_clear(struct sg_xfer *x)

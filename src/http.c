@@ -370,11 +370,7 @@ static int
 http_begin(const char *buf, size_t head_len, struct sg_http_msg *m,
     struct sg_http_lexer *lx, bool response, const char **why)
 {
-	size_t i;
-
 	sg_http_msg_clear(m);
-	for (i = 0; i < SG_HDR__COUNT; i++)
-		m->first[i] = -1;
 	*why = NULL;
 	if (head_len < 4 || (uint64_t)head_len > UINT32_MAX ||
 	    memcmp(buf + head_len - 4, "\r\n\r\n", 4) != 0) {

@@ -78,11 +78,19 @@ struct sg_http_msg {
 	struct sg_http_hdr hdr[SG_HTTP_MAX_HEADERS];
 };
 
-/* Zeroes m up to its header slots (hdr[] is read only below nhdr). */
+/*
+ * Empties m: no header (nhdr 0, every first[] -1), the rest zero. The
+ * header slots keep their old bytes, so hdr[] is read only below nhdr
+ * and through a first[] that is >= 0.
+ */
 static inline void
 sg_http_msg_clear(struct sg_http_msg *m)
 {
+	size_t i;
+
 	memset(m, 0, offsetof(struct sg_http_msg, hdr));
+	for (i = 0; i < SG_HDR__COUNT; i++)
+		m->first[i] = -1;
 }
 
 /*

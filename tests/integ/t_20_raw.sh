@@ -158,6 +158,11 @@ check "bighead: pipelined heads of 100 KB, 1 MB, 60 KB and a small one get four 
 bspid=$!
 check "bighead: of 40 large heads at once, 8 are refused and logged" \
 	wait_for 10 sh -c "[ \$(grep -c 'request head of over 32 KiB from unix refused' '$T/raw.log') -eq 8 ]"
+# refused before it was parsed: the record names no header, and none of
+# a request the exchange served before
+check "bighead: ... their access records carry no client request id" \
+	sh -c "[ \$(grep -c '\"reason_code\":\"request_head_no_room\"' '$T/raw.log') -ge 8 ] &&
+	    ! grep '\"reason_code\":\"request_head_no_room\"' '$T/raw.log' | grep -q client_request_id"
 r=$(raw raw -w 3000 "GET /_ping HTTP/1.1\r\n${HC}X-Big: " "@40000:e" "\r\n\r\n")
 check "bighead: ... and one more gets 503 with a reason" \
 	sh -c "printf '%s' '$r' | head -1 | grep -q '^HTTP/1.1 503 ' && printf '%s' '$r' | grep -q 'retry'"
