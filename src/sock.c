@@ -150,8 +150,12 @@ sg_sock_writev(struct sg_sock *u, struct iovec *iov, int cnt, bool *rd,
 		cnt--;
 	mh.msg_iov = iov;
 	mh.msg_iovlen = (size_t)cnt;
+	/* one part: send(2) spares the kernel the message header and the
+	 * iovec array it would copy in and check first */
 	do
-		r = sg_sys_sendmsg(u->fd, &mh, MSG_NOSIGNAL);
+		r = cnt == 1 ? sg_sys_send(u->fd, iov[0].iov_base,
+		    iov[0].iov_len, MSG_NOSIGNAL) :
+		    sg_sys_sendmsg(u->fd, &mh, MSG_NOSIGNAL);
 	while (r == -1 && errno == EINTR);
 	if (r == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {

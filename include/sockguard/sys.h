@@ -2,10 +2,10 @@
 /*
  * sys.h: the event loop's per-request system calls, without glibc's
  * cancellation bookkeeping. Once a second thread exists (the access-log
- * writer), every cancellation point (recv, sendmsg, epoll_wait) brackets
- * its system call with two atomic updates of the thread's cancel state;
- * no sockguard thread is ever cancelled, so the loop calls the kernel
- * directly. Same arguments, result and errno as the libc functions.
+ * writer), every cancellation point (recv, send, sendmsg, epoll_wait)
+ * brackets its system call with two atomic updates of the thread's cancel
+ * state; no sockguard thread is ever cancelled, so the loop calls the
+ * kernel directly. Same arguments, result and errno as the libc functions.
  * Sanitizer builds keep the libc calls, whose interceptors check the
  * buffers.
  */
@@ -31,6 +31,7 @@
 
 #if defined(SG_SYS_LIBC)
 #define sg_sys_recv recv
+#define sg_sys_send send
 #define sg_sys_sendmsg sendmsg
 #define sg_sys_epoll_wait epoll_wait
 #else
@@ -40,6 +41,12 @@ static inline ssize_t
 sg_sys_recv(int fd, void *p, size_t n, int flags)
 {
 	return (ssize_t)syscall(SYS_recvfrom, fd, p, n, flags, NULL, NULL);
+}
+
+static inline ssize_t
+sg_sys_send(int fd, const void *p, size_t n, int flags)
+{
+	return (ssize_t)syscall(SYS_sendto, fd, p, n, flags, NULL, 0);
 }
 
 static inline ssize_t
