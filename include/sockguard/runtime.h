@@ -31,6 +31,7 @@
 #define SG_BODY_ROOM      (16 * 1024)  /* body relay room after a head */
 #define SG_RESP_BUF       (256 * 1024)
 #define SG_HB_BUF         (8 * 1024)   /* rewritten response head */
+#define SG_COALESCE_BODY  (4 * 1024)   /* a body this small goes with the head */
 #define SG_OUT_BUF        (SG_HEAD_MAX + 4096)
 #define SG_HEAD_TIMEOUT   (5 * SG_NS_PER_SEC)
 #define SG_IDLE_TIMEOUT   (120 * SG_NS_PER_SEC)
