@@ -1514,18 +1514,6 @@ conn_write_client(struct sg_conn *c, bool *progress)
 	iov[0].iov_len = h;
 	iov[1].iov_base = x->r + x->r_off;
 	iov[1].iov_len = x->r_end - x->r_off;
-	if (h > 0 && iov[1].iov_len > 0 &&
-	    iov[1].iov_len <= SG_COALESCE_BODY &&
-	    x->h_len + iov[1].iov_len <= sizeof(x->hb)) {
-		/*
-		 * A small body rides behind the head in one part (one send(2)):
-		 * a copy of it, made again on every call, while the offsets
-		 * below keep counting head and body apart.
-		 */
-		memcpy(x->hb + x->h_len, iov[1].iov_base, iov[1].iov_len);
-		iov[0].iov_len += iov[1].iov_len;
-		iov[1].iov_len = 0;
-	}
 	n = sg_sock_writev(&c->cs, iov, 2, &rd->cr, &rd->cw);
 	if (n < -1)
 		return -1;

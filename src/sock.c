@@ -82,28 +82,29 @@ sock_tls_write(struct sg_sock *u, const void *p, size_t n, bool *rd,
 }
 
 /*
- * A small head and what follows it go out as one TLS record (one
- * SSL_write, one write(2)) instead of one each: the first
- * SG_TLS_COALESCE bytes of the iovecs, copied together. A retry after
- * WANT_WRITE sees the same iovecs (or longer ones), so OpenSSL gets the
- * same bytes again and at least as many, as it requires.
+ * The first cap bytes of the iovecs, copied together into a buffer of the
+ * thread's; returns their count. A retry after a short write or
+ * WANT_WRITE sees the same iovecs (or longer ones), so it joins the same
+ * bytes again and at least as many, as OpenSSL requires.
  */
-static ssize_t
-sock_tls_write_joined(struct sg_sock *u, const struct iovec *iov, int cnt,
-    bool *rd, bool *wr)
+static size_t
+sock_join(const struct iovec *iov, int cnt, char **out, size_t cap)
 {
 	static _Thread_local char buf[SG_TLS_COALESCE];
 	size_t o = 0, k;
 	int i;
 
-	for (i = 0; i < cnt && o < sizeof(buf); i++) {
+	if (cap > sizeof(buf))
+		cap = sizeof(buf);
+	for (i = 0; i < cnt && o < cap; i++) {
 		k = iov[i].iov_len;
-		if (k > sizeof(buf) - o)
-			k = sizeof(buf) - o;
+		if (k > cap - o)
+			k = cap - o;
 		memcpy(buf + o, iov[i].iov_base, k);
 		o += k;
 	}
-	return sock_tls_write(u, buf, o, rd, wr);
+	*out = buf;
+	return o;
 }
 
 ssize_t
@@ -111,6 +112,8 @@ sg_sock_writev(struct sg_sock *u, struct iovec *iov, int cnt, bool *rd,
     bool *wr)
 {
 	struct msghdr mh = {0};
+	const void *one = NULL;
+	char *joined;
 	size_t want = 0;
 	ssize_t r;
 	int i;
@@ -119,9 +122,13 @@ sg_sock_writev(struct sg_sock *u, struct iovec *iov, int cnt, bool *rd,
 		want += iov[i].iov_len;
 	if (want == 0)
 		return 0;
+	/* a small head and what follows it: one TLS record, one write(2) */
 	if (u->ssl != NULL && cnt > 1 && iov[0].iov_len > 0 &&
-	    iov[0].iov_len < SG_TLS_COALESCE)
-		return sock_tls_write_joined(u, iov, cnt, rd, wr);
+	    iov[0].iov_len < SG_TLS_COALESCE) {
+		size_t n = sock_join(iov, cnt, &joined, SG_TLS_COALESCE);
+
+		return sock_tls_write(u, joined, n, rd, wr);
+	}
 	if (u->ssl != NULL) {
 		ssize_t total = 0;
 
@@ -148,13 +155,22 @@ sg_sock_writev(struct sg_sock *u, struct iovec *iov, int cnt, bool *rd,
 	}
 	while (iov[cnt - 1].iov_len == 0)
 		cnt--;
+	/*
+	 * One part goes out with send(2), which spares the kernel the
+	 * message header and iovec array that sendmsg(2) copies in and
+	 * checks; a few small parts (a head and a short body) are cheaper
+	 * copied together than handed over as such an array.
+	 */
+	if (cnt == 1) {
+		one = iov[0].iov_base;
+	} else if (want <= SG_SEND_JOIN) {
+		(void)sock_join(iov, cnt, &joined, want);
+		one = joined;
+	}
 	mh.msg_iov = iov;
 	mh.msg_iovlen = (size_t)cnt;
-	/* one part: send(2) spares the kernel the message header and the
-	 * iovec array it would copy in and check first */
 	do
-		r = cnt == 1 ? sg_sys_send(u->fd, iov[0].iov_base,
-		    iov[0].iov_len, MSG_NOSIGNAL) :
+		r = one != NULL ? sg_sys_send(u->fd, one, want, MSG_NOSIGNAL) :
 		    sg_sys_sendmsg(u->fd, &mh, MSG_NOSIGNAL);
 	while (r == -1 && errno == EINTR);
 	if (r == -1) {

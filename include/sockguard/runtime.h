@@ -31,7 +31,6 @@
 #define SG_BODY_ROOM      (16 * 1024)  /* body relay room after a head */
 #define SG_RESP_BUF       (256 * 1024)
 #define SG_HB_BUF         (8 * 1024)   /* rewritten response head */
-#define SG_COALESCE_BODY  (4 * 1024)   /* a body this small goes with the head */
 #define SG_OUT_BUF        (SG_HEAD_MAX + 4096)
 #define SG_HEAD_TIMEOUT   (5 * SG_NS_PER_SEC)
 #define SG_IDLE_TIMEOUT   (120 * SG_NS_PER_SEC)
@@ -131,6 +130,7 @@ struct sg_sock {
 
 /* bytes of a TLS writev joined into one record (a head and what follows) */
 #define SG_TLS_COALESCE   (16 * 1024)
+#define SG_SEND_JOIN      (8 * 1024)   /* parts this small: one send(2) */
 /* sock.c: n > 0, 0 EOF, -1 would block (ready flags cleared), -2 error */
 ssize_t sg_sock_read(struct sg_sock *s, char *p, size_t n, bool *rd, bool *wr);
 ssize_t sg_sock_writev(struct sg_sock *s, struct iovec *iov, int cnt,
