@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -50,6 +51,7 @@ static struct {
 	bool running;
 	bool stopping;
 	bool batch;           /* the event loop wakes the writer (sg_log_kick) */
+	bool own_fds;         /* the writer has set up its fd table */
 	size_t unkicked;      /* bytes queued since the writer was last woken */
 	int64_t last_kick;
 	/* writes the output refused (ENOSPC, EIO, EPIPE): their bytes are
@@ -130,11 +132,18 @@ sg_log_start(const struct sg_ir_log *cfg, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	lg.stopping = false; /* after an earlier sg_log_stop */
+	lg.stalled = false;
 	if (pthread_create(&lg.writer, NULL, log_writer, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the log writer thread");
 		return -1;
 	}
 	lg.running = true;
+	/* nothing else is opened until the writer has its own fd table */
+	pthread_mutex_lock(&lg.mu);
+	while (!lg.own_fds)
+		pthread_cond_wait(&lg.space, &lg.mu);
+	pthread_mutex_unlock(&lg.mu);
 	return 0;
 }
 
@@ -147,6 +156,7 @@ sg_log_stop(void)
 		return;
 	pthread_mutex_lock(&lg.mu);
 	lg.stopping = true;
+	lg.own_fds = false;
 	pthread_cond_signal(&lg.cv);
 	pthread_mutex_unlock(&lg.mu);
 	pthread_join(lg.writer, NULL);
@@ -758,6 +768,42 @@ log_report_write_errors(uint64_t *reported, time_t *last)
 	}
 }
 
+/*
+ * The writer takes a private copy of the fd table holding only what it
+ * writes to: stderr and the sinks. The event loop thread then owns its
+ * table alone, and the kernel looks up its fds without taking a reference
+ * (a shared table costs two atomic operations per socket call). Closing
+ * the copies here leaves no socket or pipe end held open behind the
+ * loop's back. Without unshare(2) the table stays shared, which works.
+ */
+static void
+log_own_fds(void)
+{
+	int keep[SG_SINK__COUNT + 1], n = 0, i, j, lo = 0;
+
+	if (unshare(CLONE_FILES) == -1)
+		return;
+	keep[n++] = 2;
+	for (i = 0; i < SG_SINK__COUNT; i++)
+		keep[n++] = lg.sink[i].fd;
+	/* sorted: close every fd but the ones kept */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (i = 0; i < n; i++) {
+		if (keep[i] > lo)
+			(void)close_range((unsigned)lo, (unsigned)keep[i] - 1,
+			    0);
+		if (keep[i] + 1 > lo)
+			lo = keep[i] + 1;
+	}
+	(void)close_range((unsigned)lo, ~0U, 0);
+}
+
 static void *
 log_writer(void *arg)
 {
@@ -765,7 +811,10 @@ log_writer(void *arg)
 	time_t err_last = 0;
 
 	(void)arg;
+	log_own_fds();
 	pthread_mutex_lock(&lg.mu);
+	lg.own_fds = true;
+	pthread_cond_broadcast(&lg.space);
 	for (;;) {
 		bool any = false;
 		int i;
@@ -816,6 +865,11 @@ log_writer(void *arg)
 			pthread_mutex_lock(&lg.mu);
 			continue;
 		}
+		/* records queued while the lock was let go above have had
+		 * their signal already: write them before waiting (or
+		 * stopping), or they would wait for the next one */
+		if (lg.sink[0].len != 0 || lg.sink[1].len != 0)
+			continue;
 		if (lg.stopping)
 			break;
 		pthread_cond_wait(&lg.cv, &lg.mu);

@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -151,14 +152,60 @@ START_TEST(stuck_output_costs_records_not_the_loop)
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(dup2(p[1], 1), 1);
 	close(p[1]);
+	/* the stuck write will fail (EPIPE): the writer can stop, and says
+	 * so on stderr, which this test does not need to see */
+	ck_assert_int_eq(dup2(open("/dev/null", O_WRONLY), 2), 2);
 	log_to_stdout();
 	log_records(20000);
 	ck_assert_uint_gt(sg_log_dropped(), 0);
-	/* the stuck write fails (EPIPE): the writer can stop, and says so
-	 * on stderr, which this test does not need to see */
-	ck_assert_int_eq(dup2(open("/dev/null", O_WRONLY), 2), 2);
+	/* the writer holds no copy of the read end: closing it here is
+	 * what unblocks the writer (else sg_log_stop would hang) */
 	close(p[0]);
 	sg_log_stop();
+}
+END_TEST
+
+/*
+ * Outside the event loop's batching every record is written at once:
+ * none waits in the ring for a later one to wake the writer, however it
+ * falls among the writer's own steps. The first record after a start
+ * comes while the writer is still starting; later ones right after the
+ * writer wrote the one before.
+ */
+START_TEST(each_record_is_written_without_waiting_for_the_next)
+{
+	struct sg_ir_log cfg = {
+		.level = SG_LOG_INFO,
+		.format = SG_LOGFMT_JSON,
+		.output = "stdout",
+	};
+	static struct sg_logrec r;
+	char err[256], buf[4096];
+	int p[2], round, i;
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(dup2(p[1], 1), 1);
+	close(p[1]);
+	for (round = 0; round < 500; round++) {
+		ck_assert_int_eq(sg_log_start(&cfg, err, sizeof(err)), 0);
+		for (i = 0; i < 20; i++) {
+			struct pollfd pf = {.fd = p[0], .events = POLLIN};
+			ssize_t n;
+
+			sg_log_begin(&r, SG_LOG_INFO, "one");
+			sg_log_int(&r, "i", i);
+			sg_log_end(&r);
+			ck_assert_msg(poll(&pf, 1, 2000) == 1,
+			    "round %d: record %d unwritten after 2 s", round,
+			    i);
+			n = read(p[0], buf, sizeof(buf));
+			ck_assert_int_gt(n, 0);
+			ck_assert_int_eq(buf[n - 1], '\n');
+		}
+		sg_log_stop();
+	}
+	close(1);
+	close(p[0]);
 }
 END_TEST
 
@@ -499,6 +546,7 @@ suite_log(void)
 	tcase_add_test(tc, json_escaping);
 	tcase_add_test(tc, logfmt_fields);
 	tcase_add_test(tc, refused_writes_are_counted_and_reported);
+	tcase_add_test(tc, each_record_is_written_without_waiting_for_the_next);
 	tcase_add_test(tc, long_values_leave_room_for_later_fields);
 	tcase_add_test(tc, truncation_keeps_the_record_whole);
 	tcase_add_test(tc, escaping_every_byte_at_every_offset);
