@@ -52,6 +52,7 @@ static struct {
 	bool stopping;
 	bool batch;           /* the event loop wakes the writer (sg_log_kick) */
 	bool own_fds;         /* the writer has set up its fd table */
+	bool wake;            /* the writer was asked to look (lg.cv) */
 	size_t unkicked;      /* bytes queued since the writer was last woken */
 	int64_t last_kick;
 	/* writes the output refused (ENOSPC, EIO, EPIPE): their bytes are
@@ -65,6 +66,14 @@ static struct {
 	.cv = PTHREAD_COND_INITIALIZER,
 	.space = PTHREAD_COND_INITIALIZER,
 };
+
+/* Asks the writer to look at the rings; lg.mu held. */
+static void
+log_wake(void)
+{
+	lg.wake = true;
+	pthread_cond_signal(&lg.cv);
+}
 
 static const char *const log_level_names[] = {"DEBUG", "INFO", "WARN",
     "ERROR"};
@@ -157,7 +166,7 @@ sg_log_stop(void)
 	pthread_mutex_lock(&lg.mu);
 	lg.stopping = true;
 	lg.own_fds = false;
-	pthread_cond_signal(&lg.cv);
+	log_wake();
 	pthread_mutex_unlock(&lg.mu);
 	pthread_join(lg.writer, NULL);
 	lg.running = false;
@@ -626,7 +635,7 @@ sg_log_end(struct sg_logrec *r)
 		dl.tv_sec += dl.tv_nsec / 1000000000L;
 		dl.tv_nsec %= 1000000000L;
 		lg.unkicked = 0;
-		pthread_cond_signal(&lg.cv);
+		log_wake();
 		while (r->len > LOG_RING_CAP - s->len) {
 			if (pthread_cond_timedwait(&lg.space, &lg.mu, &dl) ==
 			    ETIMEDOUT) {
@@ -639,7 +648,7 @@ sg_log_end(struct sg_logrec *r)
 	if (lg.batch)
 		lg.unkicked += r->len;
 	else
-		pthread_cond_signal(&lg.cv);
+		log_wake();
 	pthread_mutex_unlock(&lg.mu);
 }
 
@@ -648,7 +657,7 @@ sg_log_batch(bool on)
 {
 	pthread_mutex_lock(&lg.mu);
 	lg.batch = on;
-	pthread_cond_signal(&lg.cv);
+	log_wake();
 	pthread_mutex_unlock(&lg.mu);
 }
 
@@ -671,7 +680,7 @@ sg_log_kick(int64_t now)
 		return SG_LOG_FLUSH_NS - (now - lg.last_kick);
 	pthread_mutex_lock(&lg.mu);
 	lg.unkicked = 0;
-	pthread_cond_signal(&lg.cv);
+	log_wake();
 	pthread_mutex_unlock(&lg.mu);
 	lg.last_kick = now;
 	return -1;
@@ -819,6 +828,7 @@ log_writer(void *arg)
 		bool any = false;
 		int i;
 
+		lg.wake = false; /* what is queued now is looked at below */
 		for (i = 0; i < SG_SINK__COUNT; i++) {
 			struct log_sink *s = &lg.sink[i];
 			size_t n = s->len, head = s->head;
@@ -865,13 +875,15 @@ log_writer(void *arg)
 			pthread_mutex_lock(&lg.mu);
 			continue;
 		}
-		/* records queued while the lock was let go above have had
-		 * their signal already: write them before waiting (or
-		 * stopping), or they would wait for the next one */
-		if (lg.sink[0].len != 0 || lg.sink[1].len != 0)
+		/* asked to look while the lock was let go (the signal found
+		 * no waiter): look again rather than wait for the next ask */
+		if (lg.wake)
 			continue;
-		if (lg.stopping)
+		if (lg.stopping) {
+			if (lg.sink[0].len != 0 || lg.sink[1].len != 0)
+				continue; /* the last records are written */
 			break;
+		}
 		pthread_cond_wait(&lg.cv, &lg.mu);
 	}
 	pthread_mutex_unlock(&lg.mu);
