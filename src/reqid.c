@@ -14,36 +14,36 @@ static unsigned char rnd_pool[4096];
 static size_t rnd_left;
 static uint64_t rnd_counter;
 
-static void
-rnd_bytes(unsigned char *out, size_t n)
+/*
+ * n (at most 32) random bytes, straight from the pool: a pool with fewer
+ * left is refilled first (the rest of it is dropped).
+ */
+static const unsigned char *
+rnd_take(size_t n)
 {
-	while (n > 0) {
-		size_t take;
+	const unsigned char *p;
 
-		if (rnd_left == 0) {
-			ssize_t r = getrandom(rnd_pool, sizeof(rnd_pool),
-			    GRND_NONBLOCK);
+	if (rnd_left < n) {
+		ssize_t r = getrandom(rnd_pool, sizeof(rnd_pool),
+		    GRND_NONBLOCK);
 
-			if (r != (ssize_t)sizeof(rnd_pool)) {
-				/* fallback: monotonic time and a counter */
-				uint64_t t = (uint64_t)sg_ev_clock();
-				size_t i;
+		if (r != (ssize_t)sizeof(rnd_pool)) {
+			/* fallback: monotonic time and a counter */
+			uint64_t t = (uint64_t)sg_ev_clock();
+			size_t i;
 
-				for (i = 0; i < sizeof(rnd_pool); i += 16) {
-					uint64_t k = ++rnd_counter;
+			for (i = 0; i < sizeof(rnd_pool); i += 16) {
+				uint64_t k = ++rnd_counter;
 
-					memcpy(rnd_pool + i, &t, 8);
-					memcpy(rnd_pool + i + 8, &k, 8);
-				}
+				memcpy(rnd_pool + i, &t, 8);
+				memcpy(rnd_pool + i + 8, &k, 8);
 			}
-			rnd_left = sizeof(rnd_pool);
 		}
-		take = n < rnd_left ? n : rnd_left;
-		memcpy(out, rnd_pool + sizeof(rnd_pool) - rnd_left, take);
-		rnd_left -= take;
-		out += take;
-		n -= take;
+		rnd_left = sizeof(rnd_pool);
 	}
+	p = rnd_pool + sizeof(rnd_pool) - rnd_left;
+	rnd_left -= n;
+	return p;
 }
 
 /* The two hex digits of every byte value, in order. */
@@ -68,24 +68,27 @@ static const char hex_pairs[512 + 1] =
 void
 sg_random_hex(char *out, size_t nbytes)
 {
-	unsigned char b[32];
+	const unsigned char *b;
+	unsigned char any;
 	size_t i;
-	int tries;
+	int tries = 0;
 
-	if (nbytes > sizeof(b))
-		nbytes = sizeof(b);
-	for (tries = 0; tries < 3; tries++) {
-		unsigned char any = 0;
-
-		rnd_bytes(b, nbytes);
-		for (i = 0; i < nbytes; i++)
-			any |= b[i];
-		if (any != 0)
-			break;
-		b[nbytes - 1] = 1; /* ids must not be all zeros */
+	if (nbytes > 32)
+		nbytes = 32;
+	if (nbytes == 0) {
+		out[0] = '\0';
+		return;
 	}
-	for (i = 0; i < nbytes; i++)
-		memcpy(out + 2 * i, hex_pairs + 2 * b[i], 2);
+	do {
+		b = rnd_take(nbytes);
+		any = 0;
+		for (i = 0; i < nbytes; i++) {
+			any |= b[i];
+			memcpy(out + 2 * i, hex_pairs + 2 * b[i], 2);
+		}
+	} while (any == 0 && ++tries < 3);
+	if (any == 0)
+		out[2 * nbytes - 1] = '1'; /* ids must not be all zeros */
 	out[2 * nbytes] = '\0';
 }
 

@@ -21,6 +21,36 @@ START_TEST(random_hex_is_lowercase_hex_and_varies)
 }
 END_TEST
 
+/*
+ * Ids of every size a request takes, many times over: the pool of random
+ * bytes is refilled again and again with a few bytes left in it, and
+ * every id still has its length, its digits and bytes of its own.
+ */
+START_TEST(ids_stay_whole_across_pool_refills)
+{
+	static const size_t sizes[] = {16, 16, 8, 3, 32, 1};
+	char prev[6][65], cur[65];
+	size_t i, k, same = 0;
+
+	memset(prev, 0, sizeof(prev));
+	for (i = 0; i < 3000; i++) {
+		size_t n = sizes[i % 6];
+
+		memset(cur, 'x', sizeof(cur));
+		sg_random_hex(cur, n);
+		ck_assert_uint_eq(strlen(cur), 2 * n);
+		for (k = 0; k < 2 * n; k++)
+			ck_assert(strchr("0123456789abcdef", cur[k]) != NULL);
+		if (n >= 8) {
+			ck_assert(strspn(cur, "0") < 2 * n);
+			same += strcmp(cur, prev[i % 6]) == 0;
+		}
+		memcpy(prev[i % 6], cur, sizeof(cur));
+	}
+	ck_assert_uint_eq(same, 0);
+}
+END_TEST
+
 START_TEST(trace_begin_takes_a_valid_traceparent)
 {
 	struct sg_xfer x;
@@ -53,6 +83,7 @@ suite_reqid(void)
 	TCase *tc = tcase_create("ids");
 
 	tcase_add_test(tc, random_hex_is_lowercase_hex_and_varies);
+	tcase_add_test(tc, ids_stay_whole_across_pool_refills);
 	tcase_add_test(tc, trace_begin_takes_a_valid_traceparent);
 	suite_add_tcase(s, tc);
 	return s;
