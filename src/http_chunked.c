@@ -10,14 +10,21 @@
 
 #include "sockguard/http.h"
 
+/*
+ * The limits are Go's (net/http/internal/chunked.go, the daemon's and the
+ * docker CLI's parser), so that a body passed on is one the other side
+ * reads: a size line shorter than 4096 bytes with its CRLF, a trailer
+ * section of at most 4096 bytes with its final CRLF, and at most 16 KiB
+ * of framing beyond 16 bytes per chunk plus twice the chunk's data.
+ */
 #define CHUNKED_MAX_DIGITS 16
-#define CHUNKED_MAX_EXT 4096         /* bytes after the size, per line */
-#define CHUNKED_MAX_TRAILERS 16384   /* whole trailer section */
+#define CHUNKED_MAX_LINE 4095        /* a size line, CRLF included */
+#define CHUNKED_MAX_TRAILERS 4096    /* whole trailer section */
+#define CHUNKED_MAX_EXCESS 16384     /* framing beyond the allowance */
 
 enum chunked_state {
 	CHUNKED_SIZE0 = 0,  /* first hex digit of a chunk size */
-	CHUNKED_SIZE,       /* more hex digits, BWS, ';' or CR */
-	CHUNKED_BWS,        /* BWS after the size: only ';' may follow */
+	CHUNKED_SIZE,       /* more hex digits, ';' or CR */
 	CHUNKED_EXT,        /* extension bytes up to CR */
 	CHUNKED_SIZE_LF,    /* LF ending the size line */
 	CHUNKED_DATA,       /* chunk data, left bytes to go */
@@ -33,6 +40,7 @@ enum chunked_state {
 
 static bool chunked_tchar(unsigned char);
 static bool chunked_ctl(unsigned char);
+static bool chunked_excess(struct sg_chunked *c);
 
 void
 sg_chunked_init(struct sg_chunked *c)
@@ -107,18 +115,13 @@ sg_chunked_scan(struct sg_chunked *c, const char *buf, size_t n,
 			}
 			if (ch == '\r') {
 				c->state = CHUNKED_SIZE_LF;
-				break;
-			}
-			/* FALLTHROUGH */
-		case CHUNKED_BWS:
-			if (++c->linelen > CHUNKED_MAX_EXT) {
-				*why = "chunk extension too long";
-				goto bad;
-			}
-			if (ch == ' ' || ch == '\t') {
-				c->state = CHUNKED_BWS;
 			} else if (ch == ';') {
+				c->linelen = 1;
 				c->state = CHUNKED_EXT;
+			} else if (ch == ' ' || ch == '\t') {
+				/* RFC 9112 allows BWS before ';', Go does not */
+				*why = "whitespace after chunk size";
+				goto bad;
 			} else {
 				*why = "invalid chunk size line";
 				goto bad;
@@ -129,7 +132,7 @@ sg_chunked_scan(struct sg_chunked *c, const char *buf, size_t n,
 				c->state = CHUNKED_SIZE_LF;
 				break;
 			}
-			if (++c->linelen > CHUNKED_MAX_EXT) {
+			if (c->ndigits + ++c->linelen + 2 > CHUNKED_MAX_LINE) {
 				*why = "chunk extension too long";
 				goto bad;
 			}
@@ -141,6 +144,11 @@ sg_chunked_scan(struct sg_chunked *c, const char *buf, size_t n,
 		case CHUNKED_SIZE_LF:
 			if (ch != '\n') {
 				*why = "bare CR in chunked body";
+				goto bad;
+			}
+			if (c->left != 0 && chunked_excess(c)) {
+				*why = "chunked body with too much framing for "
+				    "its data";
 				goto bad;
 			}
 			c->state = c->left ? CHUNKED_DATA : CHUNKED_TR_START;
@@ -228,6 +236,27 @@ sg_chunked_skip(struct sg_chunked *c, uint64_t n)
 	c->left -= n;
 	if (c->left == 0)
 		c->state = CHUNKED_DATA_CR;
+}
+
+/*
+ * Accounts a size line that just ended (with the CRLF after its data)
+ * against the allowance of 16 bytes plus twice the chunk's data; true
+ * when the framing left over passes CHUNKED_MAX_EXCESS. Go checks this
+ * for every chunk but the last, so a body of tiny chunks with long
+ * extensions is refused by both sides alike.
+ */
+static bool
+chunked_excess(struct sg_chunked *c)
+{
+	uint64_t e = c->excess + c->ndigits + c->linelen + 2 + 2;
+
+	if (c->left >= e / 2)
+		e = 0;
+	else
+		e -= 2 * c->left;
+	e = e > 16 ? e - 16 : 0;
+	c->excess = (uint32_t)(e < UINT32_MAX ? e : UINT32_MAX);
+	return e > CHUNKED_MAX_EXCESS;
 }
 
 static bool

@@ -55,6 +55,13 @@ sg_respond_json(struct sg_conn *c, int status, const char *body, size_t blen,
 	size_t bl = blen;
 	bool ok;
 
+	/*
+	 * A body the answer leaves unread is skipped to keep the connection
+	 * in sync; a client that waits for 100-continue may never send it,
+	 * and its next request would be taken for that body: close instead.
+	 */
+	if (x->req.expect_continue && !x->req_done)
+		close = true;
 	if (x->trace_id[0] == '\0')
 		sg_trace_begin(x, NULL, 0);
 	num[0] = (char)('0' + status / 100 % 10);
@@ -123,14 +130,9 @@ sg_respond_deny(struct sg_conn *c, const char *method, size_t mlen)
 	static const char minimal[] =
 	    "{\"message\":\"request denied by sockguard policy\"}\n";
 	char body[4096];
-	bool close = false;
 
-	/*
-	 * A refused body is skipped to keep the connection in sync; when the
-	 * client waits for 100-continue it may never send it: close instead.
-	 */
-	if (x->req.expect_continue && !x->req_done)
-		close = true;
+	/* the body a denied request announced is skipped (sg_respond_json
+	 * closes instead when the client waits for 100-continue) */
 	if (ir->deny_verbosity == SG_DENY_VERBOSE) {
 		char m[64], p[2048], r[1024];
 		const char *np = x->np + x->np_off;
@@ -159,10 +161,10 @@ sg_respond_deny(struct sg_conn *c, const char *method, size_t mlen)
 		    "{\"message\":\"request denied by sockguard policy\","
 		    "\"method\":\"%s\",\"path\":\"%s\"%s%s%s}\n", m, p,
 		    r[0] ? ",\"reason\":\"" : "", r, r[0] ? "\"" : "");
-		sg_respond_json(c, 403, body, strlen(body), close);
+		sg_respond_json(c, 403, body, strlen(body), false);
 		return;
 	}
-	sg_respond_json(c, 403, minimal, sizeof(minimal) - 1, close);
+	sg_respond_json(c, 403, minimal, sizeof(minimal) - 1, false);
 }
 
 void

@@ -159,8 +159,9 @@ struct sg_chunked {
 	uint8_t state;
 	uint8_t ndigits;
 	uint64_t left;           /* data bytes left in the current chunk */
-	uint32_t linelen;        /* bytes in the current ext/trailer line */
+	uint32_t linelen;        /* ';' and extension bytes of a size line */
 	uint32_t trailer_bytes;  /* total trailer bytes */
+	uint32_t excess;         /* framing beyond the data's allowance */
 };
 
 void sg_chunked_init(struct sg_chunked *c);

@@ -188,6 +188,17 @@ vec "chunked: negative size -> 400" 400 "" "${P}${TE}-5\r\nhello\r\n0\r\n\r\n$SM
 vec "chunked: 0x prefix -> 400" 400 "" "${P}${TE}0x5\r\nhello\r\n0\r\n\r\n$SM"
 vec "chunked: empty size line -> 400" 400 "" "${P}${TE}\r\nhello\r\n0\r\n\r\n$SM"
 vec "chunked: whitespace without an extension -> 400" 400 "" "${P}${TE}5 \r\nhello\r\n0\r\n\r\n$SM"
+# RFC 9112 allows whitespace before ';', Go's reader (the daemon's) does
+# not, and Go's limits hold: a size line under 4096 bytes with its CRLF,
+# trailers of at most 4 KiB, framing that grows with the data
+vec "chunked: whitespace before an extension -> 400" 400 "" "${P}${TE}5 ;a=1\r\nhello\r\n0\r\n\r\n$SM"
+S_E4092=$(printf '%4092s' '' | tr ' ' e)
+vec "chunked: a 4096-byte size line -> 400" 400 "" "${P}${TE}5;${S_E4092}\r\nhello\r\n0\r\n\r\n$SM"
+S_TR=$(printf 'X-T: %s' "$(printf '%4090s' '' | tr ' ' v)")
+vec "chunked: a trailer section over 4 KiB -> 400" 400 "" "${P}${TE}5\r\nhello\r\n0\r\n${S_TR}\r\n\r\n$SM"
+S_CH=$(printf '1;%s\\r\\nX\\r\\n' "$(printf '%100s' '' | tr ' ' e)")
+S_MANY=$(for _ in $(seq 187); do printf '%s' "$S_CH"; done)
+vec "chunked: 1-byte chunks with 100-byte extensions -> 400 at the 187th" 400 "" "${P}${TE}${S_MANY}0\r\n\r\n$SM"
 vec "chunked: bare LF after the size -> 400" 400 "" "${P}${TE}5\nhello\r\n0\r\n\r\n$SM"
 vec "chunked: bare LF in an extension -> 400" 400 "" "${P}${TE}5;a\nhello\r\n0\r\n\r\n$SM"
 vec "chunked: control byte in an extension -> 400" 400 "" "${P}${TE}5;a\x01\r\nhello\r\n0\r\n\r\n$SM"
@@ -195,8 +206,8 @@ vec "chunked: data longer than the size -> 400" 400 "" "${P}${TE}5\r\nhelloXX\r\
 vec "chunked: malformed trailer -> 400" 400 "" "${P}${TE}5\r\nhello\r\n0\r\n: v\r\n\r\n$SM"
 vec "chunked: bare LF in a trailer -> 400" 400 "" "${P}${TE}5\r\nhello\r\n0\r\nX-T: v\n\r\n$SM"
 vec "chunked: valid extensions pass through verbatim" 200,200 \
-	"$(lines "${RP}Transfer-Encoding: chunked\\r\\n\\r\\n body=5;name=value\\r\\nhello\\r\\n6 ;a=\"b c\"\\r\\n world\\r\\n0;last\\r\\n\\r\\n" "$RE")" \
-	"${P}${TE}5;name=value\r\nhello\r\n6 ;a=\"b c\"\r\n world\r\n0;last\r\n\r\n$E"
+	"$(lines "${RP}Transfer-Encoding: chunked\\r\\n\\r\\n body=5;name=value\\r\\nhello\\r\\n6;a=\"b c\"\\r\\n world\\r\\n0;last\\r\\n\\r\\n" "$RE")" \
+	"${P}${TE}5;name=value\r\nhello\r\n6;a=\"b c\"\r\n world\r\n0;last\r\n\r\n$E"
 vec "chunked: valid trailers pass through verbatim" 200,200 \
 	"$(lines "${RP}Transfer-Encoding: chunked\\r\\n\\r\\n body=5\\r\\nhello\\r\\n0\\r\\nX-Trailer: yes\\r\\nX-Other: 2\\r\\n\\r\\n" "$RE")" \
 	"${P}${TE}5\r\nhello\r\n0\r\nX-Trailer: yes\r\nX-Other: 2\r\n\r\n$E"
@@ -295,6 +306,13 @@ S_OPTS=
 vec "Expect: 100-continue with the body already sent: no interim answer" 200,200 \
 	"$(lines "${RP}Content-Length: 5\\r\\n\\r\\n body=hello" "$RE")" \
 	"${P}Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello$E"
+# a local answer (here /health) to a request whose client waits for
+# 100-continue: the body may never come, so the connection closes rather
+# than take the next request for it
+S_OPTS="-p 300"
+vec "Expect: 100-continue answered locally: the connection closes" 200 "" \
+	"GET /health HTTP/1.1\r\nHost: d\r\nExpect: 100-continue\r\nContent-Length: 41\r\n\r\n" "$E"
+S_OPTS=
 vec "an unknown expectation -> 417" 417 "" "${P}Expect: magic\r\nContent-Length: 5\r\n\r\nhello$E"
 
 # ---- Connection header abuse ----

@@ -1026,7 +1026,7 @@ static const struct chunk_ok chunk_ok[] = {
 	{V("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")},
 	{V("A\r\n0123456789\r\na\r\n0123456789\r\n00\r\n\r\n")},
 	{V("5;name=value\r\nhello\r\n0;last\r\n\r\n")},
-	{V("5 ; a=1 ;b=\"x y\"\t\r\nhello\r\n0\t;z\r\n\r\n")},
+	{V("5; a=1 ;b=\"x y\"\t\r\nhello\r\n0;z \r\n\r\n")},
 	{V("5;ext=\xc3\xa9\tx\r\nhello\r\n0\r\n\r\n")},
 	{V("3\r\nabc\r\n4\r\ndefg\r\n0\r\nTrailer-A: v\r\nB:\r\n"
 	    "X-Sum: sha256 \xff\t!\r\n\r\n")},
@@ -1135,7 +1135,10 @@ static const struct chunk_bad chunk_bad[] = {
 	{"plus", V("+1\r\n"), 0},
 	{"0x prefix", V("0x5\r\nhello\r\n0\r\n\r\n"), 1},
 	{"leading space", V(" 5\r\nhello\r\n0\r\n\r\n"), 0},
-	{"BWS without extension", V("5 \r\nhello\r\n0\r\n\r\n"), 2},
+	{"BWS without extension", V("5 \r\nhello\r\n0\r\n\r\n"), 1},
+	/* RFC 9112 allows BWS before ';'; Go's reader (the daemon's) not */
+	{"space before extension", V("5 ;a=1\r\nhello\r\n0\r\n\r\n"), 1},
+	{"tab before extension", V("5\r\nhello\r\n0\t;z\r\n\r\n"), 11},
 	{"17 digits", V("10000000000000000\r\n"), 16},
 	{"17 digits leading zeros", V("00000000000000001\r\n"), 16},
 	{"2^63", V("8000000000000000\r\n"), 15},
@@ -1164,8 +1167,9 @@ static const struct chunk_bad chunk_bad[] = {
 	{"trailer NUL", V("0\r\nX: \0\r\n\r\n"), 6},
 	{"trailer bare LF", V("0\r\nX: a\nY: b\r\n\r\n"), 7},
 	{"trailer bare CR", V("0\r\nX: a\rY: b\r\n\r\n"), 8},
-	{"extension too long", NULL, 0, 1 + 4096},
-	{"trailers too large", NULL, 0, 3 + 16384},
+	/* the size line with its CRLF stays under 4096 bytes, as in Go */
+	{"extension too long", NULL, 0, 4093},
+	{"trailers too large", NULL, 0, 3 + 4096},
 };
 
 START_TEST(chunked_invalid)
@@ -1177,7 +1181,8 @@ START_TEST(chunked_invalid)
 	bool done;
 
 	if (s == NULL && strstr(v->name, "extension")) {
-		/* "5;" then 4095 ext bytes is fine, 4096 + ';' is not */
+		/* "5;" then 4091 ext bytes is fine (4095 with the CRLF),
+		 * the 4092nd is not */
 		n = 1 + 4097 + 2;
 		s = owned = malloc(n);
 		owned[0] = '5';
@@ -1185,8 +1190,8 @@ START_TEST(chunked_invalid)
 		memset(owned + 2, 'e', 4096);
 		memcpy(owned + 1 + 4097, "\r\n", 2);
 	} else if (s == NULL) {
-		/* 0 CRLF, then trailer lines until over 16 KiB */
-		n = 3 + 16384 + 64;
+		/* 0 CRLF, then trailer lines until over 4 KiB */
+		n = 3 + 4096 + 64;
 		s = owned = malloc(n);
 		memcpy(owned, "0\r\n", 3);
 		for (i = 3; i + 8 <= n; i += 8)
@@ -1205,21 +1210,21 @@ END_TEST
 
 START_TEST(chunked_limits_ok)
 {
-	/* 4096 extension bytes and 16 KiB of trailers are still fine */
-	size_t n = 1 + 4096 + 2 + 5 + 2 + 5, end, i, t;
+	/* a 4095-byte size line and 4 KiB of trailers are still fine */
+	size_t n = 4095 + 5 + 2 + 5, end, i, t;
 	char *s = malloc(n);
 	bool done;
 
 	s[0] = '5';
 	s[1] = ';';
-	memset(s + 2, 'e', 4095);
-	memcpy(s + 1 + 4096, "\r\nhello\r\n0\r\n\r\n", 14);
+	memset(s + 2, 'e', 4091);
+	memcpy(s + 4093, "\r\nhello\r\n0\r\n\r\n", 14);
 	ck_assert_int_eq(chunk_run(s, n, 0, 0, &end, &done), 0);
 	ck_assert(done);
 	ck_assert_uint_eq(end, n);
 	free(s);
 
-	t = 16384;
+	t = 4096;
 	n = 3 + t;
 	s = malloc(n);
 	memcpy(s, "0\r\n", 3);
@@ -1232,6 +1237,74 @@ START_TEST(chunked_limits_ok)
 	ck_assert_int_eq(chunk_run(s, n, 0, 0, &end, &done), 0);
 	ck_assert(done);
 	ck_assert_uint_eq(end, n);
+	free(s);
+}
+END_TEST
+
+/*
+ * Builds k chunks of d data bytes, each size line carrying e extension
+ * bytes, then the last chunk; *each is the bytes one chunk takes.
+ */
+static char *
+chunk_series(size_t k, size_t d, size_t e, size_t *n, size_t *each)
+{
+	char sz[24], *s, *p;
+	size_t i, zl = (size_t)snprintf(sz, sizeof(sz), "%zx", d);
+
+	*each = zl + 1 + e + 2 + d + 2;
+	*n = k * *each + 5;
+	s = p = malloc(*n);
+	for (i = 0; i < k; i++) {
+		memcpy(p, sz, zl);
+		p += zl;
+		*p++ = ';';
+		memset(p, 'e', e);
+		p += e;
+		memcpy(p, "\r\n", 2);
+		p += 2;
+		memset(p, 'd', d);
+		p += d;
+		memcpy(p, "\r\n", 2);
+		p += 2;
+	}
+	memcpy(p, "0\r\n\r\n", 5);
+	return s;
+}
+
+/*
+ * Framing beyond 16 bytes per chunk plus twice its data may add up to
+ * 16 KiB (Go's rule): 1-byte chunks with 100-byte extensions leave 88
+ * bytes each over, so 186 chunks pass and the size line of the 187th is
+ * refused at its LF. Plain 1-byte chunks, and long extensions on large
+ * chunks, never add up.
+ */
+START_TEST(chunked_framing_allowance)
+{
+	size_t n, each, end;
+	bool done;
+	char *s;
+
+	s = chunk_series(186, 1, 100, &n, &each);
+	ck_assert_int_eq(chunk_run(s, n, 0, 0, &end, &done), 0);
+	ck_assert(done);
+	ck_assert_uint_eq(end, n);
+	free(s);
+
+	s = chunk_series(187, 1, 100, &n, &each);
+	ck_assert_int_eq(chunk_run(s, n, 0, 0, &end, &done), 400);
+	ck_assert_uint_eq(end, 186 * each + 1 + 1 + 100 + 1);
+	ck_assert_int_eq(chunk_run(s, n, 7, 0, &end, &done), 400);
+	ck_assert_uint_eq(end, 186 * each + 1 + 1 + 100 + 1);
+	free(s);
+
+	s = chunk_series(20000, 1, 0, &n, &each);
+	ck_assert_int_eq(chunk_run(s, n, 0, 0, &end, &done), 0);
+	ck_assert(done);
+	free(s);
+
+	s = chunk_series(64, 2048, 4000, &n, &each);
+	ck_assert_int_eq(chunk_run(s, n, 0, 0, &end, &done), 0);
+	ck_assert(done);
 	free(s);
 }
 END_TEST
@@ -1400,6 +1473,7 @@ suite_http(void)
 	tcase_add_loop_test(tc, chunked_valid, 0, SG_ARRAY_LEN(chunk_ok));
 	tcase_add_loop_test(tc, chunked_invalid, 0, SG_ARRAY_LEN(chunk_bad));
 	tcase_add_test(tc, chunked_limits_ok);
+	tcase_add_test(tc, chunked_framing_allowance);
 	tcase_add_test(tc, chunked_big_chunk_one_step);
 	tcase_add_test(tc, chunked_skip_data);
 	suite_add_tcase(s, tc);
