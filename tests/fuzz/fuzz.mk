@@ -46,6 +46,8 @@ FUZZ_LIB := $(FUZZ_DIR)/libsockguard_fuzz.a
 FUZZ_LDFLAGS_fuzz_config := -Wl,--wrap=open -Wl,--wrap=open64
 FUZZ_RUNFLAGS_fuzz_glob := -max_len=4200
 FUZZ_RUNFLAGS_fuzz_http_req := -max_len=8192
+# past 16 KiB of framing, where Go's allowance for tiny chunks runs out
+FUZZ_RUNFLAGS_fuzz_chunked := -max_len=24576
 
 .PHONY: fuzz fuzz-build fuzz-regress
 

@@ -5,9 +5,10 @@
  * The input is the body bytes as they arrive after a request head.
  *  - One call over the whole buffer is compared with a straightforward
  *    non-resumable reference validator written here from RFC 9112 7.1 and
- *    the limits in http.h / http_chunked.c (<= 16 hex digits and at most
- *    2^63-1, <= 4096 bytes after the size per line, <= 16384 trailer
- *    bytes): same status, same bytes used, same done flag.
+ *    Go's reader (no whitespace before ';', <= 16 hex digits and at most
+ *    2^63-1, a size line < 4096 bytes with its CRLF, <= 4096 trailer
+ *    bytes, Go's cap on framing beyond 16 bytes per chunk plus twice its
+ *    data): same status, same bytes used, same done flag.
  *  - Feeding the same bytes in pieces (byte by byte, and at pseudo-random
  *    split points derived from the input) must give the same total used,
  *    done and status, and the same reason; every call has used <= n, and
@@ -24,8 +25,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REF_MAX_EXT 4096u
-#define REF_MAX_TRAILERS 16384u
+#define REF_MAX_LINE 4095u
+#define REF_MAX_TRAILERS 4096u
+#define REF_MAX_EXCESS 16384
 
 struct result {
 	int rc;
@@ -60,7 +62,7 @@ ctl(unsigned char c)
 }
 
 /*
- * Reference: chunk = size [BWS ';' ext] CRLF data CRLF; last-chunk is size
+ * Reference: chunk = size [';' ext] CRLF data CRLF; last-chunk is size
  * 0; then trailer lines "name:value" CRLF and a final CRLF. Returns the
  * result for the whole buffer at once: error at the first offending
  * byte, "need more" (rc 0, used n), or done at the final LF.
@@ -72,6 +74,7 @@ ref_scan(const unsigned char *p, size_t n)
 {
 	struct result r = {0, 0, false, NULL};
 	size_t i = 0, tb;
+	int64_t excess = 0; /* as Go counts it, signed */
 
 	for (;;) {
 		uint64_t v = 0;
@@ -91,19 +94,14 @@ ref_scan(const unsigned char *p, size_t n)
 			BAD();
 		NEED();
 		if (p[i] != '\r') {
-			/* BWS then ';' ext, or ';' ext */
-			while (i < n && (p[i] == ' ' || p[i] == '\t')) {
-				if (++linelen > REF_MAX_EXT)
-					BAD();
-				i++;
-			}
-			NEED();
-			if (p[i] != ';' || ++linelen > REF_MAX_EXT)
+			/* ';' ext */
+			if (p[i] != ';')
 				BAD();
+			linelen = 1;
 			i++;
 			while (i < n && p[i] != '\r') {
-				if (p[i] == '\n' || ++linelen > REF_MAX_EXT ||
-				    ctl(p[i]))
+				if (p[i] == '\n' ||
+				    nd + ++linelen + 2 > REF_MAX_LINE || ctl(p[i]))
 					BAD();
 				i++;
 			}
@@ -113,6 +111,15 @@ ref_scan(const unsigned char *p, size_t n)
 		NEED();
 		if (p[i] != '\n')
 			BAD();
+		if (v != 0) {
+			excess += (int64_t)(nd + linelen + 2) + 2;
+			excess = v > (uint64_t)INT64_MAX / 4 ? 0 :
+			    excess - 16 - 2 * (int64_t)v;
+			if (excess < 0)
+				excess = 0;
+			if (excess > REF_MAX_EXCESS)
+				BAD(); /* at the LF */
+		}
 		i++;
 		if (v == 0)
 			break;
