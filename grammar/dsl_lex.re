@@ -28,7 +28,7 @@ static enum sg_dsl_ctx dsl_lex_next_ctx(enum sg_dsl_ctx c, int t);
 
 	nl    = "\r"? "\n";
 	mchar = [-!$%&'+.^_`|~0-9A-Za-z];
-	pchar = [^\x00-\x20\x7f#];
+	pchar = [^\x00-\x20\x7f#"];
 	wchar = [^\x00-\x20\x7f#",];
 */
 
@@ -54,6 +54,17 @@ sg_dsl_lex(SG_DSL_STYPE *lval, SG_DSL_LTYPE *lloc, struct sg_dsl_lexer *lx)
 			lval->SG_TOK_PATH.p = lx->tok;
 			lval->SG_TOK_PATH.len = (size_t)(lx->cur - lx->tok);
 			DSL_TOKEN(SG_TOK_PATH);
+		}
+		"/" pchar* "\"" {
+			/* a reason glued to its path would become part of it,
+			 * and a rule whose path holds a quote never matches */
+			sg_dsl_lex_error(lx, lx->cur - 1, "'\"' inside an "
+			    "unquoted path; put a space before the reason, or "
+			    "quote the whole path");
+			while (lx->cur < lx->lim && *lx->cur != '\n' &&
+			    *lx->cur != '\r')
+				lx->cur++;
+			DSL_TOKEN(SG_TOK_SG_DSL_UNDEF);
 		}
 		wchar+ {
 			lval->SG_TOK_WORD.p = lx->tok;

@@ -191,6 +191,12 @@ static const struct dsl_err dsl_errs[] = {
 	{"allow GET /x \"a\x01\"\n", "rules.dsl:1:16: error: control "
 	    "character 0x01 in quoted string (write \\n or \\t for newline "
 	    "and tab)"},
+	{"deny POST /containers/create\"no\"\nallow * /**\n",
+	    "rules.dsl:1:29: error: '\"' inside an unquoted path; put a "
+	    "space before the reason, or quote the whole path"},
+	{"allow GET /a\"b\n", "rules.dsl:1:13: error: '\"' inside an "
+	    "unquoted path; put a space before the reason, or quote the whole "
+	    "path"},
 	{"allow GET /x\x01\n",
 	    "rules.dsl:1:13: error: unexpected control character 0x01"},
 	{"allow GET /x\r \n",
