@@ -111,7 +111,8 @@ sg_failover_set(struct sg_endpoint *ep, enum sg_ep_health h, const char *err)
 	}
 	if (h == SG_EP_UNHEALTHY && err != NULL && err != ep->error)
 		snprintf(ep->error, sizeof(ep->error), "%s", err);
-	failover_choose(srv);
+	if (!srv->choose_later)
+		failover_choose(srv);
 }
 
 void
@@ -387,8 +388,10 @@ sg_failover_arm(struct sg_server *srv)
 
 	if (iv <= 0 || srv->probe_timer != 0)
 		return;
-	/* probing a single unix socket is what /health already does */
-	if (srv->nep == 1 && srv->ep[0].ir->kind == SG_EP_UNIX)
+	/* a plain upstream.socket is checked by /health; a unix socket
+	 * listed in endpoints asks for the probing machinery (seed) */
+	if (srv->conf->ir->upstream.source == SG_EPSRC_SOCKET &&
+	    srv->nep == 1 && srv->ep[0].ir->kind == SG_EP_UNIX)
 		return;
 	srv->probe_timer = sg_ev_timer_add(srv->ev, sg_ev_now(srv->ev) + iv,
 	    failover_tick, srv);
@@ -590,6 +593,9 @@ sg_failover_startup(struct sg_server *srv, char *err, size_t errlen)
 	 * that rejects our client certificate (TLS 1.3 reports that only
 	 * after the handshake) fails here, naming the cause.
 	 */
+	/* the active endpoint is chosen from all the results at once, not
+	 * flipped to whichever answers first and back */
+	srv->choose_later = true;
 	for (i = 0; i < srv->nep; i++)
 		probe_start(&srv->ep[i], true);
 	while (busy && sg_ev_now(srv->ev) < deadline) {
@@ -607,6 +613,8 @@ sg_failover_startup(struct sg_server *srv, char *err, size_t errlen)
 		if (srv->ep[i].health == SG_EP_HEALTHY)
 			any = true;
 	}
+	srv->choose_later = false;
+	failover_choose(srv);
 	sg_ev_run_once(srv->ev, 0); /* run deferred closes */
 	if (!any) {
 		o = (size_t)snprintf(err, errlen, "no upstream endpoint "

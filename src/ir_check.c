@@ -293,6 +293,9 @@ check_legacy_src(const struct sg_ir *ir, const struct sg_cfg_flat *raw,
 	s->socket_uid = check_kloc(ir, "listen.socket_uid");
 	s->socket_gid = check_kloc(ir, "listen.socket_gid");
 	s->max_connections = check_kloc(ir, "listen.max_connections");
+	s->plain_tcp = check_kloc(ir, "listen.insecure_allow_plain_tcp");
+	s->unauth = check_kloc(ir,
+	    "listen.insecure_allow_unauthenticated_clients");
 	s->cert_file = check_kloc(ir, "listen.tls.cert_file");
 	s->key_file = check_kloc(ir, "listen.tls.key_file");
 	s->client_ca_file = check_kloc(ir, "listen.tls.client_ca_file");
@@ -489,6 +492,28 @@ check_listener_tcp(const struct sg_ir_listener *l,
 	    l->insecure_allow_unauthenticated_clients))
 		sg_diag_error(d, check_l(&s->address), k, CHECK_PLAIN_TCP_MSG,
 		    l->address, s->label, s->label, s->label);
+	else if (addr_ok && !complete && !check_loopback(host))
+		sg_diag_warn(d, check_l(&s->address), k, "%s serves the Docker "
+		    "API over plaintext TCP on %s without authenticating "
+		    "clients (insecure_allow_plain_tcp and "
+		    "insecure_allow_unauthenticated_clients): anyone who can "
+		    "reach it gets what the rules allow, unencrypted; use it "
+		    "only on a private, trusted network, or configure %s.tls",
+		    s->label, l->address, s->label);
+	if (complete && l->insecure_allow_plain_tcp) {
+		snprintf(k, sizeof(k), "%s.insecure_allow_plain_tcp", s->key);
+		sg_diag_warn(d, check_l(&s->plain_tcp), k, "%s."
+		    "insecure_allow_plain_tcp has no effect: TLS is configured",
+		    s->label);
+	}
+	if (complete && l->insecure_allow_unauthenticated_clients) {
+		snprintf(k, sizeof(k), "%s.insecure_allow_unauthenticated_clients",
+		    s->key);
+		sg_diag_warn(d, check_l(&s->unauth), k, "%s."
+		    "insecure_allow_unauthenticated_clients has no effect: TLS "
+		    "is configured, and it requires client certificates",
+		    s->label);
+	}
 }
 
 /*

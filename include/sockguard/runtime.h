@@ -310,6 +310,7 @@ struct sg_server {
 	struct sg_endpoint *ep;
 	size_t nep;
 	size_t active_ep;
+	bool choose_later;             /* startup probes: pick once at the end */
 	struct sg_conn *conns;         /* all open client connections */
 	size_t nconns;
 	uint32_t max_conns;

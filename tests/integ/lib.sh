@@ -13,6 +13,7 @@ PASS=0
 FAIL=0
 SKIP=0
 SG_PIDS=()
+SG_PREFIX=() # a command sg_start runs sockguard under (ip netns exec NS)
 
 pass() { PASS=$((PASS + 1)); echo "ok - $*"; }
 fail() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
@@ -157,7 +158,8 @@ sg_start() {
 	# the background job truncates its log only once it runs: remove the
 	# last instance's log first, or its "started" line could be read
 	rm -f "$T/$name.log"
-	"$SG" run -c "$cfg" "$@" >"$T/$name.log" 2>&1 &
+	# SG_PREFIX: a command to run it under (ip netns exec NS), if any
+	"${SG_PREFIX[@]}" "$SG" run -c "$cfg" "$@" >"$T/$name.log" 2>&1 &
 	local pid=$!
 	echo "$pid" >"$T/$name.pid"
 	SG_PIDS+=("$pid")

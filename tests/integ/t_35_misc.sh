@@ -82,9 +82,12 @@ check "tcp: non-loopback plaintext with one acknowledgement is refused" \
 
 # ... with both, a listener on every address serves peers on other hosts
 # by service name (a container network: Host is whatever name they used),
-# while a loopback peer on it still needs an address or localhost as Host
-EXT_IP=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -1)
-if [ -n "$EXT_IP" ]; then
+# while a loopback peer on it still needs an address or localhost as Host.
+# Both ends run in a network namespace of the test's own whose lo also
+# holds a non-loopback address: no packet leaves the namespace.
+S_NS=sgt-$$
+if ip netns add "$S_NS" 2>/dev/null &&
+	ip netns exec "$S_NS" sh -c 'ip link set lo up && ip addr add 10.200.0.1/32 dev lo' 2>/dev/null; then
 	WPORT=$(free_port)
 	cat >"$T/wide2.yaml" <<YAML
 listen:
@@ -94,19 +97,25 @@ listen:
 upstream:
   socket: $DOCKER_SOCK
 YAML
+	SG_PREFIX=(ip netns exec "$S_NS")
 	if sg_start wide2 "$T/wide2.yaml"; then
-		r=$("$SGRAW" -t "$EXT_IP:$WPORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: socket-proxy:$WPORT\r\nConnection: close\r\n\r\n")
+		r=$(ip netns exec "$S_NS" "$SGRAW" -t "10.200.0.1:$WPORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: socket-proxy:$WPORT\r\nConnection: close\r\n\r\n")
 		check "tcp: a peer on another address may name the listener by a service name" \
 			sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
-		r=$("$SGRAW" -t "127.0.0.1:$WPORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: socket-proxy:$WPORT\r\nConnection: close\r\n\r\n")
+		r=$(ip netns exec "$S_NS" "$SGRAW" -t "127.0.0.1:$WPORT" -w 2000 "GET /_ping HTTP/1.1\r\nHost: socket-proxy:$WPORT\r\nConnection: close\r\n\r\n")
 		check "tcp: ... a loopback peer may not (DNS rebinding from a local browser)" \
 			sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 403'"
+		check "tcp: ... and the start warns that it is plaintext and unauthenticated" \
+			grep -q "warning: listen.address: listen serves the Docker API over plaintext TCP on 0.0.0.0:$WPORT without authenticating clients" "$T/wide2.log"
 		sg_stop wide2
 	else
 		fail "tcp: sockguard starts on 0.0.0.0 with both acknowledgements"
 	fi
+	SG_PREFIX=()
+	ip netns del "$S_NS"
 else
-	skip "tcp: no non-loopback IPv4 address to test a listener on every address"
+	ip netns del "$S_NS" 2>/dev/null
+	skip "tcp: no network namespace of our own to test a listener on every address in"
 fi
 
 # flags beat the environment, which beats the file

@@ -379,4 +379,50 @@ else
 	fail "expect: sockguard starts"
 fi
 
+# Startup probes run in parallel: the active endpoint is the first
+# healthy one in list order, chosen once from all the results, even when
+# the standby (a unix socket, no handshake) answers first
+cfg=$(write_cfg_up order "  endpoints:
+$(tls_ep "tcp://127.0.0.1:$DK_TLS_PORT")
+    - address: unix://$DOCKER_SOCK")
+if sg_start order "$cfg"; then
+	check "startup order: the first endpoint in the list is active" \
+		started_upstream order "tcp://127.0.0.1:$DK_TLS_PORT"
+	check "startup order: no active-endpoint change logged while the probes came in" \
+		sh -c "! grep -q 'upstream active endpoint changed' '$T/order.log'"
+	sg_stop order
+else
+	fail "startup order: sockguard starts"
+fi
+
+# A unix socket listed in upstream.endpoints gets the probing machinery
+# even alone (the seed): its loss and its return are logged with no
+# request coming in
+if [ -x "${SGMOCKD:-}" ]; then
+	"$SGMOCKD" -s "$T/one-mock.sock" -q >"$T/one-mock.out" 2>&1 &
+	ONE_MOCK=$!
+	wait_for 10 test -S "$T/one-mock.sock"
+	cfg=$(write_cfg_up one "  endpoints:
+    - address: unix://$T/one-mock.sock
+  failover:
+    health_interval: 200ms")
+	if sg_start one "$cfg"; then
+		kill "$ONE_MOCK"
+		wait "$ONE_MOCK" 2>/dev/null
+		check "one unix endpoint: its loss is logged with no request" \
+			wait_for 5 sh -c "grep 'upstream endpoint health changed' '$T/one.log' | grep -q '\"healthy\":false'"
+		"$SGMOCKD" -s "$T/one-mock.sock" -q >"$T/one-mock.out" 2>&1 &
+		ONE_MOCK=$!
+		check "one unix endpoint: ... and so is its return" \
+			wait_for 5 sh -c "grep 'upstream endpoint health changed' '$T/one.log' | tail -1 | grep -q '\"healthy\":true'"
+		sg_stop one
+	else
+		fail "one unix endpoint: sockguard starts"
+	fi
+	kill "$ONE_MOCK" 2>/dev/null
+	wait "$ONE_MOCK" 2>/dev/null
+else
+	fail "one unix endpoint: the mock daemon (SGMOCKD) is missing"
+fi
+
 for p in "${FWD_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done

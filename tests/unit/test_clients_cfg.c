@@ -217,10 +217,36 @@ START_TEST(loopback_rule_honours_tls)
 	ck_clean(&l);
 	ld_free(&l);
 
+	/* both acknowledgments: accepted, and said out loud */
 	ld_run(&l, "listen:\n  address: 0.0.0.0:2376\n"
 	    "  insecure_allow_plain_tcp: true\n"
 	    "  insecure_allow_unauthenticated_clients: true\n", NULL);
 	ck_ok(&l);
+	ck_exact(&l, "t.yaml:2:12: warning: listen.address: listen serves the "
+	    "Docker API over plaintext TCP on 0.0.0.0:2376 without "
+	    "authenticating clients (insecure_allow_plain_tcp and "
+	    "insecure_allow_unauthenticated_clients): anyone who can reach it "
+	    "gets what the rules allow, unencrypted; use it only on a "
+	    "private, trusted network, or configure listen.tls");
+	ld_free(&l);
+
+	/* next to complete TLS they change nothing: said too */
+	ld_run(&l, fmt("listen:\n  address: 0.0.0.0:2376\n"
+	    "  insecure_allow_plain_tcp: true\n"
+	    "  insecure_allow_unauthenticated_clients: true\n%s",
+	    tls_block(2)), NULL);
+	ck_ok(&l);
+	ck_exact(&l, "t.yaml:3:29: warning: listen.insecure_allow_plain_tcp: "
+	    "listen.insecure_allow_plain_tcp has no effect: TLS is configured");
+	ck_exact(&l, "t.yaml:4:43: warning: "
+	    "listen.insecure_allow_unauthenticated_clients: "
+	    "listen.insecure_allow_unauthenticated_clients has no effect: TLS "
+	    "is configured, and it requires client certificates");
+	ld_free(&l);
+
+	/* on loopback, plaintext needs no acknowledgment and gets no warning */
+	ld_run(&l, "listen:\n  address: 127.0.0.1:2376\n", NULL);
+	ck_clean(&l);
 	ld_free(&l);
 
 	/* Per listener, named by its label. */
