@@ -54,6 +54,13 @@ fwd_stop() {
 }
 fwd_accepts() { grep -c '^accept' "$T/fwd-$1.log"; }
 
+# mock_start NAME: the mock daemon on $T/NAME.sock, its pid in MOCK_PID
+mock_start() {
+	"$SGMOCKD" -s "$T/$1.sock" -q >"$T/$1.out" 2>&1 &
+	MOCK_PID=$!
+	wait_for 10 test -S "$T/$1.sock"
+}
+
 # sg_fails NAME CONFIG: startup must fail; the log is $T/NAME.log
 sg_fails() {
 	local env=()
@@ -332,9 +339,8 @@ fi
 # engines, and reading /info ends at its Content-Length, not at the
 # health timeout.
 if [ -x "${SGMOCKD:-}" ]; then
-	"$SGMOCKD" -s "$T/dd-mock.sock" -q >"$T/dd-mock.out" 2>&1 &
-	DD_MOCK=$!
-	wait_for 10 test -S "$T/dd-mock.sock"
+	mock_start dd-mock
+	DD_MOCK=$MOCK_PID
 	cfg=$(write_cfg_up dd "  endpoints:
     - address: unix://$DOCKER_SOCK
     - address: unix://$T/dd-mock.sock
@@ -399,9 +405,8 @@ fi
 # even alone (the seed): its loss and its return are logged with no
 # request coming in
 if [ -x "${SGMOCKD:-}" ]; then
-	"$SGMOCKD" -s "$T/one-mock.sock" -q >"$T/one-mock.out" 2>&1 &
-	ONE_MOCK=$!
-	wait_for 10 test -S "$T/one-mock.sock"
+	mock_start one-mock
+	ONE_MOCK=$MOCK_PID
 	cfg=$(write_cfg_up one "  endpoints:
     - address: unix://$T/one-mock.sock
   failover:
@@ -411,8 +416,8 @@ if [ -x "${SGMOCKD:-}" ]; then
 		wait "$ONE_MOCK" 2>/dev/null
 		check "one unix endpoint: its loss is logged with no request" \
 			wait_for 5 sh -c "grep 'upstream endpoint health changed' '$T/one.log' | grep -q '\"healthy\":false'"
-		"$SGMOCKD" -s "$T/one-mock.sock" -q >"$T/one-mock.out" 2>&1 &
-		ONE_MOCK=$!
+		mock_start one-mock
+		ONE_MOCK=$MOCK_PID
 		check "one unix endpoint: ... and so is its return" \
 			wait_for 5 sh -c "grep 'upstream endpoint health changed' '$T/one.log' | tail -1 | grep -q '\"healthy\":true'"
 		sg_stop one
