@@ -68,6 +68,7 @@ static bool conn_splicing(const struct sg_xfer *x);
 static void conn_do_local(struct sg_conn *c);
 static void conn_finish(struct sg_conn *c);
 static void conn_bad_body(struct sg_conn *c, int status);
+static void conn_abort(struct sg_conn *c, const char *reason_code);
 static void conn_log(struct sg_conn *c);
 static void conn_log_client(struct sg_logrec *r, const struct sg_conn *c);
 static void conn_audit(struct sg_conn *c, const struct sg_ir *ir);
@@ -1428,7 +1429,9 @@ conn_resp_head(struct sg_conn *c)
 		x->upstream_reusable = false;
 	if (x->resp.body == SG_BODY_EOF && !x->tunnel)
 		x->close_after = true;
-	if (x->req.conn_close)
+	/* draining for a shutdown: say so, or a keep-alive client may
+	 * send its next request on a connection about to close */
+	if (x->req.conn_close || c->srv->draining)
 		x->close_after = true;
 
 	/* rewritten head */
@@ -1822,6 +1825,16 @@ conn_body_splice(struct sg_conn *c, bool *progress, bool *read_ok)
 	return 0;
 }
 
+/* Ends an exchange the client left: logged, both sides closed. */
+static void
+conn_abort(struct sg_conn *c, const char *reason_code)
+{
+	c->x->upstream_reusable = false;
+	c->x->reason_code = reason_code;
+	conn_log(c);
+	conn_close(c);
+}
+
 static void
 conn_do_exchange(struct sg_conn *c)
 {
@@ -1831,6 +1844,17 @@ conn_do_exchange(struct sg_conn *c)
 	bool progress = true, read_ok;
 	ssize_t n;
 
+	/*
+	 * A client that hung up entirely (a hangup or an error, not a
+	 * half-close) can be sent nothing more: waiting for the daemon's
+	 * answer would hold the connection, its slot and the daemon's
+	 * request for nothing (the reference proxy cancels the request).
+	 * An answer already delivered whole ends as usual.
+	 */
+	if (c->cs.gone && !(x->resp_done && !conn_client_pending(x))) {
+		conn_abort(c, "client_closed");
+		return;
+	}
 	while (progress) {
 		progress = false;
 		/* body relayed so far: reuse the whole response buffer (also
@@ -1880,10 +1904,7 @@ conn_do_exchange(struct sg_conn *c)
 				c->client_eof = true;
 				if (!x->req_done || n < -1 || stream) {
 					/* client gone: abort the exchange */
-					x->upstream_reusable = false;
-					x->reason_code = "client_closed";
-					conn_log(c);
-					conn_close(c);
+					conn_abort(c, "client_closed");
 					return;
 				}
 				/* half-close after a full request: answer, then close */
@@ -1908,10 +1929,7 @@ conn_do_exchange(struct sg_conn *c)
 
 		/* large bodies between plain sockets: spliced */
 		if (conn_body_splice(c, &progress, &read_ok) == -1) {
-			x->upstream_reusable = false;
-			x->reason_code = "client_closed_response";
-			conn_log(c);
-			conn_close(c);
+			conn_abort(c, "client_closed_response");
 			return;
 		}
 
@@ -1975,10 +1993,7 @@ conn_do_exchange(struct sg_conn *c)
 
 		/* response to the client */
 		if (conn_write_client(c, &progress) == -1) {
-			x->upstream_reusable = false;
-			x->reason_code = "client_closed_response";
-			conn_log(c);
-			conn_close(c);
+			conn_abort(c, "client_closed_response");
 			return;
 		}
 

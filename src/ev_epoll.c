@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ev_epoll.c: epoll backend of the event loop (level-triggered, or
- * edge-triggered for an fd registered with SG_EV_EDGE). Owns the
- * epoll fd; knows nothing about callbacks.
+ * edge-triggered for an fd registered with SG_EV_EDGE or with no
+ * interest). Owns the epoll fd; knows nothing about callbacks.
  */
 #include <sys/epoll.h>
 
@@ -58,7 +58,12 @@ evb_ctl(struct sg_evb *b, int op, int fd, unsigned mask)
 		e.events |= EPOLLIN | EPOLLRDHUP;
 	if (mask & SG_EV_WRITE)
 		e.events |= EPOLLOUT;
-	if (mask & SG_EV_EDGE)
+	/*
+	 * epoll reports a hangup or an error whatever the interest; an fd
+	 * that wants nothing would report it at every wait (a busy loop):
+	 * it is told once, and again when its interest changes.
+	 */
+	if ((mask & SG_EV_EDGE) || !(mask & (SG_EV_READ | SG_EV_WRITE)))
 		e.events |= EPOLLET;
 	return epoll_ctl(b->epfd, op, fd, &e);
 }

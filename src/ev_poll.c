@@ -91,6 +91,7 @@ sg_evb_mod(struct sg_evb *b, int fd, unsigned mask)
 		return -1;
 	}
 	p = &b->pfd[b->slot[fd]];
+	p->fd = fd; /* watched again, if it was set aside */
 	p->events = 0;
 	if (mask & SG_EV_READ)
 		p->events |= POLLIN;
@@ -110,7 +111,7 @@ sg_evb_del(struct sg_evb *b, int fd)
 	b->n--;
 	if (i != b->n) {
 		b->pfd[i] = b->pfd[b->n];
-		b->slot[b->pfd[i].fd] = i;
+		b->slot[b->pfd[i].fd < 0 ? ~b->pfd[i].fd : b->pfd[i].fd] = i;
 	}
 	b->slot[fd] = -1;
 	return 0;
@@ -131,6 +132,15 @@ sg_evb_wait(struct sg_evb *b, struct sg_ev_fired *out, int max, int timeout_ms)
 		if (r == 0)
 			continue;
 		n--;
+		/*
+		 * poll reports a hangup or an error whatever the interest;
+		 * an fd that wants nothing is told once and then set aside
+		 * (a negative fd, which poll skips) until its interest
+		 * changes, or every wait would report it again
+		 */
+		out[k].fd = b->pfd[i].fd;
+		if (b->pfd[i].events == 0)
+			b->pfd[i].fd = ~b->pfd[i].fd;
 		if (r & POLLIN)
 			m |= SG_EV_READ;
 		if (r & POLLOUT)
@@ -139,7 +149,6 @@ sg_evb_wait(struct sg_evb *b, struct sg_ev_fired *out, int max, int timeout_ms)
 			m |= SG_EV_ERROR | SG_EV_READ;
 		if (r & POLLHUP)
 			m |= SG_EV_HUP;
-		out[k].fd = b->pfd[i].fd;
 		out[k].events = m;
 		k++;
 	}

@@ -59,8 +59,9 @@ sg_respond_json(struct sg_conn *c, int status, const char *body, size_t blen,
 	 * A body the answer leaves unread is skipped to keep the connection
 	 * in sync; a client that waits for 100-continue may never send it,
 	 * and its next request would be taken for that body: close instead.
+	 * Draining for a shutdown closes too, and says so.
 	 */
-	if (x->req.expect_continue && !x->req_done)
+	if ((x->req.expect_continue && !x->req_done) || c->srv->draining)
 		close = true;
 	if (x->trace_id[0] == '\0')
 		sg_trace_begin(x, NULL, 0);

@@ -385,6 +385,78 @@ else
 fi
 
 # ---------------------------------------------------------------------
+# A client that hangs up entirely (not a half-close) before its answer is
+# whole: the exchange ends at once (logged client_closed), the daemon's
+# connection is closed (the daemon sees it go), the descriptors come back
+# and nothing spins. Two daemons that never finish: one that has not
+# answered yet (held), one that stalls in the body of a large
+# Content-Length response, which sockguard splices.
+SGRECORD=$SGTOOLS/sgrecord
+"$SGRECORD" -l "$T/stall-h.sock" -o "$T/stall-h.rec" -H >"$T/stall-h.out" 2>&1 &
+f_track "$!"
+"$SGRECORD" -l "$T/stall-b.sock" -o "$T/stall-b.rec" -k \
+	-r 'HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\nthe first bytes' >"$T/stall-b.out" 2>&1 &
+f_track "$!"
+hz=$(getconf CLK_TCK)
+for w in h b; do
+	if ! wait_for 5 grep -q listening "$T/stall-$w.out"; then
+		fail "client gone ($w): the stalling daemon starts"
+		continue
+	fi
+	cat >"$T/gone$w.yaml" <<YAML
+listen:
+  socket: $T/gone$w.sock
+upstream:
+  socket: $T/stall-$w.sock
+rules:
+  - { match: { method: GET, path: /containers/json }, action: allow }
+YAML
+	if sg_start "gone$w" "$T/gone$w.yaml"; then
+		gpid=$(cat "$T/gone$w.pid")
+		base=$(nfds "$gpid")
+		closes=$(grep -c '^close' "$T/stall-$w.out")
+		"$SGRAW" -u "$T/gone$w.sock" -w 500 "GET /containers/json HTTP/1.1\r\nHost: d\r\n\r\n" >"$T/gone$w.out"
+		check "client gone ($w): the exchange ends at once, logged client_closed" \
+			wait_for 3 grep -q '"reason_code":"client_closed"' "$T/gone$w.log"
+		check "client gone ($w): ... the daemon's connection is closed" \
+			wait_for 3 sh -c "[ \$(grep -c '^close' '$T/stall-$w.out') -gt $closes ]"
+		check "client gone ($w): ... the descriptors are back to the baseline" \
+			wait_for 3 sh -c "[ \$(find /proc/$gpid/fd -mindepth 1 -maxdepth 1 | wc -l) -le $base ]"
+		# a measurement window, not a wait for a condition
+		c0=$(cpu_ticks "$gpid")
+		sleep 1
+		c1=$(cpu_ticks "$gpid")
+		check "client gone ($w): ... and nothing spins (< 0.2 s CPU over 1 s)" \
+			[ $((c1 - c0)) -lt $((hz / 5)) ]
+		sg_stop "gone$w"
+	else
+		fail "client gone ($w): sockguard starts"
+	fi
+done
+
+# An answer still on its way when SIGTERM starts the drain goes out with
+# Connection: close: a keep-alive client must not send its next request
+# on a connection that is about to close. The held daemon of above
+# answers when told (SIGUSR1), after the drain began.
+if sg_start drain "$T/goneh.yaml" && wait_for 5 grep -q listening "$T/stall-h.out"; then
+	dpid=$(cat "$T/drain.pid")
+	held=$(grep -c '^held' "$T/stall-h.out")
+	"$SGRAW" -u "$T/goneh.sock" -w 5000 "GET /containers/json HTTP/1.1\r\nHost: d\r\n\r\n" >"$T/drain.out" &
+	drc=$!
+	f_track "$drc"
+	wait_for 5 sh -c "[ \$(grep -c '^held' '$T/stall-h.out') -gt $held ]"
+	kill -TERM "$dpid"
+	wait_for 5 grep -q '"shutting down on signal' "$T/drain.log"
+	pkill -USR1 -f "sgrecord -l $T/stall-h.sock"
+	wait_for 8 f_bg_done "$drc"
+	check "drain: the answer in flight is relayed, with Connection: close" \
+		sh -c "grep -q '^HTTP/1.1 200' '$T/drain.out' && grep -qi '^Connection: close' '$T/drain.out'"
+	sg_stop drain
+else
+	fail "drain: sockguard starts in front of the held daemon"
+fi
+
+# ---------------------------------------------------------------------
 # Daemon restart (last: it disturbs the daemon). Pooled connections to
 # the old daemon are dead; the next request must not use them. While the
 # daemon is down a request fails at once with 502 and the log says why.

@@ -12,7 +12,7 @@
  * (any case) wins, else Content-Length, else no body. Bytes left when a
  * connection closes, or that cannot be framed, are logged as "partial".
  *
- *   sgrecord -l SOCKET -o LOGFILE [-j DATA [-J MS]] [-r DATA] [-H]
+ *   sgrecord -l SOCKET -o LOGFILE [-j DATA [-J MS]] [-r DATA [-k]] [-H]
  *            [-e MS [-a DATA]]
  *
  * -j DATA: after every response, DATA too (escapes \r \n \t \0 \\ \xHH), in the
@@ -22,7 +22,8 @@
  *
  * -r DATA: answer every request with DATA instead (same escapes), then
  * close the connection once it is written: an upstream that cuts its
- * response. -H: hold every answer until SIGUSR1 arrives, so that a test
+ * response; with -k, keep it open instead: an upstream that stalls
+ * mid-response. -H: hold every answer until SIGUSR1 arrives, so that a test
  * can decide what the proxy sees at once (say, the answer and the close
  * in one go while the proxy is stopped).
  *
@@ -82,6 +83,7 @@ static long junk_ms = -1; /* -1: in the response's write */
 static char cut[4096];
 static size_t cut_len; /* -r DATA */
 static int hold;       /* -H: answers wait for SIGUSR1 */
+static int keep_open;  /* -k: -r DATA, then the connection stays open */
 static volatile sig_atomic_t released;
 static long early_ms = -1; /* -e MS */
 static char early_ans[4096];
@@ -353,7 +355,7 @@ conn_parse(struct rconn *c)
 			printf("held %lu\n", c->id);
 		if (cut_len > 0) {
 			queue(c, cut, cut_len);
-			c->close_after = 1;
+			c->close_after = !keep_open;
 			c->len = 0; /* nothing after it is answered */
 			return 0;
 		}
@@ -393,7 +395,7 @@ main(int argc, char **argv)
 	unsigned long nid = 0;
 	int ch, lfd, i;
 
-	while ((ch = getopt(argc, argv, "l:o:j:J:r:He:a:")) != -1) {
+	while ((ch = getopt(argc, argv, "l:o:j:J:r:kHe:a:")) != -1) {
 		switch (ch) {
 		case 'l': path = optarg; break;
 		case 'o': out = optarg; break;
@@ -409,6 +411,7 @@ main(int argc, char **argv)
 				return 2;
 			break;
 		case 'H': hold = 1; break;
+		case 'k': keep_open = 1; break;
 		case 'e': early_ms = atol(optarg); break;
 		case 'a':
 			if (data_arg("-a", optarg, early_ans, sizeof(early_ans),
@@ -420,7 +423,7 @@ main(int argc, char **argv)
 	}
 	if (path == NULL || out == NULL) {
 		fprintf(stderr, "usage: sgrecord -l SOCKET -o LOGFILE "
-		    "[-j DATA [-J MS]] [-r DATA] [-H] [-e MS [-a DATA]]\n");
+		    "[-j DATA [-J MS]] [-r DATA [-k]] [-H] [-e MS [-a DATA]]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -141,6 +141,42 @@ START_TEST(ev_edge_triggered_hup_comes_with_the_bytes)
 }
 END_TEST
 
+/*
+ * A hangup on an fd that wants nothing is told once, not at every wait
+ * (that was a busy loop: a client gone while its exchange waited on the
+ * daemon), and told again once the fd wants something.
+ */
+START_TEST(ev_hangup_without_interest_is_told_once)
+{
+	struct sg_ev *ev = sg_ev_new();
+	struct ev_probe p = {.other = -1};
+	int sv[2], i;
+
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(sg_ev_set(ev, sv[0], 0, ev_count, &p), 0);
+	close(sv[1]);
+	sg_ev_run_once(ev, 1000);
+	ck_assert_int_eq(p.calls, 1);
+	ck_assert_uint_eq(p.events & SG_EV_ERROR, SG_EV_ERROR);
+	for (i = 0; i < 5; i++)
+		sg_ev_run_once(ev, 0);
+	ck_assert_int_eq(p.calls, 1);
+	/* the same interest set again changes nothing */
+	ck_assert_int_eq(sg_ev_set(ev, sv[0], 0, ev_count, &p), 0);
+	sg_ev_run_once(ev, 0);
+	ck_assert_int_eq(p.calls, 1);
+	/* wanting to read: the end of file is there to be read */
+	ck_assert_int_eq(sg_ev_set(ev, sv[0], SG_EV_READ, ev_count, &p), 0);
+	sg_ev_run_once(ev, 1000);
+	ck_assert_int_eq(p.calls, 2);
+	ck_assert_uint_eq(p.events & SG_EV_READ, SG_EV_READ);
+	sg_ev_del(ev, sv[0]);
+	close(sv[0]);
+	sg_ev_free(ev);
+}
+END_TEST
+
 START_TEST(ev_fired_names_the_events_still_to_come)
 {
 	struct sg_ev *ev = sg_ev_new();
@@ -179,6 +215,7 @@ suite_ev(void)
 	tcase_add_test(tc, ev_edge_triggered_reports_new_bytes_once);
 	tcase_add_test(tc, ev_fired_names_the_events_still_to_come);
 	tcase_add_test(tc, ev_edge_triggered_hup_comes_with_the_bytes);
+	tcase_add_test(tc, ev_hangup_without_interest_is_told_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
