@@ -23,7 +23,7 @@ struct flat {
 
 static const char *const reload_immutable[] = {
 	"listen.", "listeners", "upstream.socket", "upstream.endpoints",
-	"upstream.failover", "log.", "reload.",
+	"upstream.failover", "log.", "reload.", "health.",
 };
 
 /*

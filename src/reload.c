@@ -27,8 +27,10 @@
 #include "sockguard/runtime.h"
 
 #define RELOAD_MAX_BYTES (16 * 1024 * 1024)
+/* not IN_CREATE: a file being written is read once it is closed */
 #define RELOAD_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | \
-	IN_CREATE | IN_DELETE | IN_ATTRIB)
+	IN_DELETE | IN_ATTRIB)
+#define RELOAD_REWATCH_NS (1000 * 1000 * 1000LL)
 
 struct sg_reload {
 	struct sg_server *srv;
@@ -39,6 +41,7 @@ struct sg_reload {
 	char *rules_dir, *rules_base;
 	int wd_cfg, wd_rules;
 	uint64_t timer;
+	uint64_t rewatch;      /* a watched directory went away: retry */
 	char why[64];
 };
 
@@ -46,6 +49,7 @@ static const char *const reload_names[] = {"applied", "unchanged",
     "rejected_invalid", "rejected_immutable", "rejected_unreadable"};
 
 static void reload_run(struct sg_ev *ev, void *arg);
+static void reload_rewatch(struct sg_ev *ev, void *arg);
 
 const char *
 sg_reload_outcome_name(enum sg_reload_outcome o)
@@ -75,7 +79,9 @@ reload_read(const char *path, size_t *len)
 	char *buf;
 	ssize_t r;
 	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put in the file's place must not stop the
+	 * event loop (it is refused below, as anything but a file) */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd == -1)
 		return NULL;
@@ -88,7 +94,8 @@ reload_read(const char *path, size_t *len)
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > RELOAD_MAX_BYTES) {
 		close(fd);
-		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+		errno = S_ISREG(st.st_mode) ? EFBIG : S_ISDIR(st.st_mode) ?
+		    EISDIR : EINVAL;
 		return NULL;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -147,6 +154,22 @@ reload_on_inotify(struct sg_ev *ev, int fd, unsigned events, void *arg)
 		while (p < buf + n) {
 			struct inotify_event *e = (struct inotify_event *)p;
 
+			if (e->mask & IN_Q_OVERFLOW)
+				sg_reload_trigger(rl->srv, "file change (the "
+				    "watcher's queue overflowed)");
+			if (e->mask & IN_IGNORED) {
+				/* the directory went away (or was replaced):
+				 * watched again once it is back */
+				if (e->wd == rl->wd_cfg)
+					rl->wd_cfg = -1;
+				if (e->wd == rl->wd_rules)
+					rl->wd_rules = -1;
+				if (rl->rewatch == 0)
+					rl->rewatch = sg_ev_timer_add(rl->srv->ev,
+					    sg_ev_now(rl->srv->ev) +
+					    RELOAD_REWATCH_NS, reload_rewatch,
+					    rl);
+			}
 			if (e->len > 0 &&
 			    ((e->wd == rl->wd_cfg &&
 			    strcmp(e->name, rl->cfg_base) == 0) ||
@@ -156,6 +179,36 @@ reload_on_inotify(struct sg_ev *ev, int fd, unsigned events, void *arg)
 			p += sizeof(*e) + e->len;
 		}
 	}
+}
+
+/*
+ * A watched directory went away: watches it again once it is back (a
+ * rules directory removed and made anew, say) and reloads then, since the
+ * files in it may have changed unseen; tries again every second.
+ */
+static void
+reload_rewatch(struct sg_ev *ev, void *arg)
+{
+	struct sg_reload *rl = arg;
+	bool back = false;
+
+	rl->rewatch = 0;
+	if (rl->ifd == -1)
+		return;
+	if (rl->wd_cfg == -1 && rl->cfg_dir != NULL &&
+	    (rl->wd_cfg = inotify_add_watch(rl->ifd, rl->cfg_dir,
+	    RELOAD_MASK)) != -1)
+		back = true;
+	if (rl->wd_rules == -1 && rl->rules_dir != NULL &&
+	    (rl->wd_rules = inotify_add_watch(rl->ifd, rl->rules_dir,
+	    RELOAD_MASK)) != -1)
+		back = true;
+	if (back)
+		sg_reload_trigger(rl->srv, "watched directory back");
+	if ((rl->wd_cfg == -1 && rl->cfg_dir != NULL) ||
+	    (rl->wd_rules == -1 && rl->rules_dir != NULL))
+		rl->rewatch = sg_ev_timer_add(ev, sg_ev_now(ev) +
+		    RELOAD_REWATCH_NS, reload_rewatch, rl);
 }
 
 /*
@@ -257,6 +310,8 @@ sg_reload_stop(struct sg_server *srv)
 		return;
 	if (rl->timer != 0)
 		sg_ev_timer_del(srv->ev, rl->timer);
+	if (rl->rewatch != 0)
+		sg_ev_timer_del(srv->ev, rl->rewatch);
 	if (rl->ifd != -1) {
 		sg_ev_del(srv->ev, rl->ifd);
 		close(rl->ifd);
@@ -367,6 +422,16 @@ reload_run(struct sg_ev *ev, void *arg)
 		return;
 	}
 	sg_diag_free(&d);
+	if (nc->ir->rules_are_default && !old->ir->rules_are_default) {
+		/* a file caught half-written, or emptied down to comments */
+		snprintf(line, sizeof(line), "the new config sets no rules "
+		    "(rules: or rules_file:), which means the built-in default "
+		    "rules; a reload does not replace the running rules with "
+		    "them (restart to run on the defaults)");
+		reload_outcome(srv, SG_RELOAD_REJECTED_INVALID, line);
+		sg_conf_unref(nc);
+		return;
+	}
 	sg_ir_diff(old->ir, nc->ir, &diff);
 	if (diff.nimmutable > 0) {
 		for (i = 0; i < diff.n; i++) {

@@ -140,6 +140,11 @@ rl_write "$RL" allow "" "  endpoints:
     - address: unix://$DOCKER_SOCK"
 check "reload: changing upstream.endpoints is refused by name" \
 	wait_for 10 sh -c "[ \$(grep -c '\"result\":\"rejected_immutable\"' '$T/rl.log') -gt $n ] && grep 'reload-immutable' '$T/rl.log' | grep -q 'upstream.endpoints'"
+n=$(result_count rejected_immutable)
+rl_write "$RL" allow "health:
+  path: /hc"
+check "reload: changing health.path is refused by name (the health block is reload-immutable)" \
+	wait_for 10 sh -c "[ \$(grep -c '\"result\":\"rejected_immutable\"' '$T/rl.log') -gt $n ] && grep 'reload-immutable' '$T/rl.log' | grep -q 'health.path'"
 check "reload: the old config still serves after refusals" gen_is "$g"
 
 # broken YAML and a deleted file: refused, old config serving
@@ -152,11 +157,23 @@ n=$(result_count rejected_unreadable)
 check "reload: an emptied config file is refused (no fallback to defaults)" \
 	wait_for 10 sh -c "[ \$(grep -c '\"result\":\"rejected_unreadable\"' '$T/rl.log') -gt $n ]"
 check "reload: ... and the old rules still apply" [ "$(info_status)" = 200 ]
+n=$(result_count rejected_invalid)
+printf '# emptied down to a comment\n' >"$RL"
+check "reload: a config emptied down to a comment is refused (no fallback to the default rules)" \
+	wait_for 10 sh -c "[ \$(grep -c '\"result\":\"rejected_invalid\"' '$T/rl.log') -gt $n ] && grep -q 'built-in default rules; a reload does not replace' '$T/rl.log'"
+check "reload: ... and the old rules still apply" [ "$(info_status)" = 200 ]
 n=$(result_count rejected_unreadable)
 rm -f "$RL"
 check "reload: a deleted file is refused (no fallback to defaults)" \
 	wait_for 10 sh -c "[ \$(grep -c '\"result\":\"rejected_unreadable\"' '$T/rl.log') -gt $n ]"
 check "reload: ... and the old rules still apply" [ "$(info_status)" = 200 ]
+n=$(result_count rejected_unreadable)
+mkfifo "$RL"
+kill -HUP "$(cat "$T/rl.pid")"
+check "reload: a FIFO in the config's place is refused, not waited on" \
+	wait_for 10 sh -c "[ \$(grep -c '\"result\":\"rejected_unreadable\"' '$T/rl.log') -gt $n ]"
+check "reload: ... and requests are still answered" [ "$(info_status)" = 200 ]
+rm -f "$RL"
 
 # request_timeout is reload-mutable: a slow request now times out
 rl_write "$RL.tmp" allow "" "  request_timeout: 1s"
@@ -207,6 +224,16 @@ check "rules file: ... and its warnings are logged" \
 printf 'allow GET /_ping\nallow GET /info\ndeny * /**\n' >"$T/rf/conf/sub/other.rules"
 check "rules file: an edit of the newly named rules file is applied" \
 	wait_for 10 sh -c "raw() { '$SGRAW' -u '$T/rf.sock' \"\$@\"; }; raw -w 2000 'GET /info HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | head -1 | grep -q ' 200 '"
+# the rules file's directory removed and made anew: watched again once
+# it is back, and what it holds then is applied with no signal
+rm -rf "$T/rf/conf/sub"
+mkdir -p "$T/rf/conf/sub"
+printf 'allow GET /_ping\ndeny * /**\n' >"$T/rf/conf/sub/other.rules"
+check "rules file: its directory removed and made anew: the new file is applied" \
+	wait_for 10 sh -c "raw() { '$SGRAW' -u '$T/rf.sock' \"\$@\"; }; raw -w 2000 'GET /info HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | head -1 | grep -q ' 403 '"
+printf 'allow GET /_ping\nallow GET /version\ndeny * /**\n' >"$T/rf/conf/sub/other.rules"
+check "rules file: ... and so is a later edit" \
+	wait_for 10 sh -c "raw() { '$SGRAW' -u '$T/rf.sock' \"\$@\"; }; raw -w 2000 'GET /version HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | head -1 | grep -q ' 200 '"
 sg_stop rf
 
 # sockguard diff, offline

@@ -338,7 +338,9 @@ START_TEST(immutability_table)
 	ck_assert(!sg_ir_key_immutable("upstream.request_timeout"));
 	ck_assert(!sg_ir_key_immutable("rules_file"));
 	ck_assert(!sg_ir_key_immutable("response.deny_verbosity"));
-	ck_assert(!sg_ir_key_immutable("health.path"));
+	/* SPEC 2.11.3: the whole health block */
+	ck_assert(sg_ir_key_immutable("health.path"));
+	ck_assert(sg_ir_key_immutable("health.enabled"));
 	/* SPEC 2.11.3: listeners (and listen.tls), except allowed_profiles */
 	ck_assert(sg_ir_key_immutable("listen.tls.cert_file"));
 	ck_assert(sg_ir_key_immutable("listeners"));
