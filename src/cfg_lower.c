@@ -117,6 +117,7 @@ static const struct sg_cfg_val *lower_val(struct sg_cfg_ctx *c,
     const char *path);
 static int lower_bool(const char *s, bool *out);
 static int lower_int(const char *s, int64_t *out);
+static const char *lower_int_hint(const char *s);
 
 #define F(path, field) {path, offsetof(struct sg_cfg_flat, field)}
 static const struct lower_field lower_fields[] = {
@@ -493,7 +494,7 @@ lower_value(struct sg_cfg_ctx *c, const struct sg_key *k,
 
 		if (lower_int(s, &x) == -1)
 			sg_diag_error(c->d, &v->loc, k->path, "expected an "
-			    "integer, got \"%s\"", s);
+			    "integer, got \"%s\"%s", s, lower_int_hint(s));
 		else
 			memcpy(dst, &x, sizeof(x));
 		break;
@@ -1632,7 +1633,7 @@ lower_ints_node(struct sg_cfg_ctx *c, const struct sg_node *m,
 			    "got %s", e->null ? "null" : lower_kind(e));
 		else if (lower_int(e->str, &(*v)[*n]) == -1)
 			sg_diag_error(c->d, &e->loc, key, "expected an integer, "
-			    "got \"%s\"", e->str);
+			    "got \"%s\"%s", e->str, lower_int_hint(e->str));
 		else
 			(*n)++;
 	}
@@ -1650,7 +1651,7 @@ lower_int_member(struct sg_cfg_ctx *c, const struct sg_node *m,
 		return; /* the default */
 	else if (lower_int(m->str, out) == -1)
 		sg_diag_error(c->d, &m->loc, key, "expected an integer, got "
-		    "\"%s\"", m->str);
+		    "\"%s\"%s", m->str, lower_int_hint(m->str));
 }
 
 /*
@@ -2368,6 +2369,22 @@ lower_bool(const char *s, bool *out)
 	return -1;
 }
 
+/*
+ * Why an integer was refused, when it is not plain: a leading zero, which
+ * YAML 1.1 readers (the Go reference's among them) take as octal, so 0100
+ * would be 64 there and 100 here.
+ */
+static const char *
+lower_int_hint(const char *s)
+{
+	if (*s == '+' || *s == '-')
+		s++;
+	if (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+		return " (a leading zero is refused: YAML 1.1 reads 0100 as "
+		    "octal 64; write the decimal number without it)";
+	return "";
+}
+
 static int
 lower_int(const char *s, int64_t *out)
 {
@@ -2377,8 +2394,8 @@ lower_int(const char *s, int64_t *out)
 
 	if (*p == '+' || *p == '-')
 		neg = *p++ == '-';
-	if (*p == '\0')
-		return -1;
+	if (*p == '\0' || (p[0] == '0' && p[1] != '\0'))
+		return -1; /* see lower_int_hint */
 	for (; *p != '\0'; p++) {
 		if (*p < '0' || *p > '9')
 			return -1;

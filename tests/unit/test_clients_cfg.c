@@ -1508,6 +1508,34 @@ START_TEST(profile_exfil_probe)
 }
 END_TEST
 
+/*
+ * A leading zero is refused: YAML 1.1 readers (the reference's) take
+ * 01000 as octal 512, so a uid selector would match another user there.
+ */
+START_TEST(leading_zero_integers_refused)
+{
+	static const char hint[] = " (a leading zero is refused: YAML 1.1 "
+	    "reads 0100 as octal 64; write the decimal number without it)";
+	struct ld l;
+
+	ld_run(&l, "listen:\n"
+	    "  socket: /tmp/x.sock\n"
+	    "  max_connections: 0100\n"
+	    "clients:\n"
+	    "  unix_peer_profiles:\n"
+	    "    - {profile: ci, uids: [01000, 0, 1000]}\n"
+	    "  profiles:\n"
+	    PROFILE("ci"), NULL);
+	ck_fail(&l);
+	ck_exact(&l, fmt("t.yaml:3:20: error: listen.max_connections: "
+	    "expected an integer, got \"0100\"%s", hint));
+	ck_exact(&l, fmt("t.yaml:6:28: error: clients.unix_peer_profiles[0]."
+	    "uids: expected an integer, got \"01000\"%s", hint));
+	ck_nerr(&l, 2);
+	ld_free(&l);
+}
+END_TEST
+
 START_TEST(multiple_errors_at_once)
 {
 	struct ld l;
@@ -1783,6 +1811,7 @@ suite_clients_cfg(void)
 	tcase_add_test(tc, default_profile_must_exist);
 	tcase_add_test(tc, profile_exfil_probe);
 	tcase_add_test(tc, multiple_errors_at_once);
+	tcase_add_test(tc, leading_zero_integers_refused);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(tk, conf_compiles_profile_policies);
