@@ -42,6 +42,7 @@ struct sg_reload {
 	int wd_cfg, wd_rules;
 	uint64_t timer;
 	uint64_t rewatch;      /* a watched directory went away: retry */
+	bool cfg_link, rules_link; /* symlinks: any change beside them counts */
 	char why[64];
 };
 
@@ -128,6 +129,16 @@ sg_sha256_file(const char *path, char out[65])
 	free(b);
 }
 
+/* A symlink (as a mounted ConfigMap's files are)? */
+static bool
+reload_is_link(const char *path)
+{
+	struct stat st;
+
+	return path != NULL && path[0] != '\0' && lstat(path, &st) == 0 &&
+	    S_ISLNK(st.st_mode);
+}
+
 static void
 reload_dirbase(const char *path, char **dir, char **base)
 {
@@ -170,11 +181,17 @@ reload_on_inotify(struct sg_ev *ev, int fd, unsigned events, void *arg)
 					    RELOAD_REWATCH_NS, reload_rewatch,
 					    rl);
 			}
+			/*
+			 * The file itself, or, when it is a symlink, any
+			 * name beside it: a Kubernetes ConfigMap swaps a
+			 * "..data" link, not the file's own name.
+			 */
 			if (e->len > 0 &&
-			    ((e->wd == rl->wd_cfg &&
-			    strcmp(e->name, rl->cfg_base) == 0) ||
+			    ((e->wd == rl->wd_cfg && (rl->cfg_link ||
+			    strcmp(e->name, rl->cfg_base) == 0)) ||
 			    (e->wd == rl->wd_rules && rl->rules_base != NULL &&
-			    strcmp(e->name, rl->rules_base) == 0)))
+			    (rl->rules_link ||
+			    strcmp(e->name, rl->rules_base) == 0))))
 				sg_reload_trigger(rl->srv, "file change");
 			p += sizeof(*e) + e->len;
 		}
@@ -224,6 +241,7 @@ reload_watch_rules(struct sg_reload *rl, const char *rules_file)
 
 	if (rules_file != NULL && rules_file[0] != '\0')
 		reload_dirbase(rules_file, &dir, &base);
+	rl->rules_link = reload_is_link(rules_file);
 	if (dir != NULL && rl->rules_dir != NULL &&
 	    strcmp(dir, rl->rules_dir) == 0 && rl->wd_rules != -1) {
 		free(rl->rules_base); /* same directory: only the name */
@@ -269,6 +287,7 @@ sg_reload_start(struct sg_server *srv, const struct sg_load_opts *o)
 	}
 	rl->cfg_path = strdup(ir->config_path);
 	reload_dirbase(ir->config_path, &rl->cfg_dir, &rl->cfg_base);
+	rl->cfg_link = reload_is_link(ir->config_path);
 	rl->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (rl->ifd == -1) {
 		sg_errx("config hot-reload: cannot start the file watcher "

@@ -236,6 +236,41 @@ check "rules file: ... and so is a later edit" \
 	wait_for 10 sh -c "raw() { '$SGRAW' -u '$T/rf.sock' \"\$@\"; }; raw -w 2000 'GET /version HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | head -1 | grep -q ' 200 '"
 sg_stop rf
 
+# A config mounted the way a Kubernetes ConfigMap is: the file is a
+# symlink through "..data", and an update swaps that link (rename), never
+# touching the file's own name. The swap reloads.
+cm_cfg() { # DIR VERSION_ALLOW_ACTION
+	mkdir -p "$T/cm/$1"
+	cat >"$T/cm/$1/sg.yaml" <<YAML
+listen:
+  socket: $T/cm.sock
+upstream:
+  socket: $DOCKER_SOCK
+reload:
+  enabled: true
+  debounce: 50ms
+rules:
+  - { match: { method: GET, path: /_ping }, action: allow }
+  - { match: { method: GET, path: /version }, action: $2 }
+  - { match: { method: "*", path: "/**" }, action: deny }
+YAML
+}
+cm_status() { raw cm -w 2000 "GET /version HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n" | head -1 | cut -d' ' -f2; }
+cm_cfg ..v1 deny
+ln -s ..v1 "$T/cm/..data"
+ln -s ..data/sg.yaml "$T/cm/sg.yaml"
+if sg_start cm "$T/cm/sg.yaml"; then
+	check "configmap: denied before the update" [ "$(cm_status)" = 403 ]
+	cm_cfg ..v2 allow
+	ln -s ..v2 "$T/cm/..data_tmp"
+	mv -T "$T/cm/..data_tmp" "$T/cm/..data"
+	check "configmap: swapping the ..data link applies the new config" \
+		wait_for 10 sh -c "raw() { '$SGRAW' -u '$T/cm.sock' \"\$@\"; }; raw -w 2000 'GET /version HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | head -1 | grep -q ' 200 '"
+	sg_stop cm
+else
+	fail "configmap: sockguard starts on a symlinked config"
+fi
+
 # sockguard diff, offline
 cat >"$T/d1.yaml" <<'YAML'
 response: { deny_verbosity: minimal }
