@@ -471,9 +471,19 @@ reload_run(struct sg_ev *ev, void *arg)
 		return;
 	}
 	if (diff.n == 0 && diff.nrules == 0) {
+		if (memcmp(old->sha256, sha, sizeof(old->sha256)) != 0) {
+			/* the same config in other bytes (a comment, say):
+			 * the generation stays, /health shows the file's hash */
+			nc->generation = old->generation;
+			nc->loaded_at = old->loaded_at;
+			memcpy(nc->sha256, sha, sizeof(nc->sha256));
+			srv->conf = nc;
+			sg_conf_unref(old);
+		} else {
+			sg_conf_unref(nc);
+		}
 		reload_outcome(srv, SG_RELOAD_UNCHANGED, rl->why);
 		sg_ir_diff_free(&diff);
-		sg_conf_unref(nc);
 		return;
 	}
 	/* the swap: in-flight requests keep their reference to old */

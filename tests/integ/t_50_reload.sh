@@ -121,6 +121,16 @@ g=$(generation)
 kill -HUP "$(cat "$T/rl.pid")"
 check "reload: SIGHUP with no change is 'unchanged'" wait_for 10 sh -c "[ \$(grep -c '\"result\":\"unchanged\"' '$T/rl.log') -ge 1 ]"
 check "reload: ... and the generation stays" gen_is "$g"
+# a comment added: the same config in other bytes, so still unchanged,
+# but /health reports the hash of the file as it is now
+n=$(result_count unchanged)
+printf '# a comment\n' >>"$RL"
+sha=$(sha256sum "$RL" | cut -d' ' -f1)
+check "reload: a comment-only edit is 'unchanged' ..." \
+	wait_for 10 sh -c "[ \$(grep -c '\"result\":\"unchanged\"' '$T/rl.log') -gt $n ]"
+check "reload: ... keeps the generation" gen_is "$g"
+check "reload: ... and /health shows the SHA-256 of the file as it is now" \
+	sh -c "'$SGRAW' -u '$T/rl.sock' -w 2000 'GET /health HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | grep -q '\"config_sha256\":\"$sha\"'"
 
 # immutable fields are refused by name; the old config keeps serving
 n=$(result_count rejected_immutable)
