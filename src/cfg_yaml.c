@@ -33,6 +33,7 @@ struct yaml_builder {
 	struct yaml_frame stack[SG_CFG_MAX_DEPTH + 1];
 	size_t depth;          /* frames in use */
 	size_t skip;           /* >0: nesting level inside a skipped subtree */
+#define YAML_SKIP_MAX_DEPTH 64
 	struct sg_node *root;
 	unsigned docs;
 	bool fatal;
@@ -157,8 +158,19 @@ yaml_event(struct yaml_builder *b, const yaml_event_t *ev)
 	start = ev->type == YAML_MAPPING_START_EVENT ||
 	    ev->type == YAML_SEQUENCE_START_EVENT;
 	if (b->skip > 0) {
-		if (start)
-			b->skip++;
+		/*
+		 * libyaml's scanner spends time in proportion to the depth
+		 * on every token, so a file nested thousands of levels deep
+		 * would take minutes (in the event loop, on a reload): the
+		 * reading stops well past the reported level instead.
+		 */
+		if (start && ++b->skip > YAML_SKIP_MAX_DEPTH) {
+			sg_diag_error(b->d, &loc, NULL, "nesting over %d "
+			    "levels deep: the rest of the file is not read",
+			    SG_CFG_MAX_DEPTH + YAML_SKIP_MAX_DEPTH);
+			b->fatal = true;
+			return -1;
+		}
 		return 0;
 	}
 	if (ev->type == YAML_ALIAS_EVENT) {

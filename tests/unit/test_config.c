@@ -389,6 +389,32 @@ START_TEST(yaml_depth_cap)
 	ck_fail(&l);
 	ck_diag(&l, "nesting deeper than 16 levels is not supported");
 	ld_free(&l);
+
+	/*
+	 * 200,000 levels: the reading stops 64 levels past the limit (the
+	 * YAML scanner's time grows with the depth on every token; the
+	 * whole file would take minutes, and this test would time out).
+	 */
+	{
+		size_t d = 200000, k = 0, j;
+		char *deep = malloc(3 + 2 * d + 2);
+
+		memcpy(deep, "a: ", 3);
+		k = 3;
+		for (j = 0; j < d; j++)
+			deep[k++] = '[';
+		for (j = 0; j < d; j++)
+			deep[k++] = ']';
+		deep[k++] = '\n';
+		deep[k] = '\0';
+		ld_run(&l, deep, NULL);
+		free(deep);
+		ck_fail(&l);
+		ck_diag(&l, "nesting deeper than 16 levels is not supported");
+		ck_diag(&l, "t.yaml:1:83: error: nesting over 80 levels deep: "
+		    "the rest of the file is not read");
+		ld_free(&l);
+	}
 }
 END_TEST
 
