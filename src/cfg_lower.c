@@ -1958,6 +1958,7 @@ lower_yaml_rule(struct sg_cfg_ctx *c, const struct sg_node *item,
 	const char *method = NULL, *path = NULL, *action = NULL;
 	const char *mkey_method = NULL, *mkey_path = NULL;
 	const struct sg_node *m, *mm, *mnode = NULL, *pnode = NULL;
+	const struct sg_node *anode = NULL;
 	size_t nerr = c->d->nerr;
 
 	r->loc = item->loc;
@@ -2000,6 +2001,7 @@ lower_yaml_rule(struct sg_cfg_ctx *c, const struct sg_node *item,
 			}
 		} else if (strcmp(m->key, "action") == 0) {
 			action = lower_rule_str(c, m, mkey);
+			anode = m;
 		} else if (strcmp(m->key, "reason") == 0) {
 			const char *s = lower_rule_str(c, m, mkey);
 
@@ -2072,9 +2074,16 @@ lower_yaml_rule(struct sg_cfg_ctx *c, const struct sg_node *item,
 		r->action = SG_ACTION_ALLOW;
 	else if (action != NULL && strcmp(action, "deny") == 0)
 		r->action = SG_ACTION_DENY;
-	else
+	else if (anode == NULL)
 		sg_diag_error(c->d, &item->loc, label, "action must be allow "
-		    "or deny, got \"%s\"", action ? action : "");
+		    "or deny, got \"\"");
+	else if (action != NULL) {
+		/* at the value that is wrong (a non-string was reported) */
+		struct sg_loc al = lower_vloc(anode);
+
+		sg_diag_error(c->d, &al, label, "action must be allow or "
+		    "deny, got \"%s\"", action);
+	}
 	return c->d->nerr == nerr;
 }
 

@@ -1181,7 +1181,7 @@ START_TEST(profile_errors)
 	    "clients.profiles[3].rules must contain at least one rule");
 	ck_exact(&l, "t.yaml:22:11: error: clients.profiles[4].rules[1]: "
 	    "match.method is required");
-	ck_exact(&l, "t.yaml:22:11: error: clients.profiles[4].rules[1]: "
+	ck_exact(&l, "t.yaml:23:19: error: clients.profiles[4].rules[1]: "
 	    "action must be allow or deny, got \"maybe\"");
 	ck_exact(&l, "t.yaml:25:14: error: clients.profiles[5].rules: "
 	    "expected a sequence of rules, got a mapping");

@@ -1124,7 +1124,8 @@ START_TEST(yaml_rule_errors)
 	ck_fail(&l);
 	ck_diag(&l, "t.yaml:2:5: error: rules[0]: match.method is required");
 	ck_diag(&l, "t.yaml:4:5: error: rules[1]: match.path is required");
-	ck_diag(&l, "t.yaml:4:5: error: rules[1]: action must be allow or "
+	/* at the value, not the item */
+	ck_diag(&l, "t.yaml:5:13: error: rules[1]: action must be allow or "
 	    "deny, got \"permit\"");
 	ck_diag(&l, "t.yaml:6:5: error: rules[2]: match.method is required");
 	ck_diag(&l, "t.yaml:6:5: error: rules[2]: match.path is required");
