@@ -106,7 +106,8 @@ static void lower_rule_unknown(struct sg_cfg_ctx *c, const char *prefix,
 static int lower_dsl_file(struct sg_cfg_ctx *c, const char *path,
     const struct sg_loc *from, struct sg_ir *ir);
 static void lower_keylocs(struct sg_cfg_ctx *c, struct sg_ir *ir);
-static int lower_read(struct sg_arena *a, const char *path, char **buf,
+static int lower_read(struct sg_arena *a, const char *path, bool regular_only,
+    char **buf,
     size_t *len);
 static int lower_read_fd(int fd, char *p, size_t cap, size_t *n);
 static int lower_read_stream(int fd, char **buf, size_t *len);
@@ -244,7 +245,7 @@ sg_cfg_load(struct sg_arena *a, const struct sg_load_opts *o,
 		    "config file path cannot be empty");
 		return NULL;
 	}
-	if (lower_read(a, path, &buf, &len) == -1) {
+	if (lower_read(a, path, false, &buf, &len) == -1) {
 		int err = errno;
 
 		if (err == ENOENT && !o->config_explicit && !o->require_file)
@@ -2142,12 +2143,13 @@ lower_dsl_file(struct sg_cfg_ctx *c, const char *path,
 	char *buf;
 	size_t len;
 
-	if (lower_read(c->a, path, &buf, &len) == -1) {
+	if (lower_read(c->a, path, c->o->regular_only, &buf, &len) == -1) {
 		int err = errno;
 
 		sg_diag_error(c->d, from, "rules_file", "cannot read rules "
 		    "file %s: %s", path, err == EFBIG ? "file too large" :
-		    strerror(err));
+		    err == EINVAL && c->o->regular_only ? "not a regular file "
+		    "(a FIFO is read at startup only)" : strerror(err));
 		return -1;
 	}
 	if (!lower_has_content(buf, len) ||
@@ -2199,20 +2201,26 @@ lower_keylocs(struct sg_cfg_ctx *c, struct sg_ir *ir)
  * LOWER_MAX_FILE bytes is EFBIG.
  */
 static int
-lower_read(struct sg_arena *a, const char *path, char **buf, size_t *len)
+lower_read(struct sg_arena *a, const char *path, bool regular_only,
+    char **buf, size_t *len)
 {
 	struct stat st;
 	size_t n = 0, cap;
 	char *p;
 	int fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO would wait for a writer */
+	fd = open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK : 0));
 	if (fd == -1)
 		return -1;
 	if (fstat(fd, &st) == -1)
 		goto fail;
 	if (S_ISDIR(st.st_mode)) {
 		errno = EISDIR;
+		goto fail;
+	}
+	if (regular_only && !S_ISREG(st.st_mode)) {
+		errno = EINVAL; /* "Invalid argument": not a regular file */
 		goto fail;
 	}
 	if (S_ISREG(st.st_mode)) {

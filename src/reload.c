@@ -277,6 +277,7 @@ sg_reload_start(struct sg_server *srv, const struct sg_load_opts *o)
 		return -1;
 	rl->srv = srv;
 	rl->opts = *o;
+	rl->opts.regular_only = true; /* nothing may stop the event loop */
 	rl->ifd = -1;
 	rl->wd_cfg = rl->wd_rules = -1;
 	srv->reload = rl;

@@ -72,6 +72,9 @@ struct sg_load_opts {
 	bool config_explicit;     /* -c given: the file must exist */
 	bool require_file;        /* `match`: even the default must exist */
 	const char *rules_path;   /* --rules FILE (DSL), overrides rules */
+	bool regular_only;        /* reload: a rules file that is not a
+	                           * regular file (a FIFO) is refused, not
+	                           * waited on */
 	/* command-line flags; NULL when not given (highest precedence) */
 	const char *listen_socket;
 	const char *upstream_socket;

@@ -244,6 +244,15 @@ check "rules file: its directory removed and made anew: the new file is applied"
 printf 'allow GET /_ping\nallow GET /version\ndeny * /**\n' >"$T/rf/conf/sub/other.rules"
 check "rules file: ... and so is a later edit" \
 	wait_for 10 sh -c "raw() { '$SGRAW' -u '$T/rf.sock' \"\$@\"; }; raw -w 2000 'GET /version HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' | head -1 | grep -q ' 200 '"
+# a FIFO in the rules file's place: refused on reload, not waited on
+# (the event loop would stop until something wrote to it)
+rm -f "$T/rf/conf/sub/other.rules"
+mkfifo "$T/rf/conf/sub/other.rules"
+kill -HUP "$(cat "$T/rf.pid")"
+check "rules file: a FIFO in its place is refused on reload" \
+	wait_for 10 grep -q 'not a regular file (a FIFO is read at startup only)' "$T/rf.log"
+check "rules file: ... and requests are still answered" [ "$(rf_status /version)" = 200 ]
+rm -f "$T/rf/conf/sub/other.rules"
 sg_stop rf
 
 # A config mounted the way a Kubernetes ConfigMap is: the file is a
