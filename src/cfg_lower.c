@@ -2391,12 +2391,18 @@ lower_bool(const char *s, bool *out)
  * YAML 1.1 readers (the Go reference's among them) take as octal, so 0100
  * would be 64 there and 100 here.
  */
+static bool
+lower_leading_zero(const char *digits)
+{
+	return digits[0] == '0' && digits[1] >= '0' && digits[1] <= '9';
+}
+
 static const char *
 lower_int_hint(const char *s)
 {
 	if (*s == '+' || *s == '-')
 		s++;
-	if (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+	if (lower_leading_zero(s))
 		return " (a leading zero is refused: YAML 1.1 reads 0100 as "
 		    "octal 64; write the decimal number without it)";
 	return "";
@@ -2411,7 +2417,7 @@ lower_int(const char *s, int64_t *out)
 
 	if (*p == '+' || *p == '-')
 		neg = *p++ == '-';
-	if (*p == '\0' || (p[0] == '0' && p[1] != '\0'))
+	if (*p == '\0' || lower_leading_zero(p))
 		return -1; /* see lower_int_hint */
 	for (; *p != '\0'; p++) {
 		if (*p < '0' || *p > '9')

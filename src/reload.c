@@ -51,6 +51,7 @@ static const char *const reload_names[] = {"applied", "unchanged",
 
 static void reload_run(struct sg_ev *ev, void *arg);
 static void reload_rewatch(struct sg_ev *ev, void *arg);
+static void reload_rewatch_later(struct sg_reload *rl);
 
 const char *
 sg_reload_outcome_name(enum sg_reload_outcome o)
@@ -175,11 +176,7 @@ reload_on_inotify(struct sg_ev *ev, int fd, unsigned events, void *arg)
 					rl->wd_cfg = -1;
 				if (e->wd == rl->wd_rules)
 					rl->wd_rules = -1;
-				if (rl->rewatch == 0)
-					rl->rewatch = sg_ev_timer_add(rl->srv->ev,
-					    sg_ev_now(rl->srv->ev) +
-					    RELOAD_REWATCH_NS, reload_rewatch,
-					    rl);
+				reload_rewatch_later(rl);
 			}
 			/*
 			 * The file itself, or, when it is a symlink, any
@@ -209,6 +206,7 @@ reload_rewatch(struct sg_ev *ev, void *arg)
 	struct sg_reload *rl = arg;
 	bool back = false;
 
+	(void)ev;
 	rl->rewatch = 0;
 	if (rl->ifd == -1)
 		return;
@@ -224,8 +222,17 @@ reload_rewatch(struct sg_ev *ev, void *arg)
 		sg_reload_trigger(rl->srv, "watched directory back");
 	if ((rl->wd_cfg == -1 && rl->cfg_dir != NULL) ||
 	    (rl->wd_rules == -1 && rl->rules_dir != NULL))
-		rl->rewatch = sg_ev_timer_add(ev, sg_ev_now(ev) +
-		    RELOAD_REWATCH_NS, reload_rewatch, rl);
+		reload_rewatch_later(rl);
+}
+
+/* reload_rewatch in a second, unless it is already due. */
+static void
+reload_rewatch_later(struct sg_reload *rl)
+{
+	if (rl->rewatch == 0)
+		rl->rewatch = sg_ev_timer_add(rl->srv->ev,
+		    sg_ev_now(rl->srv->ev) + RELOAD_REWATCH_NS, reload_rewatch,
+		    rl);
 }
 
 /*
