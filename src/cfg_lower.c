@@ -112,6 +112,7 @@ static int lower_read(struct sg_arena *a, const char *path, bool regular_only,
 static int lower_read_fd(int fd, char *p, size_t cap, size_t *n);
 static int lower_read_stream(int fd, char **buf, size_t *len);
 static bool lower_has_content(const char *buf, size_t len);
+static bool lower_blank(const char *buf, size_t len);
 static const char *lower_kind(const struct sg_node *n);
 static const char *lower_locstr(struct sg_cfg_ctx *c, const struct sg_loc *l);
 static const struct sg_cfg_val *lower_val(struct sg_cfg_ctx *c,
@@ -278,6 +279,7 @@ lower_run(struct sg_arena *a, const struct sg_load_opts *o, const char *name,
 	struct sg_node *root = NULL;
 	struct sg_ir *ir;
 	size_t nerr = d->nerr;
+	bool blank;
 
 	memset(&c, 0, sizeof(c));
 	c.a = a;
@@ -287,14 +289,16 @@ lower_run(struct sg_arena *a, const struct sg_load_opts *o, const char *name,
 	sg_cfg_keys(&c.nkeys);
 	c.vals = sg_arena_alloc(a, c.nkeys * sizeof(*c.vals));
 
-	if (have_file) {
+	/* a blank file sets nothing (YAML would refuse a tab in it) */
+	blank = have_file && lower_blank(buf, len);
+	if (have_file && !blank) {
 		root = sg_cfg_yaml_parse(a, d, c.file, buf, len);
 		if (root != NULL)
 			lower_walk(&c, root, "");
 	}
 	sg_cfg_env_overlay(&c);
 	lower_flags(&c);
-	if (have_file && root == NULL)
+	if (have_file && !blank && root == NULL)
 		return NULL; /* syntax error: nothing sensible to check */
 
 	memset(&flat, 0, sizeof(flat));
@@ -302,6 +306,7 @@ lower_run(struct sg_arena *a, const struct sg_load_opts *o, const char *name,
 	lower_flat(&c, &flat);
 	ir = sg_arena_alloc(a, sizeof(*ir));
 	ir->config_path = c.file;
+	ir->config_blank = blank;
 	lower_build(&c, &flat, ir);
 	lower_listeners(&c, &flat, ir);
 	lower_upstream(&c, &flat, ir);
@@ -2150,6 +2155,7 @@ lower_dsl_file(struct sg_cfg_ctx *c, const char *path,
 		    "file %s: %s", path, err == EFBIG ? "file too large" :
 		    err == EINVAL && c->o->regular_only ? "not a regular file "
 		    "(a FIFO is read at startup only)" : strerror(err));
+		c->d->nunreadable++;
 		return -1;
 	}
 	if (!lower_has_content(buf, len) ||
@@ -2319,6 +2325,19 @@ lower_read_stream(int fd, char **buf, size_t *len)
 	}
 	*len = n;
 	return 0;
+}
+
+/* True when buf holds only whitespace (a file emptied, or caught
+ * before its first write). */
+static bool
+lower_blank(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (strchr(" \t\r\n", buf[i]) == NULL || buf[i] == '\0')
+			return false;
+	return true;
 }
 
 /* False when every line is blank or a '#' comment. */

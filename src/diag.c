@@ -48,7 +48,7 @@ sg_diag_reset(struct sg_diag *d)
 		free(d->v[i].msg);
 		free((void *)(uintptr_t)d->v[i].loc.file);
 	}
-	d->n = d->nerr = d->nwarn = 0;
+	d->n = d->nerr = d->nwarn = d->nunreadable = 0;
 }
 
 void

@@ -593,3 +593,20 @@ sg_ir_diff_print(const struct sg_ir_diff *d, FILE *fp)
 		}
 	}
 }
+
+const char *
+sg_ir_reload_refusal(const struct sg_ir *a, const struct sg_ir *b,
+    bool *unreadable)
+{
+	*unreadable = b->config_blank;
+	if (b->config_blank)
+		return "the new config file is empty; an empty config would "
+		    "mean the built-in defaults, which a reload does not "
+		    "apply (restart to run on defaults)";
+	if (b->rules_are_default && !a->rules_are_default)
+		return "the new config sets no rules (rules: or rules_file:), "
+		    "which means the built-in default rules; a reload does "
+		    "not replace the running rules with them (restart to run "
+		    "on the defaults)";
+	return NULL;
+}

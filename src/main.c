@@ -555,6 +555,8 @@ main_diff(struct main_args *a)
 {
 	struct sg_conf *c[2] = {NULL, NULL};
 	struct sg_ir_diff d;
+	const char *why;
+	bool unreadable;
 	int i, rc;
 
 	if (a->nfiles != 2) {
@@ -583,7 +585,11 @@ main_diff(struct main_args *a)
 	}
 	rc = sg_ir_diff(c[0]->ir, c[1]->ir, &d) > 0 ? 1 : 0;
 	sg_ir_diff_print(&d, stdout);
-	if (rc == 0)
+	why = sg_ir_reload_refusal(c[0]->ir, c[1]->ir, &unreadable);
+	if (why != NULL) {
+		printf("a reload would be refused: %s\n", why);
+		rc = 1;
+	} else if (rc == 0)
 		printf("no differences\n");
 	else if (d.nimmutable > 0)
 		printf("%zu change(s) need a restart; a reload would be "

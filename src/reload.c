@@ -395,6 +395,8 @@ reload_run(struct sg_ev *ev, void *arg)
 	struct sg_ir_diff diff;
 	char sha[65], line[8192];
 	size_t len = 0, i;
+	const char *why;
+	bool unreadable;
 	char *buf;
 
 	(void)ev;
@@ -412,23 +414,21 @@ reload_run(struct sg_ev *ev, void *arg)
 		reload_outcome(srv, SG_RELOAD_REJECTED_UNREADABLE, line);
 		return;
 	}
-	for (i = 0; i < len && (buf[i] == ' ' || buf[i] == '\t' ||
-	    buf[i] == '\n' || buf[i] == '\r'); i++)
-		;
-	if (i == len) {
-		/* caught mid-write, or emptied: never fall back to defaults */
-		free(buf);
-		snprintf(line, sizeof(line), "%s is empty; an empty config "
-		    "would mean the built-in defaults, which a reload does not "
-		    "apply (restart to run on defaults)", rl->cfg_path);
-		reload_outcome(srv, SG_RELOAD_REJECTED_UNREADABLE, line);
-		return;
-	}
 	sha256_hex(buf, len, sha);
 	sg_diag_init(&d);
 	a = sg_arena_new();
 	ir = sg_cfg_load_bytes(a, &rl->opts, rl->cfg_path, buf, len, &d);
 	free(buf);
+	if (ir != NULL && ir->config_blank) {
+		/* caught mid-write, or emptied: never fall back to defaults;
+		 * said before any warning about what defaults would do */
+		why = sg_ir_reload_refusal(old->ir, ir, &unreadable);
+		snprintf(line, sizeof(line), "%s: %s", rl->cfg_path, why);
+		reload_outcome(srv, SG_RELOAD_REJECTED_UNREADABLE, line);
+		sg_arena_free(a);
+		sg_diag_free(&d);
+		return;
+	}
 	nc = ir != NULL ? sg_conf_compile(a, ir, &d) : NULL;
 	/* warnings count on every outcome, as they do at startup */
 	for (i = 0; i < d.n; i++) {
@@ -442,20 +442,21 @@ reload_run(struct sg_ev *ev, void *arg)
 	if (nc == NULL) {
 		snprintf(line, sizeof(line), "%zu error(s) in the new config",
 		    d.nerr);
-		reload_outcome(srv, SG_RELOAD_REJECTED_INVALID, line);
+		/* only a rules file that is missing or unreadable: the
+		 * config itself may be fine, the load was not */
+		reload_outcome(srv, d.nunreadable > 0 &&
+		    d.nunreadable == d.nerr ? SG_RELOAD_REJECTED_UNREADABLE :
+		    SG_RELOAD_REJECTED_INVALID, line);
 		if (ir == NULL)
 			sg_arena_free(a);
 		sg_diag_free(&d);
 		return;
 	}
 	sg_diag_free(&d);
-	if (nc->ir->rules_are_default && !old->ir->rules_are_default) {
-		/* a file caught half-written, or emptied down to comments */
-		snprintf(line, sizeof(line), "the new config sets no rules "
-		    "(rules: or rules_file:), which means the built-in default "
-		    "rules; a reload does not replace the running rules with "
-		    "them (restart to run on the defaults)");
-		reload_outcome(srv, SG_RELOAD_REJECTED_INVALID, line);
+	if ((why = sg_ir_reload_refusal(old->ir, nc->ir, &unreadable)) !=
+	    NULL) {
+		reload_outcome(srv, unreadable ? SG_RELOAD_REJECTED_UNREADABLE :
+		    SG_RELOAD_REJECTED_INVALID, why);
 		sg_conf_unref(nc);
 		return;
 	}

@@ -37,6 +37,7 @@ struct sg_diag {
 	struct sg_diag_entry *v;
 	size_t n, cap;
 	size_t nerr, nwarn;
+	size_t nunreadable; /* errors that are a file that could not be read */
 };
 
 void sg_diag_init(struct sg_diag *d);

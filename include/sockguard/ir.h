@@ -227,6 +227,7 @@ struct sg_ir {
 	struct sg_ir_rule *rules;
 	size_t nrules;
 	bool rules_are_default;
+	bool config_blank;       /* the config file held only whitespace */
 	const char *rules_file;  /* "" when rules came from YAML/defaults */
 	/* Tecnativa variables that made the rules ("CONTAINERS=on ..."),
 	 * NULL when their compatibility mode is off (SPEC 2.8) */

@@ -50,6 +50,11 @@ size_t sg_ir_diff(const struct sg_ir *a, const struct sg_ir *b,
 void sg_ir_diff_free(struct sg_ir_diff *d);
 /* Human-readable, one change per line ("- ", "+ ", "~ " prefixes). */
 void sg_ir_diff_print(const struct sg_ir_diff *d, FILE *fp);
+/* Why a reload from a to b is refused although b is a valid config (an
+ * emptied file, or one that would fall back to the built-in rules), or
+ * NULL; *unreadable tells the first kind from the second. */
+const char *sg_ir_reload_refusal(const struct sg_ir *a,
+    const struct sg_ir *b, bool *unreadable);
 /* True when key (dotted, maybe with [i]) cannot change on reload. */
 bool sg_ir_key_immutable(const char *key);
 

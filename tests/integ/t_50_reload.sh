@@ -252,7 +252,13 @@ kill -HUP "$(cat "$T/rf.pid")"
 check "rules file: a FIFO in its place is refused on reload" \
 	wait_for 10 grep -q 'not a regular file (a FIFO is read at startup only)' "$T/rf.log"
 check "rules file: ... and requests are still answered" [ "$(rf_status /version)" = 200 ]
+# a rules file that is gone: the load failed, the config did not
+n=$(grep -c '"result":"rejected_unreadable"' "$T/rf.log")
 rm -f "$T/rf/conf/sub/other.rules"
+kill -HUP "$(cat "$T/rf.pid")"
+check "rules file: a missing one on reload is counted as rejected_unreadable" \
+	wait_for 10 sh -c "[ \$(grep -c '\"result\":\"rejected_unreadable\"' '$T/rf.log') -gt $n ] && grep -q 'cannot read rules file.*No such file' '$T/rf.log'"
+check "rules file: ... and requests are still answered by the old rules" [ "$(rf_status /version)" = 200 ]
 sg_stop rf
 
 # A config mounted the way a Kubernetes ConfigMap is: the file is a
@@ -323,3 +329,14 @@ sed 's/minimal/verbose/' "$T/d1.yaml" >"$T/d4.yaml"
 printf 'listen:\n  socket: /tmp/other.sock\n' >>"$T/d4.yaml"
 "$SG" diff "$T/d1.yaml" "$T/d4.yaml" >"$T/diff2.out" 2>&1
 check "diff: marks changes that need a restart" grep -q 'listen.socket: .*(needs a restart)' "$T/diff2.out"
+# what a live reload refuses, diff says it would refuse
+printf '\n  \n' >"$T/d5.yaml"
+"$SG" diff "$T/d1.yaml" "$T/d5.yaml" >"$T/diff3.out" 2>&1
+rc=$?
+check "diff: an empty NEW is a reload that would be refused (exit 1)" \
+	sh -c "[ $rc -eq 1 ] && grep -q '^a reload would be refused: the new config file is empty' '$T/diff3.out'"
+printf '# all rules gone\n' >"$T/d6.yaml"
+"$SG" diff "$T/d1.yaml" "$T/d6.yaml" >"$T/diff4.out" 2>&1
+rc=$?
+check "diff: a NEW with no rules under an OLD with rules would be refused (exit 1)" \
+	sh -c "[ $rc -eq 1 ] && grep -q '^a reload would be refused: the new config sets no rules' '$T/diff4.out'"

@@ -72,6 +72,42 @@ START_TEST(identical_configs_have_no_diff)
 }
 END_TEST
 
+START_TEST(reload_refusals)
+{
+	struct sg_arena *a = sg_arena_new();
+	struct sg_diag d;
+	struct sg_ir *old, *blank, *dflt, *other;
+	bool unreadable = true;
+	const char *why;
+
+	sg_diag_init(&d);
+	old = load(a, base, &d);
+	blank = load(a, " \n\t\n", &d);
+	dflt = load(a, "# only a comment\n", &d);
+	other = load(a, "rules:\n  - { match: { method: GET, path: /x }, "
+	    "action: allow }\n", &d);
+	ck_assert(old != NULL && blank != NULL && dflt != NULL &&
+	    other != NULL);
+	/* an emptied file: as if unreadable, whatever ran before */
+	why = sg_ir_reload_refusal(old, blank, &unreadable);
+	ck_assert_ptr_nonnull(why);
+	ck_assert(unreadable);
+	ck_assert_ptr_nonnull(strstr(why, "empty"));
+	ck_assert_ptr_nonnull(sg_ir_reload_refusal(dflt, blank, &unreadable));
+	/* explicit rules to the built-in ones: invalid */
+	why = sg_ir_reload_refusal(old, dflt, &unreadable);
+	ck_assert_ptr_nonnull(why);
+	ck_assert(!unreadable);
+	ck_assert_ptr_nonnull(strstr(why, "built-in default rules"));
+	/* defaults to defaults, rules to other rules, defaults to rules */
+	ck_assert_ptr_null(sg_ir_reload_refusal(dflt, dflt, &unreadable));
+	ck_assert_ptr_null(sg_ir_reload_refusal(old, other, &unreadable));
+	ck_assert_ptr_null(sg_ir_reload_refusal(dflt, old, &unreadable));
+	sg_diag_free(&d);
+	sg_arena_free(a);
+}
+END_TEST
+
 START_TEST(rules_insert_delete_move)
 {
 	static const char b[] =
@@ -396,6 +432,7 @@ suite_reload(void)
 
 	tcase_add_test(tc, identical_configs_have_no_diff);
 	tcase_add_test(tc, rules_insert_delete_move);
+	tcase_add_test(tc, reload_refusals);
 	tcase_add_test(tc, immutable_changes_are_marked);
 	tcase_add_test(tc, immutability_table);
 	tcase_add_test(tc, listener_allowed_profiles_are_mutable);
