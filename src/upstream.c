@@ -480,7 +480,8 @@ sg_upstream_dial_blocking(struct sg_endpoint *ep, int ms, int *fdp, SSL **sslp,
  * /health: the active endpoint's state. A unix endpoint is checked by
  * connecting (cached 2 s after success, 100 ms after failure); TCP
  * endpoints report what the failover probes last saw and, when that is
- * older than 2 s, start a new probe in the background.
+ * older than 2 s, start a new probe in the background (not when a
+ * negative health_interval turned the recurring probes off).
  */
 bool
 sg_upstream_check(struct sg_server *srv)
@@ -489,7 +490,10 @@ sg_upstream_check(struct sg_server *srv)
 	struct sg_endpoint *ep = sg_upstream_active(srv);
 
 	if (ep->ir->kind == SG_EP_TCP) {
-		if (now - ep->health_at > 2 * SG_NS_PER_SEC)
+		/* a negative health_interval: no probe traffic but at
+		 * startup and after a failed dial (seed) */
+		if (now - ep->health_at > 2 * SG_NS_PER_SEC &&
+		    srv->conf->ir->upstream.health_interval_ns >= 0)
 			sg_failover_probe(ep);
 		return ep->health == SG_EP_HEALTHY;
 	}
