@@ -106,9 +106,6 @@ static void lower_rule_unknown(struct sg_cfg_ctx *c, const char *prefix,
 static int lower_dsl_file(struct sg_cfg_ctx *c, const char *path,
     const struct sg_loc *from, struct sg_ir *ir);
 static void lower_keylocs(struct sg_cfg_ctx *c, struct sg_ir *ir);
-static int lower_read(struct sg_arena *a, const char *path, bool regular_only,
-    char **buf,
-    size_t *len);
 static int lower_read_fd(int fd, char *p, size_t cap, size_t *n);
 static int lower_read_stream(int fd, char **buf, size_t *len);
 static bool lower_has_content(const char *buf, size_t len);
@@ -246,7 +243,7 @@ sg_cfg_load(struct sg_arena *a, const struct sg_load_opts *o,
 		    "config file path cannot be empty");
 		return NULL;
 	}
-	if (lower_read(a, path, false, &buf, &len) == -1) {
+	if (sg_cfg_read(a, path, false, &buf, &len) == -1) {
 		int err = errno;
 
 		if (err == ENOENT && !o->config_explicit && !o->require_file)
@@ -2148,7 +2145,7 @@ lower_dsl_file(struct sg_cfg_ctx *c, const char *path,
 	char *buf;
 	size_t len;
 
-	if (lower_read(c->a, path, c->o->regular_only, &buf, &len) == -1) {
+	if (sg_cfg_read(c->a, path, c->o->regular_only, &buf, &len) == -1) {
 		int err = errno;
 
 		sg_diag_error(c->d, from, "rules_file", "cannot read rules "
@@ -2204,10 +2201,11 @@ lower_keylocs(struct sg_cfg_ctx *c, struct sg_ir *ir)
  * read up to the size fstat gives; anything else that is not a
  * directory (a pipe, a FIFO, /dev/stdin, a character device) has no
  * usable size, so it is read until end of file. Either way more than
- * LOWER_MAX_FILE bytes is EFBIG.
+ * LOWER_MAX_FILE bytes is EFBIG. regular_only: anything but a regular
+ * file is EINVAL (EISDIR for a directory), and a FIFO is never waited on.
  */
-static int
-lower_read(struct sg_arena *a, const char *path, bool regular_only,
+int
+sg_cfg_read(struct sg_arena *a, const char *path, bool regular_only,
     char **buf, size_t *len)
 {
 	struct stat st;

@@ -26,7 +26,6 @@
 #include "sockguard/reload.h"
 #include "sockguard/runtime.h"
 
-#define RELOAD_MAX_BYTES (16 * 1024 * 1024)
 /* not IN_CREATE: a file being written is read once it is closed */
 #define RELOAD_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | \
 	IN_DELETE | IN_ATTRIB)
@@ -73,61 +72,20 @@ sha256_hex(const void *p, size_t n, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* Reads a whole file; NULL with errno. */
-static char *
-reload_read(const char *path, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	ssize_t r;
-	size_t n = 0;
-	/* O_NONBLOCK: a FIFO put in the file's place must not stop the
-	 * event loop (it is refused below, as anything but a file) */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-
-	if (fd == -1)
-		return NULL;
-	if (fstat(fd, &st) == -1) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > RELOAD_MAX_BYTES) {
-		close(fd);
-		errno = S_ISREG(st.st_mode) ? EFBIG : S_ISDIR(st.st_mode) ?
-		    EISDIR : EINVAL;
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return NULL;
-	}
-	while ((r = read(fd, buf + n, (size_t)st.st_size - n)) > 0)
-		n += (size_t)r;
-	close(fd);
-	if (r < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 void
 sg_sha256_file(const char *path, char out[65])
 {
+	struct sg_arena *t;
 	size_t n = 0;
 	char *b;
 
 	out[0] = '\0';
-	if (path == NULL || (b = reload_read(path, &n)) == NULL)
+	if (path == NULL)
 		return;
-	sha256_hex(b, n, out);
-	free(b);
+	t = sg_arena_new();
+	if (sg_cfg_read(t, path, true, &b, &n) == 0)
+		sha256_hex(b, n, out);
+	sg_arena_free(t);
 }
 
 /* A symlink (as a mounted ConfigMap's files are)? */
@@ -389,7 +347,7 @@ reload_run(struct sg_ev *ev, void *arg)
 	struct sg_reload *rl = arg;
 	struct sg_server *srv = rl->srv;
 	struct sg_conf *old = srv->conf, *nc;
-	struct sg_arena *a;
+	struct sg_arena *a, *t;
 	struct sg_ir *ir;
 	struct sg_diag d;
 	struct sg_ir_diff diff;
@@ -407,18 +365,22 @@ reload_run(struct sg_ev *ev, void *arg)
 		    "no config file to re-read (started on built-in defaults)");
 		return;
 	}
-	buf = reload_read(rl->cfg_path, &len);
-	if (buf == NULL) {
+	/* a temporary arena: the file's bytes need not outlive the load;
+	 * regular files only, so a FIFO does not stop the event loop */
+	t = sg_arena_new();
+	if (sg_cfg_read(t, rl->cfg_path, true, &buf, &len) == -1) {
 		snprintf(line, sizeof(line), "cannot read %s: %s", rl->cfg_path,
-		    strerror(errno));
+		    errno == EINVAL ? "not a regular file" : errno == EFBIG ?
+		    "file too large" : strerror(errno));
 		reload_outcome(srv, SG_RELOAD_REJECTED_UNREADABLE, line);
+		sg_arena_free(t);
 		return;
 	}
 	sha256_hex(buf, len, sha);
 	sg_diag_init(&d);
 	a = sg_arena_new();
 	ir = sg_cfg_load_bytes(a, &rl->opts, rl->cfg_path, buf, len, &d);
-	free(buf);
+	sg_arena_free(t);
 	if (ir != NULL && ir->config_blank) {
 		/* caught mid-write, or emptied: never fall back to defaults;
 		 * said before any warning about what defaults would do */

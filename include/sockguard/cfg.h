@@ -99,6 +99,11 @@ struct sg_load_opts {
 struct sg_ir *sg_cfg_load(struct sg_arena *a, const struct sg_load_opts *o,
     struct sg_diag *d);
 
+/* A whole file into the arena, NUL-terminated; -1 with errno (EFBIG past
+ * 16 MiB; with regular_only, EINVAL for a FIFO or device, EISDIR). */
+int sg_cfg_read(struct sg_arena *a, const char *path, bool regular_only,
+    char **buf, size_t *len);
+
 /* Same, from bytes already read (reload, fuzzing); no file access. */
 struct sg_ir *sg_cfg_load_bytes(struct sg_arena *a,
     const struct sg_load_opts *o, const char *name, const char *buf,
