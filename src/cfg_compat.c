@@ -207,7 +207,8 @@ compat_read(struct compat *k)
 		const char *var = compat_name(i);
 		const char *v = sg_cfg_getenv(k->c->o, var);
 
-		if (v == NULL || v[0] == '\0')
+		/* present, even empty, is set (SPEC 2.8.1): "" is off */
+		if (v == NULL)
 			continue;
 		any = true;
 		if (strcasecmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||

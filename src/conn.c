@@ -950,7 +950,8 @@ conn_request(struct sg_conn *c)
 		    "minimum this proxy accepts (v%u.%u)", ver.major, ver.minor,
 		    ir->min_api_major, ir->min_api_minor);
 		x->decision = "deny";
-		x->reason_code = "api_version_too_old";
+		x->reason_code = sg_reason_code_str(
+		    SG_REASON_API_VERSION_TOO_OLD);
 		x->reason = "API version below the configured minimum";
 		sg_respond_error(c, 400, msg, true);
 		return;

@@ -20,3 +20,11 @@ sg_ir_loc(const struct sg_ir *ir, const char *key)
 			return &ir->keylocs[i].loc;
 	return NULL;
 }
+
+const char *
+sg_ir_log_level_name(enum sg_log_level l)
+{
+	static const char *const names[] = {"debug", "info", "warn", "error"};
+
+	return (unsigned)l < sizeof(names) / sizeof(names[0]) ? names[l] : "?";
+}

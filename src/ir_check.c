@@ -1843,6 +1843,23 @@ check_rule_loc(const struct sg_ir *ir, const struct sg_ir_rule *rules,
 	    check_loc(ir, prefix);
 }
 
+/* The key that names rule first: its YAML path, or, for rules no file
+ * holds (the Tecnativa variables made them), its number in `check`. */
+static const char *
+check_rule_key(struct sg_arena *a, const struct sg_ir_rule *rules,
+    size_t n, const char *prefix, int first)
+{
+	const char *f;
+
+	if (first < 0 || (size_t)first >= n)
+		return prefix;
+	f = rules[first].loc.file;
+	if (f != NULL && (strncmp(f, "env:", 4) == 0 ||
+	    strcmp(f, "tecnativa compat") == 0))
+		return sg_arena_printf(a, "rule %d", first + 1);
+	return sg_arena_printf(a, "%s[%d]", prefix, first);
+}
+
 /* Over rules (the top-level ones, or profile's); key prefix "rules". */
 static void
 check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
@@ -1865,8 +1882,7 @@ check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
 	if (list != NULL) {
 		const struct sg_loc *loc = check_rule_loc(ir, rules, n, prefix,
 		    first);
-		const char *key = first >= 0 ? sg_arena_printf(a, "%s[%d]",
-		    prefix, first) : prefix;
+		const char *key = check_rule_key(a, rules, n, prefix, first);
 
 		if (ir->insecure_allow_read_exfiltration)
 			sg_diag_warn(d, check_loc(ir,
@@ -1889,7 +1905,7 @@ check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
 	    SG_ARRAY_LEN(check_buildkit_probes), &first);
 	if (list != NULL && !ir->insecure_accept_opaque_buildkit_tunnels)
 		sg_diag_error(d, check_rule_loc(ir, rules, n, prefix, first),
-		    sg_arena_printf(a, "%s[%d]", prefix, first),
+		    check_rule_key(a, rules, n, prefix, first),
 		    "the %srules allow BuildKit tunnels (%s): a build "
 		    "session is an HTTP/2 tunnel that sockguard relays unseen "
 		    "(the build's solves, registry credentials, secrets, SSH "
@@ -1905,7 +1921,7 @@ check_read_exfil(const struct sg_ir *ir, const struct sg_ir_rule *rules,
 	    SG_ARRAY_LEN(check_body_probes), &first);
 	if (list != NULL)
 		sg_diag_warn(d, check_rule_loc(ir, rules, n, prefix, first),
-		    sg_arena_printf(a, "%s[%d]", prefix, first),
+		    check_rule_key(a, rules, n, prefix, first),
 		    "request bodies are not inspected by this version: the "
 		    "%srules allow %s, and whatever body is sent there "
 		    "reaches the daemon unchecked (POST /containers/create "

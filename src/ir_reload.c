@@ -296,7 +296,6 @@ ir_flatten_clients(const struct sg_ir_clients *cl, struct flat *f)
 static void
 ir_flatten(const struct sg_ir *ir, struct flat *f)
 {
-	static const char *const levels[] = {"debug", "info", "warn", "error"};
 	char k[256], b[64];
 	size_t i;
 
@@ -355,7 +354,7 @@ ir_flatten(const struct sg_ir *ir, struct flat *f)
 	    ir->upstream.health_timeout_ns, NULL);
 	flat_dur(f, "upstream.request_timeout", ir->upstream.request_timeout_ns,
 	    "off");
-	flat_add(f, "log.level", levels[ir->log.level]);
+	flat_add(f, "log.level", sg_ir_log_level_name(ir->log.level));
 	flat_add(f, "log.format", ir->log.format == SG_LOGFMT_JSON ? "json" :
 	    "text");
 	flat_add(f, "log.output", ir->log.output);

@@ -132,10 +132,17 @@ static int main_diff(struct main_args *a);
 static void
 main_json_str(FILE *fp, const char *s)
 {
-	char buf[8192];
+	/* every byte may become \u00XX: six out per one in */
+	size_t n = strlen(s), cap = 6 * n + 1;
+	char *buf = malloc(cap);
 
-	sg_log_escape(buf, sizeof(buf), s, strlen(s), false);
+	if (buf == NULL) {
+		fputs("sockguard: out of memory\n", stderr);
+		exit(1);
+	}
+	sg_log_escape(buf, cap, s, n, false);
 	fprintf(fp, "\"%s\"", buf);
+	free(buf);
 }
 
 static struct sg_conf *
@@ -463,6 +470,16 @@ main_match(struct main_args *a)
 		v.reason = "malformed API version prefix (refused with 400 "
 		    "before the rules)";
 		v.code = SG_REASON_API_VERSION_MALFORMED;
+	} else if (v.action == SG_ACTION_ALLOW && ver.present &&
+	    (ver.major < c->ir->min_api_major ||
+	    (ver.major == c->ir->min_api_major &&
+	    ver.minor < c->ir->min_api_minor))) {
+		/* as the proxy does: an allowed request refused with 400 */
+		v.action = SG_ACTION_DENY;
+		v.rule = -1;
+		v.reason = "API version below the configured minimum "
+		    "(refused with 400 after the rules)";
+		v.code = SG_REASON_API_VERSION_TOO_OLD;
 	}
 	cfg = c->ir->config_path != NULL ? c->ir->config_path : "";
 	if (json) {
@@ -474,6 +491,10 @@ main_match(struct main_args *a)
 		main_json_str(stdout, a->path);
 		printf(",\"normalized_path\":");
 		main_json_str(stdout, np + ver.len);
+		if (c->ir->compat_env != NULL) {
+			printf(",\"compat_mode\":true,\"compat_env\":");
+			main_json_str(stdout, c->ir->compat_env);
+		}
 		printf(",\"decision\":\"%s\"",
 		    v.action == SG_ACTION_ALLOW ? "allow" : "deny");
 		if (v.reason != NULL && v.reason[0] != '\0') {
@@ -505,6 +526,9 @@ main_match(struct main_args *a)
 		printf("Method:          %s\n", method);
 		printf("Path:            %s\n", a->path);
 		printf("Normalized path: %s\n", np + ver.len);
+		if (c->ir->compat_env != NULL)
+			printf("Mode:            tecnativa compatibility (%s)\n",
+			    c->ir->compat_env);
 		printf("Decision:        %s\n",
 		    v.action == SG_ACTION_ALLOW ? "allow" : "deny");
 		if (v.rule >= 0) {

@@ -110,6 +110,8 @@ sg_reason_code_str(enum sg_reason_code c)
 		return "api_version_malformed";
 	case SG_REASON_ATTACH_STDIN_NOT_ALLOWED:
 		return "attach_stdin_not_allowed";
+	case SG_REASON_API_VERSION_TOO_OLD:
+		return "api_version_too_old";
 	}
 	return "unknown";
 }

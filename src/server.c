@@ -107,6 +107,8 @@ server_log_started(struct sg_server *srv)
 	sg_log_str(&r, "listeners", lst);
 	sg_log_str(&r, "upstream", sg_upstream_active(srv)->label);
 	sg_log_int(&r, "rules", (long long)srv->conf->ir->nrules);
+	sg_log_str(&r, "log_level", sg_ir_log_level_name(
+	    srv->conf->ir->log.level));
 	sg_log_str(&r, "event_backend", sg_evb_name());
 	if (srv->conf->ir->upstream.request_timeout_ns > 0) {
 		char d[64];

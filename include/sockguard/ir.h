@@ -239,5 +239,7 @@ struct sg_ir {
 
 /* Location a key's value came from; NULL when it is a built-in default. */
 const struct sg_loc *sg_ir_loc(const struct sg_ir *ir, const char *key);
+/* A log level as the config spells it ("info"). */
+const char *sg_ir_log_level_name(enum sg_log_level l);
 
 #endif

@@ -17,6 +17,7 @@ enum sg_reason_code {
 	SG_REASON_NO_MATCHING_ALLOW_RULE, /* no_matching_allow_rule */
 	SG_REASON_API_VERSION_MALFORMED,  /* refused before the rules */
 	SG_REASON_ATTACH_STDIN_NOT_ALLOWED, /* attach_stdin_not_allowed */
+	SG_REASON_API_VERSION_TOO_OLD,    /* below min_api_version */
 };
 
 struct sg_verdict {

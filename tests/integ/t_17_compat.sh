@@ -14,6 +14,8 @@ if SOCKET_PATH=$DOCKER_SOCK CONTAINERS=1 ALLOW_START=1 ALLOW_STOP=true \
 		sh -c "grep '\"msg\":\"tecnativa compatibility mode active\"' '$T/compat.log' | grep -q 'CONTAINERS=on ALLOW_START=on ALLOW_STOP=on'"
 	check "compat: SOCKET_PATH names the upstream" \
 		sh -c "grep '\"sockguard started\"' '$T/compat.log' | grep -q 'unix://$DOCKER_SOCK'"
+	check "compat: the started record names the log level LOG_LEVEL mapped to" \
+		sh -c "grep '\"sockguard started\"' '$T/compat.log' | grep -q '\"log_level\":\"info\"'"
 	# (notice is no level of sockguard's: it started, so it was mapped)
 	quiet sgd compat version
 	check "compat: LOG_LEVEL=NOTICE reads as info (requests are logged)" \
@@ -40,6 +42,13 @@ SOCKET_PATH=$DOCKER_SOCK CONTAINERS=1 "$SG" check -c "$T/compat.yaml" >"$T/compa
 rc=$?
 check "compat: CONTAINERS=1 without the read-exfiltration acknowledgement is refused" \
 	sh -c "[ $rc -eq 1 ] && grep 'env:CONTAINERS: error: ' '$T/compat-noack.out' | grep -q insecure_allow_read_exfiltration"
+# match judges with the variables' rules, and says it does
+out=$(SOCKET_PATH=$DOCKER_SOCK PING=0 "$SG" match -c "$T/compat.yaml" -X GET --path /_ping -o json 2>/dev/null)
+check "compat: match reports compat mode (json) and PING=0 denies /_ping" \
+	sh -c "echo '$out' | grep -q '\"compat_mode\":true' && echo '$out' | grep -q '\"decision\":\"deny\"'"
+out=$(SOCKET_PATH=$DOCKER_SOCK PING= "$SG" match -c "$T/compat.yaml" -X GET --path /_ping 2>&1)
+check "compat: an empty PING= is present, and off (text shows the mode)" \
+	sh -c "echo '$out' | grep -q '^Mode: *tecnativa compatibility (PING=off)' && echo '$out' | grep -q 'Decision: *deny' && echo '$out' | grep -q 'unparseable boolean value'"
 # rules of one's own win: the variables are ignored
 printf 'rules:\n  - { match: { method: GET, path: /info }, action: allow }\n' >>"$T/compat.yaml"
 SOCKET_PATH=$DOCKER_SOCK CONTAINERS=1 "$SG" check -c "$T/compat.yaml" >"$T/compat-own.out" 2>&1

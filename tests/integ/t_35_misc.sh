@@ -145,5 +145,15 @@ check "match: json names the rule, the canonical path and the decision" \
 out=$("$SG" match -c "$mcfg" -X POST --path /build 2>/dev/null)
 check "match: text shows a deny by the catch-all" \
 	sh -c "echo '$out' | grep -q 'Decision: *deny' && echo '$out' | grep -q 'Matched rule: *#8'"
+# what the proxy refuses after an allow, match says too: an API version
+# below min_api_version (400 from the proxy)
+out=$("$SG" match -c "$mcfg" -X GET --path /v1.23/containers/json -o json 2>/dev/null)
+check "match: an allowed path below the minimum API version is a deny (api_version_too_old)" \
+	sh -c "echo '$out' | grep -q '\"decision\":\"deny\"' && echo '$out' | grep -q '\"reason_code\":\"api_version_too_old\"'"
+# a long path is shown whole, not cut at a fixed buffer
+long="/$(head -c 12000 /dev/zero | tr '\0' a)"
+"$SG" match -c "$mcfg" -X GET --path "$long" -o json >"$T/match-long.json" 2>/dev/null
+check "match: json shows a 12 KB path whole" \
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(len(d['path']) != 12001 or len(d['normalized_path']) != 12001)" "$T/match-long.json"
 check "version: json" sh -c "'$SG' version -o json | grep -q '\"version\":'"
 check "help: every command has --help" sh -c "'$SG' run --help | grep -q usage && '$SG' check --help | grep -q usage && '$SG' match --help | grep -q usage"

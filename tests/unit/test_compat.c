@@ -163,7 +163,7 @@ START_TEST(probes_name_the_variable)
 
 	load(&l, "", env);
 	ck_assert_ptr_null(l.ir);
-	ck_assert(sg_diag_has(&l.d, "env:CONTAINERS: error: rules[3]: rules "
+	ck_assert(sg_diag_has(&l.d, "env:CONTAINERS: error: rule 4: rules "
 	    "allow raw archive/export"));
 	unload(&l);
 }
@@ -180,6 +180,24 @@ START_TEST(unparseable_values_count_as_off)
 	    "env var with unparseable boolean value \"maybe\""));
 	ck_assert_uint_eq(l.ir->nrules, 2);
 	ck_assert_str_eq(rule(l.ir, 0), "GET,HEAD /events allow");
+	unload(&l);
+}
+END_TEST
+
+START_TEST(an_empty_value_is_present_and_off)
+{
+	/* PING= alone turns compat on, and PING is off (with the warning) */
+	static const char *const env[] = {"PING=", NULL};
+	struct loaded l;
+
+	load(&l, "", env);
+	ck_assert_ptr_nonnull(l.ir);
+	ck_assert_ptr_nonnull(l.ir->compat_env);
+	ck_assert(sg_diag_has(&l.d, "env:PING: warning: PING: ignoring compat "
+	    "env var with unparseable boolean value \"\""));
+	ck_assert_uint_eq(l.ir->nrules, 3);
+	ck_assert_str_eq(rule(l.ir, 0), "GET,HEAD /version allow");
+	ck_assert_str_eq(rule(l.ir, 1), "GET,HEAD /events allow");
 	unload(&l);
 }
 END_TEST
@@ -244,6 +262,7 @@ suite_compat(void)
 	tcase_add_test(tc, only_while_the_rules_are_the_defaults);
 	tcase_add_test(tc, probes_name_the_variable);
 	tcase_add_test(tc, unparseable_values_count_as_off);
+	tcase_add_test(tc, an_empty_value_is_present_and_off);
 	tcase_add_test(tc, grpc_implies_the_tunnel_acknowledgement);
 	tcase_add_test(tc, socket_path_and_log_level_aliases);
 	suite_add_tcase(s, tc);
