@@ -183,6 +183,7 @@ sg_conn_accept(struct sg_server *srv, struct sg_listener *l, int fd,
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->nconns++;
+	l->nconns++;
 	if (sg_ev_set(srv->ev, fd, SG_EV_READ | conn_edge(&c->cs, NULL),
 	    conn_on_client, c) == -1) {
 		conn_close(c);
@@ -2462,8 +2463,9 @@ conn_close(struct sg_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	srv->nconns--;
-	if (srv->nconns < srv->max_conns)
-		sg_listen_pause(srv, false);
+	c->lst->nconns--;
+	/* below its bound, or a descriptor freed: accepting resumes */
+	sg_listen_pause(srv, false);
 	sg_ev_defer(srv->ev, conn_free, c);
 }
 

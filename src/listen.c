@@ -281,21 +281,26 @@ sg_listen_start(struct sg_server *srv)
 	}
 }
 
+/* A listener at its own max_connections stays paused. */
+static void
+listen_pause_one(struct sg_listener *l, bool pause)
+{
+	if (l->fd == -1 || l->paused == pause || l->state != SG_LST_SERVING)
+		return;
+	if (!pause && l->nconns >= l->ir->max_connections)
+		return;
+	l->paused = pause;
+	sg_ev_set(l->srv->ev, l->fd, pause ? 0 : SG_EV_READ, listen_on_accept,
+	    l);
+}
+
 void
 sg_listen_pause(struct sg_server *srv, bool pause)
 {
 	size_t i;
 
-	for (i = 0; i < srv->nlst; i++) {
-		struct sg_listener *l = &srv->lst[i];
-
-		if (l->fd == -1 || l->paused == pause ||
-		    l->state != SG_LST_SERVING)
-			continue;
-		l->paused = pause;
-		sg_ev_set(srv->ev, l->fd, pause ? 0 : SG_EV_READ,
-		    listen_on_accept, l);
-	}
+	for (i = 0; i < srv->nlst; i++)
+		listen_pause_one(&srv->lst[i], pause);
 }
 
 static void
@@ -304,7 +309,7 @@ listen_resume(struct sg_ev *ev, void *arg)
 	struct sg_server *srv = arg;
 
 	(void)ev;
-	if (!srv->draining && srv->nconns < srv->max_conns)
+	if (!srv->draining)
 		sg_listen_pause(srv, false);
 }
 
@@ -321,15 +326,16 @@ listen_on_accept(struct sg_ev *ev, int fd, unsigned events, void *arg)
 		socklen_t sl = sizeof(ss);
 		int cfd;
 
-		if (srv->nconns >= srv->max_conns) {
-			static int64_t last;
-
-			if (sg_ev_now(ev) - last > 10 * SG_NS_PER_SEC) {
-				sg_warnx("max_connections (%u) reached; "
-				    "accepting paused", srv->max_conns);
-				last = sg_ev_now(ev);
+		if (l->nconns >= l->ir->max_connections) {
+			/* this listener's bound: the others go on */
+			if (l->full_logged == 0 ||
+			    sg_ev_now(ev) - l->full_logged > 10 * SG_NS_PER_SEC) {
+				sg_warnx("max_connections (%u) reached on %s; "
+				    "accepting there paused",
+				    l->ir->max_connections, l->label);
+				l->full_logged = sg_ev_now(ev);
 			}
-			sg_listen_pause(srv, true);
+			listen_pause_one(l, true);
 			return;
 		}
 		cfd = accept4(fd, (struct sockaddr *)&ss, &sl,

@@ -135,7 +135,6 @@ sg_server_run(struct sg_conf *conf, const struct sg_load_opts *lo)
 	/* listeners and endpoints point into the startup generation */
 	srv.boot = sg_conf_ref(conf);
 	srv.reserve_fd = -1;
-	srv.max_conns = conf->ir->listeners[0].max_connections;
 	srv.tl[SG_TL_HEAD].timeout = SG_HEAD_TIMEOUT;
 	srv.tl[SG_TL_IDLE].timeout = SG_IDLE_TIMEOUT;
 	srv.tl[SG_TL_REQ].timeout = conf->ir->upstream.request_timeout_ns;

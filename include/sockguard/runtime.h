@@ -77,6 +77,8 @@ struct sg_listener {
 	ino_t ino;
 	enum sg_lst_state state;
 	bool paused;         /* accept paused (fd limit, max_connections) */
+	uint32_t nconns;     /* open connections accepted here */
+	int64_t full_logged; /* when max_connections was last logged */
 	SSL_CTX *tls;        /* TLS listener context, NULL: plaintext */
 	char label[160];     /* "unix:/path" or "tcp:127.0.0.1:2375" */
 };
@@ -313,7 +315,6 @@ struct sg_server {
 	bool choose_later;             /* startup probes: pick once at the end */
 	struct sg_conn *conns;         /* all open client connections */
 	size_t nconns;
-	uint32_t max_conns;
 	struct sg_tlist_head tl[SG_TL__COUNT];
 	struct sg_xfer *xfree;         /* free exchange buffers */
 	size_t nxfree;

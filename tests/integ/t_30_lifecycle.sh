@@ -53,6 +53,33 @@ r=$(raw maxc -w 3000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\
 check "maxc: accepting resumes when connections close" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
 sg_stop maxc
 
+# max_connections is each listener's own: a full listener pauses alone
+cat >"$T/maxl.yaml" <<YAML
+listeners:
+  - name: small
+    socket: $T/maxl.sock
+    max_connections: 1
+    allowed_profiles: ["*"]
+  - name: big
+    socket: $T/maxl2.sock
+    allowed_profiles: ["*"]
+upstream:
+  socket: $DOCKER_SOCK
+YAML
+sg_start maxl "$T/maxl.yaml" || fail "maxl: starts"
+raw maxl -w 4000 "GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n" >"$T/maxl1.out" &
+m1=$!
+wait_for 5 grep -q 'HTTP/1.1 200' "$T/maxl1.out"
+r=$(raw maxl2 -w 2000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+check "maxl: another listener serves while one is at its max_connections" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+raw maxl -w 1000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n" >"$T/maxl3.out"
+check "maxl: ... and the full one does not accept" sh -c "! grep -q 'HTTP/1.1 200' '$T/maxl3.out'"
+check "maxl: the log names the full listener" wait_for 5 contains "$T/maxl.log" "max_connections (1) reached on unix:$T/maxl.sock"
+wait "$m1"
+r=$(raw maxl -w 3000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+check "maxl: ... until its connection closes" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+sg_stop maxl
+
 # unreachable upstream at startup: clear error, exit 1
 cat >"$T/noup.yaml" <<YAML
 listen:
