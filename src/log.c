@@ -28,6 +28,22 @@
 #define LOG_ERR_REPORT_S 10
 /* longest wait for ring room before a record is dropped (and counted) */
 #define LOG_WAIT_MS 250
+/* longest wait at exit for the writers to write what is queued */
+#define LOG_STOP_S 5
+
+/*
+ * A writer thread and the sinks it writes. Sinks whose outputs are one
+ * file or pipe (stdout and stderr joined by 2>&1, or one path twice)
+ * share a writer, so their records never interleave; any other pair gets
+ * a writer each, so an output that is stuck for good (a reader that
+ * stopped) costs only its own records.
+ */
+struct log_writer {
+	pthread_t t;
+	pthread_cond_t cv;
+	bool wake;         /* asked to look at its rings (cv) */
+	unsigned sinks;    /* bit i: writes lg.sink[i] */
+};
 
 struct log_sink {
 	int fd;
@@ -37,23 +53,24 @@ struct log_sink {
 	size_t head;    /* next byte to write out */
 	size_t len;     /* bytes queued */
 	uint64_t dropped;
+	uint64_t reported; /* drops already reported */
+	bool stalled;   /* a wait for room timed out: drop, don't wait, until
+	                 * the writer has emptied the ring */
+	struct log_writer *w;
 };
 
 static struct {
 	enum sg_log_level level;
 	struct log_sink sink[SG_SINK__COUNT];
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_cond_t space; /* the writer took bytes out of a ring */
-	bool stalled;         /* a wait for room timed out: drop, don't wait,
-	                       * until the writer moves again */
-	pthread_t writer;
+	pthread_cond_t space; /* a writer took bytes out of a ring */
+	struct log_writer w[SG_SINK__COUNT];
+	size_t nw;            /* writer threads running */
 	bool running;
 	bool stopping;
-	bool batch;           /* the event loop wakes the writer (sg_log_kick) */
-	bool own_fds;         /* the writer has set up its fd table */
-	bool wake;            /* the writer was asked to look (lg.cv) */
-	size_t unkicked;      /* bytes queued since the writer was last woken */
+	bool batch;           /* the event loop wakes the writers (sg_log_kick) */
+	size_t own_fds;       /* writers that have set up their fd table */
+	size_t unkicked;      /* bytes queued since the writers were woken */
 	int64_t last_kick;
 	/* writes the output refused (ENOSPC, EIO, EPIPE): their bytes are
 	 * lost; any thread may count, the writer reports on stderr */
@@ -63,16 +80,27 @@ static struct {
 	.level = SG_LOG_INFO,
 	.sink = {{.fd = 2, .json = true}, {.fd = 2, .json = true}},
 	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.cv = PTHREAD_COND_INITIALIZER,
 	.space = PTHREAD_COND_INITIALIZER,
 };
 
-/* Asks the writer to look at the rings; lg.mu held. */
+/* Asks a writer to look at its rings; lg.mu held. */
 static void
-log_wake(void)
+log_wake(struct log_writer *w)
 {
-	lg.wake = true;
-	pthread_cond_signal(&lg.cv);
+	w->wake = true;
+	pthread_cond_signal(&w->cv);
+}
+
+/* Every writer with something queued; lg.mu held. */
+static void
+log_wake_busy(void)
+{
+	size_t i;
+
+	for (i = 0; i < SG_SINK__COUNT; i++)
+		if (lg.sink[i].w != NULL && (lg.sink[i].len > 0 ||
+		    lg.stopping))
+			log_wake(lg.sink[i].w);
 }
 
 static const char *const log_level_names[] = {"DEBUG", "INFO", "WARN",
@@ -83,6 +111,7 @@ static bool log_key(struct sg_logrec *r, const char *k, size_t kl,
     size_t vmin);
 static void log_append(struct log_sink *s, const char *p, size_t n);
 static void *log_writer(void *arg);
+static bool log_same_output(int a, int b);
 static void log_write_all(int fd, const char *p, size_t n);
 static int log_open_output(const char *out, bool *owned, char *err,
     size_t errlen);
@@ -132,28 +161,59 @@ sg_log_start(const struct sg_ir_log *cfg, char *err, size_t errlen)
 	}
 	au->json = true;
 	lg.level = cfg->level;
+	lg.nw = 0;
 	for (i = 0; i < SG_SINK__COUNT; i++) {
+		struct log_sink *sk = &lg.sink[i];
+
+		sk->w = NULL;
+		sk->stalled = false;
 		if (i == SG_SINK_AUDIT && !cfg->audit_enabled)
 			continue; /* never written */
-		lg.sink[i].ring = malloc(LOG_RING_CAP);
-		if (lg.sink[i].ring == NULL) {
+		sk->ring = malloc(LOG_RING_CAP);
+		if (sk->ring == NULL) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
+		/* one output (the same file or pipe): one writer */
+		if (i > 0 && log_same_output(sk->fd, lg.sink[0].fd)) {
+			sk->w = lg.sink[0].w;
+			sk->w->sinks |= 1u << i;
+			continue;
+		}
+		sk->w = &lg.w[lg.nw++];
+		memset(sk->w, 0, sizeof(*sk->w));
+		pthread_cond_init(&sk->w->cv, NULL);
+		sk->w->sinks = 1u << i;
 	}
 	lg.stopping = false; /* after an earlier sg_log_stop */
-	lg.stalled = false;
-	if (pthread_create(&lg.writer, NULL, log_writer, NULL) != 0) {
-		snprintf(err, errlen, "cannot start the log writer thread");
-		return -1;
-	}
+	lg.own_fds = 0;
+	for (i = 0; i < (int)lg.nw; i++)
+		if (pthread_create(&lg.w[i].t, NULL, log_writer,
+		    &lg.w[i]) != 0) {
+			snprintf(err, errlen, "cannot start the log writer "
+			    "thread");
+			return -1;
+		}
 	lg.running = true;
-	/* nothing else is opened until the writer has its own fd table */
+	/* nothing else is opened until the writers have their fd tables */
 	pthread_mutex_lock(&lg.mu);
-	while (!lg.own_fds)
+	while (lg.own_fds < lg.nw)
 		pthread_cond_wait(&lg.space, &lg.mu);
 	pthread_mutex_unlock(&lg.mu);
 	return 0;
+}
+
+/* Whether a and b write to one file or pipe. */
+static bool
+log_same_output(int a, int b)
+{
+	struct stat sa, sb;
+
+	if (a == b)
+		return true;
+	if (fstat(a, &sa) == -1 || fstat(b, &sb) == -1)
+		return true; /* unknown: one writer is always safe */
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 void
@@ -161,14 +221,31 @@ sg_log_stop(void)
 {
 	int i;
 
+	struct timespec dl;
+	size_t w;
+
 	if (!lg.running)
 		return;
 	pthread_mutex_lock(&lg.mu);
 	lg.stopping = true;
-	lg.own_fds = false;
-	log_wake();
+	lg.own_fds = 0;
+	log_wake_busy();
 	pthread_mutex_unlock(&lg.mu);
-	pthread_join(lg.writer, NULL);
+	/* an output stuck for good (a reader that stopped) must not keep
+	 * the process from exiting: what it holds then is lost */
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += LOG_STOP_S;
+	for (w = 0; w < lg.nw; w++)
+		if (pthread_timedjoin_np(lg.w[w].t, NULL, &dl) != 0) {
+			static const char m[] = "{\"level\":\"ERROR\",\"msg\":"
+			    "\"log output stuck at exit: queued records "
+			    "lost\"}\n";
+
+			if (write(2, m, sizeof(m) - 1) < 0) {
+				/* nothing is left to tell */
+			}
+			return; /* the rings stay: the stuck writer reads them */
+		}
 	lg.running = false;
 	for (i = 0; i < SG_SINK__COUNT; i++) {
 		free(lg.sink[i].ring);
@@ -597,13 +674,10 @@ sg_log_raw_k(struct sg_logrec *r, const char *k, size_t kl,
 		log_value(r, json, n, false);
 }
 
-void
-sg_log_end(struct sg_logrec *r)
+/* Closes a record: the truncation mark, '}' and the newline. */
+static void
+log_finish(struct sg_logrec *r)
 {
-	struct log_sink *s = &lg.sink[r->sink];
-
-	if (r->skip)
-		return;
 	/* the tail's room is always kept (LOG_TAIL) */
 	if (r->truncated && r->json) {
 		memcpy(r->buf + r->len, ",\"truncated\":true", 17);
@@ -615,12 +689,22 @@ sg_log_end(struct sg_logrec *r)
 	if (r->json)
 		r->buf[r->len++] = '}';
 	r->buf[r->len++] = '\n';
+}
+
+void
+sg_log_end(struct sg_logrec *r)
+{
+	struct log_sink *s = &lg.sink[r->sink];
+
+	if (r->skip)
+		return;
+	log_finish(r);
 	if (s->ring == NULL) {
 		log_write_all(s->fd, r->buf, r->len);
 		return;
 	}
 	pthread_mutex_lock(&lg.mu);
-	if (r->len > LOG_RING_CAP - s->len && !lg.stopping && !lg.stalled) {
+	if (r->len > LOG_RING_CAP - s->len && !lg.stopping && !s->stalled) {
 		/*
 		 * The writer fell behind (on a busy machine it may not get a
 		 * CPU): wake it and wait for room rather than lose the record.
@@ -634,12 +718,11 @@ sg_log_end(struct sg_logrec *r)
 		dl.tv_nsec += LOG_WAIT_MS * 1000000L;
 		dl.tv_sec += dl.tv_nsec / 1000000000L;
 		dl.tv_nsec %= 1000000000L;
-		lg.unkicked = 0;
-		log_wake();
+		log_wake(s->w);
 		while (r->len > LOG_RING_CAP - s->len) {
 			if (pthread_cond_timedwait(&lg.space, &lg.mu, &dl) ==
 			    ETIMEDOUT) {
-				lg.stalled = true;
+				s->stalled = true;
 				break;
 			}
 		}
@@ -648,7 +731,7 @@ sg_log_end(struct sg_logrec *r)
 	if (lg.batch)
 		lg.unkicked += r->len;
 	else
-		log_wake();
+		log_wake(s->w);
 	pthread_mutex_unlock(&lg.mu);
 }
 
@@ -657,7 +740,7 @@ sg_log_batch(bool on)
 {
 	pthread_mutex_lock(&lg.mu);
 	lg.batch = on;
-	log_wake();
+	log_wake_busy();
 	pthread_mutex_unlock(&lg.mu);
 }
 
@@ -680,7 +763,7 @@ sg_log_kick(int64_t now)
 		return SG_LOG_FLUSH_NS - (now - lg.last_kick);
 	pthread_mutex_lock(&lg.mu);
 	lg.unkicked = 0;
-	log_wake();
+	log_wake_busy();
 	pthread_mutex_unlock(&lg.mu);
 	lg.last_kick = now;
 	return -1;
@@ -816,25 +899,27 @@ log_own_fds(void)
 static void *
 log_writer(void *arg)
 {
-	uint64_t reported = 0, err_reported = 0;
+	struct log_writer *w = arg;
+	bool ops = (w->sinks & (1u << SG_SINK_OPS)) != 0;
+	uint64_t err_reported = 0;
 	time_t err_last = 0;
 
-	(void)arg;
 	log_own_fds();
 	pthread_mutex_lock(&lg.mu);
-	lg.own_fds = true;
+	lg.own_fds++;
 	pthread_cond_broadcast(&lg.space);
 	for (;;) {
 		bool any = false;
+		uint64_t dropped = 0, reported = 0;
 		int i;
 
-		lg.wake = false; /* what is queued now is looked at below */
+		w->wake = false; /* what is queued now is looked at below */
 		for (i = 0; i < SG_SINK__COUNT; i++) {
 			struct log_sink *s = &lg.sink[i];
 			size_t n = s->len, head = s->head;
 			int fd = s->fd;
 
-			if (n == 0)
+			if ((w->sinks & (1u << i)) == 0 || n == 0)
 				continue;
 			any = true;
 			/*
@@ -851,40 +936,53 @@ log_writer(void *arg)
 			pthread_mutex_lock(&lg.mu);
 			s->head = (head + n) % LOG_RING_CAP;
 			s->len -= n;
-			lg.stalled = false;
+			if (s->len == 0)
+				s->stalled = false;
 			pthread_cond_broadcast(&lg.space);
 		}
 		if (any)
 			continue;
-		pthread_mutex_unlock(&lg.mu);
-		log_report_write_errors(&err_reported, &err_last);
-		pthread_mutex_lock(&lg.mu);
-		/* rings drained: a notice now cannot split a record */
-		if (lg.sink[0].dropped + lg.sink[1].dropped != reported) {
-			char b[160];
-			int m;
-			int fd = lg.sink[0].fd;
-
-			reported = lg.sink[0].dropped + lg.sink[1].dropped;
-			m = snprintf(b, sizeof(b),
-			    "{\"level\":\"WARN\",\"msg\":\"log records dropped "
-			    "(log output too slow)\",\"dropped_total\":%llu}\n",
-			    (unsigned long long)reported);
+		if (ops) {
+			/* the ops log's writer tells of every sink's losses,
+			 * a stuck audit output's too */
 			pthread_mutex_unlock(&lg.mu);
-			log_write_all(fd, b, (size_t)m);
+			log_report_write_errors(&err_reported, &err_last);
 			pthread_mutex_lock(&lg.mu);
+			for (i = 0; i < SG_SINK__COUNT; i++) {
+				dropped += lg.sink[i].dropped;
+				reported += lg.sink[i].reported;
+			}
+		}
+		/* its rings drained: a notice now cannot split a record */
+		if (dropped != reported) {
+			static _Thread_local struct sg_logrec rec;
+			uint64_t au = lg.sink[SG_SINK_AUDIT].dropped;
+
+			for (i = 0; i < SG_SINK__COUNT; i++)
+				lg.sink[i].reported = lg.sink[i].dropped;
+			pthread_mutex_unlock(&lg.mu);
+			sg_log_begin(&rec, SG_LOG_WARN, "log records dropped "
+			    "(log output too slow)");
+			sg_log_int(&rec, "dropped_total", (long long)dropped);
+			if (au > 0)
+				sg_log_int(&rec, "audit_dropped_total",
+				    (long long)au);
+			pthread_mutex_lock(&lg.mu);
+			if (!rec.skip) {
+				/* into its own ring, written next round */
+				log_finish(&rec);
+				log_append(&lg.sink[SG_SINK_OPS], rec.buf,
+				    rec.len);
+			}
 			continue;
 		}
 		/* asked to look while the lock was let go (the signal found
 		 * no waiter): look again rather than wait for the next ask */
-		if (lg.wake)
+		if (w->wake)
 			continue;
-		if (lg.stopping) {
-			if (lg.sink[0].len != 0 || lg.sink[1].len != 0)
-				continue; /* the last records are written */
-			break;
-		}
-		pthread_cond_wait(&lg.cv, &lg.mu);
+		if (lg.stopping)
+			break; /* its rings are drained */
+		pthread_cond_wait(&w->cv, &lg.mu);
 	}
 	pthread_mutex_unlock(&lg.mu);
 	return NULL;

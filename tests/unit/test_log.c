@@ -166,6 +166,74 @@ START_TEST(stuck_output_costs_records_not_the_loop)
 END_TEST
 
 /*
+ * Two outputs, and the audit one stuck for good (a pipe nobody reads): the
+ * access records still reach their file whole, the audit losses are told
+ * there, and stopping gives up on the stuck writer in bounded time.
+ */
+START_TEST(a_stuck_audit_output_costs_only_audit_records)
+{
+	char path[] = "/tmp/sg-logtest.XXXXXX", err[256], *buf;
+	struct sg_ir_log cfg = {
+		.level = SG_LOG_INFO,
+		.format = SG_LOGFMT_JSON,
+		.audit_enabled = true,
+		.audit_output = "stdout",
+	};
+	static struct sg_logrec r;
+	struct timespec t0, t1;
+	unsigned long i, lines = 0;
+	const unsigned long n = 20000;
+	FILE *f;
+	size_t cap = 64 << 20, got;
+	int p[2], fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	cfg.output = path;
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(dup2(p[1], 1), 1);
+	close(p[1]);
+	ck_assert_int_eq(sg_log_start(&cfg, err, sizeof(err)), 0);
+	sg_log_batch(true);
+	for (i = 0; i < n; i++) {
+		sg_log_begin_audit(&r);
+		sg_log_int(&r, "i", (long long)i);
+		sg_log_str(&r, "pad", "................................"
+		    "................................................");
+		sg_log_end(&r);
+		sg_log_begin(&r, SG_LOG_INFO, "request");
+		sg_log_int(&r, "i", (long long)i);
+		sg_log_end(&r);
+		(void)sg_log_kick(0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sg_log_stop(); /* the audit pipe is still full */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_le(t1.tv_sec - t0.tv_sec, 7);
+	ck_assert_uint_gt(sg_log_dropped(), 0);
+	buf = malloc(cap);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	got = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	unlink(path);
+	buf[got] = '\0';
+	for (i = 0; i < got; i++)
+		lines += buf[i] == '\n';
+	/* every access record, and the notice naming the audit losses */
+	ck_assert_ptr_nonnull(strstr(buf, "\"msg\":\"request\",\"i\":19999}"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"msg\":\"log records dropped "
+	    "(log output too slow)\""));
+	ck_assert_ptr_nonnull(strstr(buf, "\"audit_dropped_total\":"));
+	ck_assert_uint_ge(lines, n + 1);
+	free(buf);
+	close(p[0]);
+}
+END_TEST
+
+/*
  * Outside the event loop's batching every record is written at once:
  * none waits in the ring for a later one to wake the writer, however it
  * falls among the writer's own steps. The first record after a start
@@ -540,6 +608,7 @@ suite_log(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, slow_output_loses_nothing);
 	tcase_add_test(tc, stuck_output_costs_records_not_the_loop);
+	tcase_add_test(tc, a_stuck_audit_output_costs_only_audit_records);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("format");
 	tcase_add_test(tc, json_fields);
