@@ -1390,6 +1390,8 @@ conn_resp_head(struct sg_conn *c)
 	const char *why = NULL;
 	bool head = method_is(x, "HEAD");
 	size_t o;
+	uint32_t h0;
+	bool tunnel = false;
 	int r, i, st;
 
 	for (;;) {
@@ -1415,21 +1417,25 @@ conn_resp_head(struct sg_conn *c)
 		}
 		break;
 	}
+	/*
+	 * The daemon's head counts as the answer (resp_head_done, status)
+	 * only once its rewrite is queued: until then a refusal of it can
+	 * still be a 502 to the client, not a silent close.
+	 */
 	x->resp_head_len = (uint32_t)r;
-	x->resp_head_done = true;
-	x->status = x->resp.status;
+	h0 = x->h_len;
 	if (x->resp.status == 101) {
 		if (!x->hijack || !x->req.conn_upgrade)
 			return -1;
-		x->tunnel = true;
+		tunnel = true;
 	} else if (x->hijack && x->resp.status == 200 &&
 	    x->resp.body == SG_BODY_EOF) {
 		/* pre-upgrade API form: 200 then a raw stream */
-		x->tunnel = true;
+		tunnel = true;
 	}
 	if (x->resp.body == SG_BODY_EOF || x->resp.conn_close)
 		x->upstream_reusable = false;
-	if (x->resp.body == SG_BODY_EOF && !x->tunnel)
+	if (x->resp.body == SG_BODY_EOF && !tunnel)
 		x->close_after = true;
 	/* draining for a shutdown: say so, or a keep-alive client may
 	 * send its next request on a connection about to close */
@@ -1462,7 +1468,7 @@ conn_resp_head(struct sg_conn *c)
 		    i >= 0 ? x->resp.hdr[i].value.len : 3) ||
 		    !SG_PUT_LIT(x->hb, &o, sizeof(x->hb), "\r\n"))
 			return -1;
-	} else if (x->close_after && !x->tunnel &&
+	} else if (x->close_after && !tunnel &&
 	    !SG_PUT_LIT(x->hb, &o, sizeof(x->hb), "Connection: close\r\n")) {
 		return -1;
 	}
@@ -1489,12 +1495,16 @@ conn_resp_head(struct sg_conn *c)
 	}
 	x->r_off = x->resp_head_len;
 	x->r_end = x->resp_head_len;
-	if (x->tunnel) {
+	if (tunnel) {
 		x->r_end = x->r_len;
-		return 1;
-	}
-	if (conn_resp_feed(x, x->resp_head_len, x->r_len - x->resp_head_len))
+	} else if (conn_resp_feed(x, x->resp_head_len,
+	    x->r_len - x->resp_head_len)) {
+		x->h_len = h0; /* the rewritten head never goes out */
 		return -1;
+	}
+	x->tunnel = tunnel;
+	x->resp_head_done = true;
+	x->status = x->resp.status;
 	return 1;
 }
 

@@ -700,6 +700,31 @@ else
 	fail "early 101: recorder and sockguard start"
 fi
 
+# A daemon head that sockguard refuses (a 101 to a request that asked for
+# no upgrade; a chunked body whose first size line is bad): the client gets
+# a 502 that says so, with its request ID, not a bare close, and the log
+# shows that 502, not the daemon's status
+B101='HTTP/1.1 101 Switching Protocols\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n\r\n'
+if j_up bad101 -r "$B101"; then
+	out=$("$SGRAW" -u "$T/bad101.sock" -w 2000 "$J_REQ")
+	check "refused daemon head (101 to a GET): the client gets a 502 (got $(printf '%s' "$out" | statuses))" \
+		sh -c "[ '$(printf '%s' "$out" | statuses)' = 502 ] && printf '%s' '$out' | grep -qi '^X-Request-Id: '"
+	check "refused daemon head (101 to a GET): logged as 502" \
+		wait_for 5 sh -c "grep '\"msg\":\"request\"' '$T/bad101.log' | grep -q '\"status\":502'"
+	sg_stop bad101
+else
+	fail "refused daemon head: recorder and sockguard start"
+fi
+BCK='HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'
+if j_up badck -r "$BCK"; then
+	out=$("$SGRAW" -u "$T/badck.sock" -w 2000 "$J_REQ")
+	check "refused daemon body start (bad chunk size with the head): the client gets a 502 (got $(printf '%s' "$out" | statuses))" \
+		[ "$(printf '%s' "$out" | statuses)" = 502 ]
+	sg_stop badck
+else
+	fail "refused daemon body start: recorder and sockguard start"
+fi
+
 # An upstream that sends part of a chunked body and closes, the bytes and
 # the close reaching sockguard together (it is stopped meanwhile), so one
 # readiness report carries both: the read that takes the bytes is short,
