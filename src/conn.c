@@ -2641,6 +2641,16 @@ sg_conn_close_all(struct sg_server *srv)
 
 	for (c = srv->conns; c != NULL; c = n) {
 		n = c->next;
+		/* a request still open (a stream, a tunnel, a slow answer)
+		 * gets its access and audit records like any other */
+		if (c->x != NULL && (c->st == SG_CS_DIAL ||
+		    c->st == SG_CS_EXCHANGE || c->st == SG_CS_TUNNEL ||
+		    c->st == SG_CS_LOCAL)) {
+			c->x->upstream_reusable = false;
+			if (!c->x->local) /* a local answer keeps its why */
+				c->x->reason_code = "drain_deadline";
+			conn_log(c);
+		}
 		conn_close(c);
 	}
 }

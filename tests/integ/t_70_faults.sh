@@ -376,6 +376,10 @@ if sg_start term "$cfg"; then
 	check "sigterm: exits at the drain bound (28-33 s), not before, not much after" \
 		sh -c "[ $ms -ge 28000 ] && [ $ms -le 33000 ]"
 	check "sigterm: the forced close is logged" contains "$T/term.log" "drain deadline reached; closing 2 open connection(s)"
+	check "sigterm: the events stream cut at the bound has its access record (drain_deadline)" \
+		sh -c "grep '\"reason_code\":\"drain_deadline\"' '$T/term.log' | grep -q '/events'"
+	check "sigterm: ... and so has the exec -i session" \
+		sh -c "grep '\"reason_code\":\"drain_deadline\"' '$T/term.log' | grep -q '/exec/.*/start'"
 	check "sigterm: the streams' clients see the end" \
 		wait_for 5 sh -c "! kill -0 $tev 2>/dev/null && ! kill -0 $tex 2>/dev/null"
 	exec {tin}>&-
