@@ -603,6 +603,9 @@ conn_do_head(struct sg_conn *c)
 			conn_close(c);
 			return;
 		}
+		/* a head refused (400, 408, 431) counts from its first
+		 * bytes; a whole one from its end (conn_request) */
+		x->start_ns = sg_ev_now(c->srv->ev);
 	}
 	for (;;) {
 		int r = sg_http_head_end(x->in, x->in_len, &x->scan);
@@ -610,7 +613,6 @@ conn_do_head(struct sg_conn *c)
 		ssize_t n;
 
 		if (r < 0) {
-			x->start_ns = sg_ev_now(c->srv->ev);
 			x->head_len = x->in_len;
 			sg_respond_error(c, 400, "malformed request head: "
 			    "bare CR, bare LF or NUL byte", true);
@@ -624,7 +626,6 @@ conn_do_head(struct sg_conn *c)
 		}
 		/* a pipelined head may have come in with more than the limit */
 		if (r > SG_HEAD_BIG || (r == 0 && x->in_len >= SG_HEAD_BIG)) {
-			x->start_ns = sg_ev_now(c->srv->ev);
 			x->head_len = x->in_len;
 			sg_respond_error(c, 431, "request head over 1 MiB", true);
 			return;
@@ -634,7 +635,6 @@ conn_do_head(struct sg_conn *c)
 			const char *why = xfer_grow(c->srv, x);
 
 			if (why != NULL) {
-				x->start_ns = sg_ev_now(c->srv->ev);
 				x->head_len = x->in_len;
 				sg_warnx("request head of over %u KiB from %s "
 				    "refused: %s", SG_HEAD_MAX / 1024, c->peer,
@@ -2277,6 +2277,7 @@ conn_finish(struct sg_conn *c)
 		xfer_clear(x);
 		x->next_free = next;
 	}
+	x->start_ns = sg_ev_now(srv->ev); /* the next head's start */
 	x->in_len = left;
 	c->up_eof = false;
 	c->client_eof = false;
@@ -2571,7 +2572,6 @@ sg_conn_expire(struct sg_server *srv)
 			conn_dial_failed(c, "connect timed out", false);
 			conn_step(c);
 		} else if (c->st == SG_CS_HEAD && c->x != NULL) {
-			c->x->start_ns = now;
 			c->x->head_len = c->x->in_len;
 			sg_respond_error(c, 408, "request head not received in "
 			    "time", true);
@@ -2688,6 +2688,8 @@ static void
 xfer_clear(struct sg_xfer *x)
 {
 	memset(x, 0, offsetof(struct sg_xfer, req));
+	x->rule = -1;    /* none decided: a refusal before the rules */
+	x->profile = -1;
 	sg_http_msg_clear(&x->req);
 	sg_http_msg_clear(&x->resp);
 }

@@ -173,6 +173,7 @@ sg_respond_health(struct sg_conn *c)
 {
 	struct sg_server *srv = c->srv;
 	char body[4096];
+	const char *prev;
 	size_t o = 0, i;
 	bool up = sg_upstream_check(srv), lst_ok = true;
 	long long uptime = (long long)((sg_ev_now(srv->ev) - srv->started_ns) /
@@ -206,16 +207,31 @@ sg_respond_health(struct sg_conn *c)
 	    (unsigned long long)srv->reloads[2],
 	    (unsigned long long)srv->reloads[3],
 	    (unsigned long long)srv->reloads[4]);
-	for (i = 0; i < srv->nlst && o < sizeof(body) - 256; i++) {
+	/* sorted by name (SPEC 2.10.1): each round takes the next name up;
+	 * names are unique, and there are a few listeners at most */
+	for (i = 0, prev = NULL; i < srv->nlst && o < sizeof(body) - 256;
+	    i++) {
+		const struct sg_listener *l = NULL;
 		char name[128];
+		size_t j;
 
-		sg_log_escape(name, sizeof(name), srv->lst[i].ir->name,
-		    strlen(srv->lst[i].ir->name), false);
+		for (j = 0; j < srv->nlst; j++) {
+			const char *nm = srv->lst[j].ir->name;
+
+			if ((prev == NULL || strcmp(nm, prev) > 0) &&
+			    (l == NULL || strcmp(nm, l->ir->name) < 0))
+				l = &srv->lst[j];
+		}
+		if (l == NULL)
+			break;
+		prev = l->ir->name;
+		sg_log_escape(name, sizeof(name), l->ir->name,
+		    strlen(l->ir->name), false);
 		o += (size_t)snprintf(body + o, sizeof(body) - o,
 		    "%s{\"name\":\"%s\",\"role\":\"main\",\"network\":\"%s\","
 		    "\"state\":\"%s\"}", i ? "," : "", name,
-		    srv->lst[i].is_unix ? "unix" : "tcp",
-		    sg_listen_state_name(srv->lst[i].state));
+		    l->is_unix ? "unix" : "tcp",
+		    sg_listen_state_name(l->state));
 	}
 	o += (size_t)snprintf(body + o, sizeof(body) - o, "],\"upstreams\":[");
 	for (i = 0; i < srv->nep && o < sizeof(body) - 512; i++) {

@@ -95,6 +95,8 @@ smuggle "signed Content-Length" 400 "POST /_ping HTTP/1.1\r\n${H}Content-Length:
 smuggle "overflowing Content-Length" 400 "POST /_ping HTTP/1.1\r\n${H}Content-Length: 99999999999999999999999\r\n\r\n${SM}"
 smuggle "obs-fold" 400 "GET /_ping HTTP/1.1\r\n${H}X-A: a\r\n b\r\n\r\n${SM}"
 smuggle "bare LF" 400 "GET /_ping HTTP/1.1\n${H}\r\n${SM}"
+check "smuggle: a head refused before the rules is logged with rule -1, not rule 0" \
+	wait_for 5 sh -c "grep 'bare CR, bare LF or NUL byte' '$T/raw.log' | grep -q '\"rule\":-1' && ! grep 'bare CR, bare LF or NUL byte' '$T/raw.log' | grep -q '\"rule\":0'"
 smuggle "bare CR" 400 "GET /_ping HTTP/1.1\r\nX: a\rb\r\n${H}\r\n${SM}"
 smuggle "NUL in header" 400 "GET /_ping HTTP/1.1\r\nX: a\0b\r\n${H}\r\n${SM}"
 smuggle "absolute-form" 400 "GET http://docker/containers/smuggled1/json HTTP/1.1\r\n${H}\r\n"

@@ -72,6 +72,9 @@ m1=$!
 wait_for 5 grep -q 'HTTP/1.1 200' "$T/maxl1.out"
 r=$(raw maxl2 -w 2000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
 check "maxl: another listener serves while one is at its max_connections" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
+r=$(raw maxl2 -w 2000 "GET /health HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+check "health: listeners are listed by name (big before small, not in config order)" \
+	sh -c "printf '%s' '$r' | grep -q '\"listeners\":\[{\"name\":\"big\",[^]]*{\"name\":\"small\"'"
 raw maxl -w 1000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n" >"$T/maxl3.out"
 check "maxl: ... and the full one does not accept" sh -c "! grep -q 'HTTP/1.1 200' '$T/maxl3.out'"
 check "maxl: the log names the full listener" wait_for 5 contains "$T/maxl.log" "max_connections (1) reached on unix:$T/maxl.sock"
