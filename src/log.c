@@ -45,8 +45,21 @@ struct log_writer {
 	unsigned sinks;    /* bit i: writes lg.sink[i] */
 };
 
+/*
+ * Where an output stands after refused writes (a full disk): a record it
+ * holds cut short gets its line ended before anything else is written,
+ * and the rest of a record whose bytes were lost is not written at all,
+ * so no record is ever glued onto a fragment or starts mid-line.
+ */
+struct log_out {
+	bool mid;      /* the last byte written ended no line */
+	bool need_nl;  /* it holds a record cut short: end its line first */
+	bool skip;     /* the next bytes continue a lost record: drop them */
+};
+
 struct log_sink {
 	int fd;
+	struct log_out out;
 	bool json;
 	bool owned;     /* opened by us: close on stop */
 	char *ring;     /* LOG_RING_CAP bytes, NULL: write directly */
@@ -112,7 +125,8 @@ static bool log_key(struct sg_logrec *r, const char *k, size_t kl,
 static void log_append(struct log_sink *s, const char *p, size_t n);
 static void *log_writer(void *arg);
 static bool log_same_output(int a, int b);
-static void log_write_all(int fd, const char *p, size_t n);
+static void log_write_all(int fd, struct log_out *o, const char *p,
+    size_t n);
 static int log_open_output(const char *out, bool *owned, char *err,
     size_t errlen);
 
@@ -167,6 +181,7 @@ sg_log_start(const struct sg_ir_log *cfg, char *err, size_t errlen)
 
 		sk->w = NULL;
 		sk->stalled = false;
+		memset(&sk->out, 0, sizeof(sk->out));
 		if (i == SG_SINK_AUDIT && !cfg->audit_enabled)
 			continue; /* never written */
 		sk->ring = malloc(LOG_RING_CAP);
@@ -700,7 +715,7 @@ sg_log_end(struct sg_logrec *r)
 		return;
 	log_finish(r);
 	if (s->ring == NULL) {
-		log_write_all(s->fd, r->buf, r->len);
+		log_write_all(s->fd, &s->out, r->buf, r->len);
 		return;
 	}
 	pthread_mutex_lock(&lg.mu);
@@ -807,19 +822,37 @@ log_append(struct log_sink *s, const char *p, size_t n)
 }
 
 static void
-log_write_all(int fd, const char *p, size_t n)
+log_write_all(int fd, struct log_out *o, const char *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
+	if (o->skip) {
+		const char *e = memchr(p, '\n', n);
 
-		if (w == -1) {
-			if (errno == EINTR)
+		if (e == NULL)
+			return;
+		n -= (size_t)(e + 1 - p);
+		p = e + 1;
+		o->skip = false;
+	}
+	while (n > 0) {
+		ssize_t w = o->need_nl ? write(fd, "\n", 1) : write(fd, p, n);
+
+		if (w == 0)
+			errno = EIO; /* no progress: as refused */
+		if (w <= 0) {
+			if (w == -1 && errno == EINTR)
 				continue;
 			/* counted; the writer says so on stderr */
 			atomic_store(&lg.write_errno, errno);
 			atomic_fetch_add(&lg.write_errors, 1);
+			o->need_nl = o->mid;
+			o->skip = p[n - 1] != '\n';
 			return;
 		}
+		if (o->need_nl) {
+			o->need_nl = o->mid = false;
+			continue;
+		}
+		o->mid = p[w - 1] != '\n';
 		p += w;
 		n -= (size_t)w;
 	}
@@ -932,7 +965,7 @@ log_writer(void *arg)
 			if (n > LOG_WRITE_MAX)
 				n = LOG_WRITE_MAX;
 			pthread_mutex_unlock(&lg.mu);
-			log_write_all(fd, s->ring + head, n);
+			log_write_all(fd, &s->out, s->ring + head, n);
 			pthread_mutex_lock(&lg.mu);
 			s->head = (head + n) % LOG_RING_CAP;
 			s->len -= n;

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -230,6 +232,97 @@ START_TEST(a_stuck_audit_output_costs_only_audit_records)
 	ck_assert_uint_ge(lines, n + 1);
 	free(buf);
 	close(p[0]);
+}
+END_TEST
+
+/*
+ * A file that fills up (here a file size limit: writes are cut short, then
+ * refused) and frees room again: the record cut short ends its own line,
+ * the rest of a lost record is never written, and every later record is
+ * whole on a line of its own.
+ */
+START_TEST(a_full_disk_never_glues_records)
+{
+	char path[] = "/tmp/sg-logtest.XXXXXX", err[256], *buf, *l, *e;
+	struct sg_ir_log cfg = {
+		.level = SG_LOG_INFO,
+		.format = SG_LOGFMT_JSON,
+	};
+	struct rlimit rl;
+	static struct sg_logrec r;
+	char pad[REC_PAD + 1];
+	unsigned long i, whole = 0, cut = 0, last = 0;
+	FILE *f;
+	size_t got, cap = 1 << 20;
+	int fd;
+
+	signal(SIGXFSZ, SIG_IGN);
+	memset(pad, 'x', REC_PAD);
+	pad[REC_PAD] = '\0';
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	cfg.output = path;
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	ck_assert_int_eq(sg_log_start(&cfg, err, sizeof(err)), 0);
+	for (i = 0; i < 400; i++) {
+		struct rlimit lim = rl;
+
+		/* full from record 100 to 299, at a byte inside a record */
+		if (i == 100) {
+			lim.rlim_cur = 100 * 340 + 123;
+			ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+		} else if (i == 300) {
+			while (sg_log_write_errors() == 0)
+				sched_yield();
+			ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+		}
+		sg_log_begin(&r, SG_LOG_INFO, "request");
+		sg_log_int(&r, "i", (long long)i);
+		sg_log_str(&r, "pad", pad);
+		sg_log_end(&r);
+		if (i == 299) {
+			/* let the writer meet the limit before it goes */
+			struct timespec t = {0, 200 * 1000 * 1000};
+
+			nanosleep(&t, NULL);
+		}
+	}
+	sg_log_stop();
+	buf = malloc(cap);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	got = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	unlink(path);
+	buf[got] = '\0';
+	ck_assert_int_eq(buf[got - 1], '\n');
+	for (l = buf; *l != '\0'; l = e + 1) {
+		char *rec;
+
+		e = strchr(l, '\n');
+		ck_assert_ptr_nonnull(e);
+		*e = '\0';
+		/* no record starts anywhere but at a line's start */
+		rec = strstr(l + 1, "{\"time\":");
+		ck_assert_msg(rec == NULL, "a record glued on: %.80s", l);
+		ck_assert_msg(strncmp(l, "{\"time\":", 8) == 0,
+		    "a line that starts mid-record: %.80s", l);
+		if (e - l > 2 && strcmp(e - 2, "\"}") == 0) {
+			char *ip = strstr(l, "\"i\":");
+
+			ck_assert_ptr_nonnull(ip);
+			last = strtoul(ip + 4, NULL, 10);
+			whole++;
+		} else {
+			cut++;
+		}
+	}
+	ck_assert_uint_le(cut, 1);       /* the one the limit cut */
+	ck_assert_uint_eq(last, 399);    /* records after the room came back */
+	ck_assert_uint_lt(whole, 400);   /* some were lost meanwhile */
+	ck_assert_uint_gt(whole, 150);
+	free(buf);
 }
 END_TEST
 
@@ -609,6 +702,7 @@ suite_log(void)
 	tcase_add_test(tc, slow_output_loses_nothing);
 	tcase_add_test(tc, stuck_output_costs_records_not_the_loop);
 	tcase_add_test(tc, a_stuck_audit_output_costs_only_audit_records);
+	tcase_add_test(tc, a_full_disk_never_glues_records);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("format");
 	tcase_add_test(tc, json_fields);
