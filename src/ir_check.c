@@ -207,6 +207,7 @@ static const struct check_probe check_body_probes[] = {
 static const struct check_probe check_buildkit_probes[] = {
 	{"POST", "/session"},
 	{"POST", "/grpc"},
+	{"POST", "/moby.buildkit.v1.Control/Solve"},
 };
 
 static const struct check_enum check_levels[] = {

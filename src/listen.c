@@ -57,6 +57,9 @@ sg_listen_open_all(struct sg_server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* none holds fd 0: an undo after a failed bind closes only ours */
+	for (i = 0; i < srv->nlst; i++)
+		srv->lst[i].fd = -1;
 	for (i = 0; i < srv->nlst; i++) {
 		struct sg_listener *l = &srv->lst[i];
 		int rc;

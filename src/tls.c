@@ -256,16 +256,14 @@ tls_hex(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* Whether s[0..n) equals an entry, byte for byte (as the reference). */
 static bool
-tls_list_has(const struct sg_ir_strlist *l, const char *s, size_t n,
-    bool nocase)
+tls_list_has(const struct sg_ir_strlist *l, const char *s, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		if (strlen(l->v[i]) == n && (nocase ?
-		    strncasecmp(l->v[i], s, n) == 0 :
-		    memcmp(l->v[i], s, n) == 0))
+		if (strlen(l->v[i]) == n && memcmp(l->v[i], s, n) == 0)
 			return true;
 	return false;
 }
@@ -434,8 +432,7 @@ sg_tls_cert_match(X509 *leaf, const struct sg_ir_cert_sel *sel)
 		unsigned char *u;
 		size_t a, b;
 		bool hit = tls_cn_one(leaf, &u, &a, &b) &&
-		    tls_list_has(&sel->common_names, (const char *)u + a, b - a,
-		    false);
+		    tls_list_has(&sel->common_names, (const char *)u + a, b - a);
 
 		OPENSSL_free(u);
 		if (!hit)
@@ -469,17 +466,17 @@ sg_tls_cert_match(X509 *leaf, const struct sg_ir_cert_sel *sel)
 			d = ASN1_STRING_get0_data(g->d.dNSName);
 			l = ASN1_STRING_length(g->d.dNSName);
 			if (!dns && tls_list_has(&sel->dns_names,
-			    (const char *)d, (size_t)l, true))
+			    (const char *)d, (size_t)l))
 				dns = true;
 			break;
 		case GEN_URI:
 			d = ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
 			l = ASN1_STRING_length(g->d.uniformResourceIdentifier);
 			if (!uri && tls_list_has(&sel->uri_sans,
-			    (const char *)d, (size_t)l, false))
+			    (const char *)d, (size_t)l))
 				uri = true;
 			if (!spiffe && tls_list_has(&sel->spiffe_ids,
-			    (const char *)d, (size_t)l, false))
+			    (const char *)d, (size_t)l))
 				spiffe = true;
 			break;
 		case GEN_IPADD: {
@@ -495,7 +492,7 @@ sg_tls_cert_match(X509 *leaf, const struct sg_ir_cert_sel *sel)
 			if ((l == 4 && inet_ntop(AF_INET, d, t, sizeof(t))) ||
 			    (l == 16 && inet_ntop(AF_INET6, d, t, sizeof(t)))) {
 				if (!ip && tls_list_has(&sel->ip_addresses, t,
-				    strlen(t), false))
+				    strlen(t)))
 					ip = true;
 			}
 			break;

@@ -5,6 +5,7 @@
 
 cfg=$(write_cfg wf 'deny POST /session
 deny POST /grpc
+deny POST /moby.buildkit.v1.Control/**
 allow * /**' "insecure_allow_read_exfiltration: true")
 sg_start wf "$cfg" || { fail "workflows: sockguard starts"; return; }
 wfd() { DOCKER_HOST="unix://$T/wf.sock" docker "$@"; }

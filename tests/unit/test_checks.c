@@ -92,11 +92,19 @@ START_TEST(buildkit_tunnels_need_the_acknowledgement)
 	bool loaded;
 
 	ck_assert(reports(broad, "t.yaml:4:5: error: rules[1]: the rules "
-	    "allow BuildKit tunnels (POST /session, POST /grpc)", &loaded));
+	    "allow BuildKit tunnels (POST /session, POST /grpc, POST "
+	    "/moby.buildkit.v1.Control/Solve)", &loaded));
 	ck_assert(!loaded);
 	ck_assert(reports(broad, "insecure_accept_opaque_buildkit_tunnels: "
 	    "true to relay them anyway", &loaded));
-	/* one of the two is enough */
+	/* the solve call alone needs it too (SPEC 2.6.7) */
+	ck_assert(reports("rules:\n"
+	    "  - { match: { method: POST, path: '/moby.buildkit.v1.Control/**' }, "
+	    "action: allow }\n",
+	    "allow BuildKit tunnels (POST /moby.buildkit.v1.Control/Solve)",
+	    &loaded));
+	ck_assert(!loaded);
+	/* one of the others is enough */
 	ck_assert(reports("rules:\n"
 	    "  - { match: { method: POST, path: /grpc }, action: allow }\n",
 	    "allow BuildKit tunnels (POST /grpc)", &loaded));
@@ -117,6 +125,8 @@ START_TEST(buildkit_tunnels_need_the_acknowledgement)
 	    "rules:\n"
 	    "  - { match: { method: POST, path: /session }, action: deny }\n"
 	    "  - { match: { method: POST, path: /grpc }, action: deny }\n"
+	    "  - { match: { method: POST, path: '/moby.buildkit.v1.*/**' }, "
+	    "action: deny }\n"
 	    "  - { match: { method: '*', path: '/**' }, action: allow }\n",
 	    "BuildKit", &loaded));
 	ck_assert(loaded);

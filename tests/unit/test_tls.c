@@ -13,6 +13,7 @@
 #include <check.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "sockguard/ir.h"
 #include "sockguard/tls.h"
@@ -99,6 +100,54 @@ START_TEST(cn_exact)
 	x = leaf_cn(" \tadmin ", -1);
 	ck_assert(cn_matches(x, "admin"));
 	ck_assert_str_eq(ident(x, 128), "admin");
+	X509_free(x);
+}
+END_TEST
+
+/* A leaf whose subjectAltName holds one DNS name. */
+static X509 *
+leaf_dns(const char *name)
+{
+	X509 *x = leaf_cn("leaf", -1);
+	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+	GENERAL_NAME *g = GENERAL_NAME_new();
+	ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+
+	ck_assert(gens != NULL && g != NULL && s != NULL);
+	ck_assert_int_eq(ASN1_STRING_set(s, name, (int)strlen(name)), 1);
+	GENERAL_NAME_set0_value(g, GEN_DNS, s);
+	ck_assert_int_gt(sk_GENERAL_NAME_push(gens, g), 0);
+	ck_assert_int_eq(X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0,
+	    X509V3_ADD_DEFAULT), 1);
+	GENERAL_NAMES_free(gens);
+	return x;
+}
+
+static bool
+dns_matches(X509 *x, const char *want)
+{
+	const char *v[1] = {want};
+	struct sg_ir_cert_sel sel;
+
+	memset(&sel, 0, sizeof(sel));
+	sel.dns_names.v = v;
+	sel.dns_names.n = 1;
+	return sg_tls_cert_match(x, &sel);
+}
+
+START_TEST(dns_san_exact)
+{
+	X509 *x = leaf_dns("admin.example");
+
+	ck_assert(dns_matches(x, "admin.example"));
+	/* byte for byte, as the reference compares: no case folding */
+	ck_assert(!dns_matches(x, "ADMIN.EXAMPLE"));
+	ck_assert(!dns_matches(x, "Admin.example"));
+	ck_assert(!dns_matches(x, "admin.example."));
+	ck_assert(!dns_matches(x, "admin.exampl"));
+	X509_free(x);
+	x = leaf_dns("ADMIN.EXAMPLE");
+	ck_assert(!dns_matches(x, "admin.example"));
 	X509_free(x);
 }
 END_TEST
@@ -245,6 +294,7 @@ suite_tls(void)
 	TCase *tc = tcase_create("cert_cn");
 
 	tcase_add_test(tc, cn_exact);
+	tcase_add_test(tc, dns_san_exact);
 	tcase_add_test(tc, cn_bmpstring);
 	tcase_add_test(tc, cn_with_nul_never_matches);
 	tcase_add_test(tc, more_than_one_cn_never_matches);
