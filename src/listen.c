@@ -114,6 +114,44 @@ listen_probe_live(const char *path)
 	return e == ECONNREFUSED ? 0 : -1;
 }
 
+/* Checks the file at path is the socket just bound and sets its owner. */
+static int
+listen_own_socket(const struct sg_listener *l, const char *path,
+    struct stat *st, char *err, size_t errlen)
+{
+	int pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (pfd == -1 || fstat(pfd, st) == -1) {
+		snprintf(err, errlen, "socket \"%s\" gone after bind: %s", path,
+		    strerror(errno));
+		if (pfd != -1)
+			close(pfd);
+		return -1;
+	}
+	if (!S_ISSOCK(st->st_mode) || st->st_uid != geteuid() ||
+	    (st->st_mode & 07777) != (mode_t)l->ir->socket_mode) {
+		snprintf(err, errlen, "socket path \"%s\" changed after bind "
+		    "(now a %s, mode %04o, owner %u): refusing to set its "
+		    "owner; is another process writing to that directory?",
+		    path, S_ISSOCK(st->st_mode) ? "socket" : S_ISLNK(st->st_mode) ?
+		    "symlink" : "file", (unsigned)(st->st_mode & 07777),
+		    (unsigned)st->st_uid);
+		close(pfd);
+		return -1; /* not ours: left in place */
+	}
+	if ((l->ir->socket_uid >= 0 || l->ir->socket_gid >= 0) &&
+	    fchownat(pfd, "", (uid_t)l->ir->socket_uid,
+	    (gid_t)l->ir->socket_gid, AT_EMPTY_PATH) == -1) {
+		snprintf(err, errlen, "chown socket \"%s\": %s", path,
+		    strerror(errno));
+		close(pfd);
+		unlink(path);
+		return -1;
+	}
+	close(pfd);
+	return 0;
+}
+
 static int
 listen_unix(struct sg_listener *l, char *err, size_t errlen)
 {
@@ -183,14 +221,15 @@ listen_unix(struct sg_listener *l, char *err, size_t errlen)
 		sg_warnx("replacing stale socket file %s", path);
 		unlink(path);
 	}
-	if (chmod(path, (mode_t)l->ir->socket_mode) == -1 ||
-	    ((l->ir->socket_uid >= 0 || l->ir->socket_gid >= 0) &&
-	    chown(path, (uid_t)l->ir->socket_uid, (gid_t)l->ir->socket_gid) ==
-	    -1)) {
-		snprintf(err, errlen, "chown/chmod socket \"%s\": %s", path,
-		    strerror(errno));
+	/*
+	 * The umask gave the socket its mode at bind. Its owner is set on
+	 * the file found at the path only after checking it is the one
+	 * bind made: a socket of ours with that mode, reached without
+	 * following a symlink. Someone who can write to the directory could
+	 * otherwise swap in a link to another file and have it chowned.
+	 */
+	if (listen_own_socket(l, path, &st, err, errlen) == -1) {
 		close(fd);
-		unlink(path);
 		return -1;
 	}
 	if (listen(fd, LISTEN_BACKLOG) == -1) {
@@ -200,10 +239,8 @@ listen_unix(struct sg_listener *l, char *err, size_t errlen)
 		unlink(path);
 		return -1;
 	}
-	if (stat(path, &st) == 0) {
-		l->dev = st.st_dev;
-		l->ino = st.st_ino;
-	}
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
 	l->path = strdup(path);
 	l->fd = fd;
 	return 0;

@@ -3,7 +3,7 @@
 # they are missing. Build: a C compiler, make, pkg-config, re2c, bison,
 # libyaml, OpenSSL, Check. Tests: docker.io (dockerd + CLI),
 # busybox-static (the test image), openssl, curl, iproute2 (ss),
-# libnghttp2-dev (a gRPC test client); clang +
+# libnghttp2-dev (a gRPC test client), strace; clang +
 # libFuzzer for fuzzing, valgrind, haproxy + gnuplot for benchmarks.
 set -eu
 need=()
@@ -36,6 +36,8 @@ ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 
 have_cmd haproxy || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 have_cmd gnuplot || need+=(gnuplot-nox)
 have_cmd valgrind || need+=(valgrind)
+# a test widens a race window by delaying a system call
+have_cmd strace || need+=(strace)
 
 if [ ${#need[@]} -eq 0 ]; then
 	echo "deps: everything is installed"

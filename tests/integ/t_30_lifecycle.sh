@@ -53,6 +53,44 @@ r=$(raw maxc -w 3000 "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\
 check "maxc: accepting resumes when connections close" sh -c "printf '%s' '$r' | grep -q '^HTTP/1.1 200'"
 sg_stop maxc
 
+# The socket file swapped for a symlink to another file between bind and
+# the owner change (a directory others can write to; strace delays the
+# return from bind to open the window): sockguard refuses to start, and
+# the other file keeps its owner and mode
+printf 'secret\n' >"$T/victim"
+chmod 0600 "$T/victim"
+cat >"$T/swap.yaml" <<YAML
+listen:
+  socket: $T/swap.sock
+  socket_mode: "0660"
+  socket_gid: 65534
+upstream:
+  socket: $DOCKER_SOCK
+YAML
+strace -o /dev/null -e trace=bind -e inject=bind:delay_exit=1500000 \
+	"$SG" run -c "$T/swap.yaml" >"$T/swap.log" 2>&1 &
+swp=$!
+if wait_for 10 test -S "$T/swap.sock"; then
+	rm -f "$T/swap.sock"
+	ln -s "$T/victim" "$T/swap.sock"
+	if wait_for 10 sh -c "! kill -0 $swp 2>/dev/null"; then
+		wait "$swp"
+		rc=$?
+	else
+		rc=running # it started: stop it (strace would leave it behind)
+		pkill -f "run -c $T/swap.yaml"
+		wait "$swp"
+	fi
+	check "socket swapped after bind: startup refused (exit $rc)" \
+		sh -c "[ '$rc' = 1 ] && grep -q 'changed after bind' '$T/swap.log'"
+	check "socket swapped after bind: the other file keeps owner and mode" \
+		[ "$(stat -c '%u:%g %a' "$T/victim")" = "0:0 600" ]
+else
+	kill "$swp" 2>/dev/null
+	fail "socket swapped after bind: the socket appears"
+fi
+rm -f "$T/swap.sock"
+
 # max_connections is each listener's own: a full listener pauses alone
 cat >"$T/maxl.yaml" <<YAML
 listeners:
