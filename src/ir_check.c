@@ -107,9 +107,10 @@ static void check_allowed_profiles(const struct sg_ir *ir,
     struct sg_diag *d);
 static void check_bind_targets(const struct sg_ir *ir,
     const struct sg_cfg_lst_src *srcs, struct sg_diag *d);
+static bool check_path_same(const char *a, const char *b);
 static void check_bind_clash(const struct sg_cfg_lst_src *srcs, size_t i,
-    size_t j, const char *field, const struct sg_loc *loc, const char *value,
-    struct sg_diag *d);
+    size_t j, const char *field, const struct sg_loc *loc, const char *va,
+    const char *vb, struct sg_diag *d);
 static void check_clients(struct sg_ir *ir, const struct sg_cfg_flat *raw,
     struct sg_diag *d);
 static void check_client_listeners(const struct sg_ir *ir,
@@ -768,10 +769,10 @@ check_bind_targets(const struct sg_ir *ir, const struct sg_cfg_lst_src *srcs,
 			const struct sg_ir_listener *a = &ir->listeners[i];
 			char ca[300], cb[300];
 
-			if (b->socket[0] != '\0' &&
-			    strcmp(a->socket, b->socket) == 0) {
+			if (b->socket[0] != '\0' && a->socket[0] != '\0' &&
+			    check_path_same(a->socket, b->socket)) {
 				check_bind_clash(srcs, i, j, "socket",
-				    &srcs[j].socket, b->socket, d);
+				    &srcs[j].socket, a->socket, b->socket, d);
 				break;
 			}
 			if (a->address[0] == '\0' || b->address[0] == '\0')
@@ -780,10 +781,55 @@ check_bind_targets(const struct sg_ir *ir, const struct sg_cfg_lst_src *srcs,
 			check_bind_canon(b->address, cb, sizeof(cb));
 			if (strcmp(ca, cb) == 0) {
 				check_bind_clash(srcs, i, j, "address",
-				    &srcs[j].address, a->address, d);
+				    &srcs[j].address, a->address, a->address, d);
 				break;
 			}
 		}
+	}
+}
+
+/*
+ * Whether two socket paths name one file as written: equal once empty and
+ * "." segments and repeated slashes are gone ("/run/./x.sock" is
+ * "/run/x.sock"). ".." is left alone: through a symlink it need not undo
+ * the segment before it.
+ */
+static bool
+check_path_same(const char *a, const char *b)
+{
+	for (;;) {
+		/* both at a segment start: skip "/", "./" and a final "." */
+		for (;;) {
+			if (*a == '/' && (a[1] == '/' || (a[1] == '.' &&
+			    (a[2] == '/' || a[2] == '\0'))))
+				a += a[1] == '/' ? 1 : 2;
+			else if (*a == '.' && a[1] == '/')
+				a += 2;
+			else
+				break;
+		}
+		for (;;) {
+			if (*b == '/' && (b[1] == '/' || (b[1] == '.' &&
+			    (b[2] == '/' || b[2] == '\0'))))
+				b += b[1] == '/' ? 1 : 2;
+			else if (*b == '.' && b[1] == '/')
+				b += 2;
+			else
+				break;
+		}
+		if (*a != *b)
+			return false;
+		if (*a == '\0')
+			return true;
+		/* copy one segment's bytes, up to the next '/' */
+		do {
+			if (*a != *b)
+				return false;
+			a++;
+			b++;
+		} while (*a != '\0' && *a != '/' && *b != '\0' && *b != '/');
+		if ((*a == '/') != (*b == '/') || (*a == '\0') != (*b == '\0'))
+			return false;
 	}
 }
 
@@ -791,15 +837,20 @@ check_bind_targets(const struct sg_ir *ir, const struct sg_cfg_lst_src *srcs,
  * error goes to the later one, at loc. */
 static void
 check_bind_clash(const struct sg_cfg_lst_src *srcs, size_t i, size_t j,
-    const char *field, const struct sg_loc *loc, const char *value,
-    struct sg_diag *d)
+    const char *field, const struct sg_loc *loc, const char *va,
+    const char *vb, struct sg_diag *d)
 {
 	char k[192];
 
 	snprintf(k, sizeof(k), "%s.%s", srcs[j].key, field);
-	sg_diag_error(d, check_l(loc), k, "%s.%s and %s.%s must be distinct, "
-	    "both are \"%s\"", srcs[i].label, field, srcs[j].label, field,
-	    value);
+	if (strcmp(va, vb) == 0)
+		sg_diag_error(d, check_l(loc), k, "%s.%s and %s.%s must be "
+		    "distinct, both are \"%s\"", srcs[i].label, field,
+		    srcs[j].label, field, va);
+	else
+		sg_diag_error(d, check_l(loc), k, "%s.%s and %s.%s must be "
+		    "distinct, \"%s\" and \"%s\" name one file",
+		    srcs[i].label, field, srcs[j].label, field, va, vb);
 }
 
 /* "host:port", "[v6]:port" or ":port"; numeric port 1-65535. */

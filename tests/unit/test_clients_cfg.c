@@ -934,8 +934,20 @@ START_TEST(bind_targets_distinct)
 	    "  - {name: i, address: \"127.0.0.2:2375\", "
 	    "allowed_profiles: [\"*\"]}\n"
 	    "  - {name: j, socket: /run/j.sock, allowed_profiles: [\"*\"]}\n"
+	    "  - {name: k, socket: /run/.//k.sock, allowed_profiles: [\"*\"]}\n"
+	    "  - {name: l, socket: /run/k.sock, allowed_profiles: [\"*\"]}\n"
+	    "  - {name: m, socket: /run/../k.sock, allowed_profiles: [\"*\"]}\n"
+	    "  - {name: n, socket: /run/.k.sock, allowed_profiles: [\"*\"]}\n"
+	    "  - {name: o, socket: k.sock, allowed_profiles: [\"*\"]}\n"
+	    "  - {name: p, socket: ./k.sock, allowed_profiles: [\"*\"]}\n"
 	    "clients:\n  profiles:\n" PROFILE("a"), NULL);
 	ck_fail(&l);
+	ck_exact(&l, "t.yaml:17:23: error: listeners[11].socket: "
+	    "listeners[k].socket and listeners[l].socket must be distinct, "
+	    "\"/run/.//k.sock\" and \"/run/k.sock\" name one file");
+	ck_exact(&l, "t.yaml:21:23: error: listeners[15].socket: "
+	    "listeners[o].socket and listeners[p].socket must be distinct, "
+	    "\"k.sock\" and \"./k.sock\" name one file");
 	ck_exact(&l, "t.yaml:3:23: error: listeners[1].socket: "
 	    "listeners[a].socket and listeners[b].socket must be distinct, "
 	    "both are \"/run/a.sock\"");
@@ -948,7 +960,7 @@ START_TEST(bind_targets_distinct)
 	ck_exact(&l, "t.yaml:11:24: error: listeners[7].address: "
 	    "listeners[g].address and listeners[h].address must be distinct, "
 	    "both are \"Sock.Example:1\"");
-	ck_nerr(&l, 4);
+	ck_nerr(&l, 6);
 	ld_free(&l);
 }
 END_TEST
