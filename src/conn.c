@@ -585,6 +585,30 @@ head_copy(char *dst, size_t o, size_t cap, const char *src,
 	return o;
 }
 
+/*
+ * tracestate goes on with a valid traceparent, whose trace it belongs
+ * to, and is dropped with an invalid or missing one (SPEC 2.9.5).
+ */
+static bool
+conn_tracestate(struct sg_xfer *x, size_t *o)
+{
+	uint16_t i;
+
+	if (x->parent_id[0] == '\0')
+		return true;
+	for (i = 0; i < x->req.nhdr; i++) {
+		const struct sg_http_hdr *h = &x->req.hdr[i];
+
+		if (h->id != SG_HDR_TRACESTATE)
+			continue;
+		if (!SG_PUT_LIT(x->out, o, x->out_cap, "tracestate: ") ||
+		    !sg_put(x->out, o, x->out_cap, x->in + h->value.off,
+		    h->value.len) || !SG_PUT_LIT(x->out, o, x->out_cap, "\r\n"))
+			return false;
+	}
+	return true;
+}
+
 /* ---- head ---- */
 
 static void
@@ -1035,7 +1059,8 @@ conn_request(struct sg_conn *c)
 	    " HTTP/1.1\r\nHost: docker\r\n"); /* the 1024 kept above */
 	o = head_copy(x->out, o, x->out_cap, x->in, &x->req,
 	    1u << SG_HDR_HOST | 1u << SG_HDR_EXPECT);
-	if (o == 0 || !sg_trace_headers(x->out, &o, x->out_cap, x)) {
+	if (o == 0 || !sg_trace_headers(x->out, &o, x->out_cap, x) ||
+	    !conn_tracestate(x, &o)) {
 		sg_respond_error(c, 431, "request head too large", true);
 		return;
 	}

@@ -104,6 +104,15 @@ vec "baseline: an allowed GET is relayed with the canonical head" 200 "$RGETJ" "
 vec "baseline: Host is rewritten, hop-by-hop and Connection-named headers dropped" 200 \
 	"GET /containers/json HTTP/1.1\\r\\nHost: docker\\r\\nX-Keep: 1\\r\\n\\r\\n body=" \
 	"${GETJ}Host: evil.example\r\nConnection: close, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Authorization: Basic eA==\r\nX-Forwarded-For: 10.0.0.1\r\nForwarded: for=10.0.0.1\r\nX-Keep: 1\r\n\r\n"
+# tracestate goes on only with a valid traceparent (SPEC 2.9.5)
+TP='traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n'
+vec "trace: a valid traceparent takes its tracestate along" 200 \
+	"GET /containers/json HTTP/1.1\\r\\nHost: docker\\r\\ntracestate: congo=t61rcWkgMzE\\r\\n\\r\\n body=" \
+	"${GETJ}${H}${TP}tracestate: congo=t61rcWkgMzE\r\n${C}\r\n"
+vec "trace: with an invalid traceparent the tracestate is dropped" 200 "$RGETJ" \
+	"${GETJ}${H}traceparent: 00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01\r\ntracestate: congo=t61rcWkgMzE\r\n${C}\r\n"
+vec "trace: with no traceparent the tracestate is dropped" 200 "$RGETJ" \
+	"${GETJ}${H}tracestate: congo=t61rcWkgMzE\r\n${C}\r\n"
 vec "baseline: a client X-Request-Id is replaced, never relayed" 200 "$RGETJ" \
 	"${GETJ}${H}X-Request-Id: client-chosen\r\n${C}\r\n"
 
