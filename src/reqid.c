@@ -2,11 +2,15 @@
 /*
  * reqid.c: request ids and W3C trace context (SPEC 2.9.5). Owns a pool of
  * random bytes refilled from getrandom(2) so ids cost no syscall per
- * request; falls back to a clock + counter id if entropy is unavailable.
+ * request; falls back to OpenSSL's generator, then to a counter from the
+ * clock, if the kernel's entropy is unavailable.
  */
 #include <sys/random.h>
 
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "sockguard/runtime.h"
 
@@ -27,16 +31,27 @@ rnd_take(size_t n)
 		ssize_t r = getrandom(rnd_pool, sizeof(rnd_pool),
 		    GRND_NONBLOCK);
 
-		if (r != (ssize_t)sizeof(rnd_pool)) {
-			/* fallback: monotonic time and a counter */
-			uint64_t t = (uint64_t)sg_ev_clock();
+		if (r != (ssize_t)sizeof(rnd_pool) &&
+		    RAND_bytes(rnd_pool, (int)sizeof(rnd_pool)) != 1) {
+			/*
+			 * No entropy: every 8-byte word is a step of a
+			 * counter started from the clock, through
+			 * splitmix64's mixing (a bijection), so no two ids
+			 * or spans (taken 8 bytes at a time) repeat.
+			 */
 			size_t i;
 
-			for (i = 0; i < sizeof(rnd_pool); i += 16) {
-				uint64_t k = ++rnd_counter;
+			if (rnd_counter == 0)
+				rnd_counter = (uint64_t)sg_ev_clock() ^
+				    ((uint64_t)getpid() << 32);
+			for (i = 0; i < sizeof(rnd_pool); i += 8) {
+				uint64_t z = (rnd_counter +=
+				    0x9e3779b97f4a7c15ULL);
 
-				memcpy(rnd_pool + i, &t, 8);
-				memcpy(rnd_pool + i + 8, &k, 8);
+				z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+				z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+				z ^= z >> 31;
+				memcpy(rnd_pool + i, &z, 8);
 			}
 		}
 		rnd_left = sizeof(rnd_pool);

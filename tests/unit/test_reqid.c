@@ -1,10 +1,78 @@
 /* SPDX-License-Identifier: MIT */
 /* test_reqid.c: request and trace ids (reqid.c). */
+#include <sys/syscall.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
 #include "sockguard/runtime.h"
+
+/*
+ * The kernel's and OpenSSL's generators, as reqid.c calls them, made to
+ * fail on demand (each test runs in a process of its own).
+ */
+static bool no_entropy;
+
+ssize_t getrandom(void *buf, size_t n, unsigned int flags);
+int RAND_bytes(unsigned char *buf, int n);
+
+ssize_t
+getrandom(void *buf, size_t n, unsigned int flags)
+{
+	if (no_entropy) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return syscall(SYS_getrandom, buf, n, flags);
+}
+
+int
+RAND_bytes(unsigned char *buf, int n)
+{
+	int (*real)(unsigned char *, int);
+
+	if (no_entropy)
+		return 0;
+	*(void **)&real = dlsym(RTLD_NEXT, "RAND_bytes");
+	return real != NULL ? real(buf, n) : 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* With no entropy anywhere, ids and spans still never repeat. */
+START_TEST(ids_never_repeat_without_entropy)
+{
+	enum { N = 3000 };
+	static char spans[N][17], ids[N][33];
+	char junk[65];
+	size_t i;
+
+	no_entropy = true;
+	for (i = 0; i < 300; i++)
+		sg_random_hex(junk, 32); /* past a refill from the fallback */
+	for (i = 0; i < N; i++) {
+		sg_reqid_new(ids[i]);
+		sg_random_hex(spans[i], 8);
+		ck_assert(strspn(spans[i], "0") < 16);
+		ck_assert(strspn(ids[i], "0") < 32);
+	}
+	qsort(spans, N, sizeof(spans[0]), cmp_str);
+	qsort(ids, N, sizeof(ids[0]), cmp_str);
+	for (i = 1; i < N; i++) {
+		ck_assert_str_ne(spans[i - 1], spans[i]);
+		ck_assert_str_ne(ids[i - 1], ids[i]);
+	}
+}
+END_TEST
 
 START_TEST(random_hex_is_lowercase_hex_and_varies)
 {
@@ -84,6 +152,7 @@ suite_reqid(void)
 
 	tcase_add_test(tc, random_hex_is_lowercase_hex_and_varies);
 	tcase_add_test(tc, ids_stay_whole_across_pool_refills);
+	tcase_add_test(tc, ids_never_repeat_without_entropy);
 	tcase_add_test(tc, trace_begin_takes_a_valid_traceparent);
 	suite_add_tcase(s, tc);
 	return s;
