@@ -261,6 +261,8 @@ sg_log_stop(void)
 			}
 			return; /* the rings stay: the stuck writer reads them */
 		}
+	for (w = 0; w < lg.nw; w++)
+		pthread_cond_destroy(&lg.w[w].cv);
 	lg.running = false;
 	for (i = 0; i < SG_SINK__COUNT; i++) {
 		free(lg.sink[i].ring);
