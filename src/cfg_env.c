@@ -74,6 +74,14 @@ sg_cfg_env_overlay(struct sg_cfg_ctx *c)
 			    keys[i].path);
 			continue;
 		}
+		if ((keys[i].flags & SG_KEYF_ENV_WITH_YAML) &&
+		    c->vals[i].src != SG_CFG_SRC_YAML) {
+			sg_diag_error(c->d, &loc, keys[i].path, "%s can be set "
+			    "from the environment only when the YAML config "
+			    "file sets it too (the variable overrides that "
+			    "value)", keys[i].path);
+			continue;
+		}
 		c->vals[i].src = SG_CFG_SRC_ENV;
 		c->vals[i].loc = loc;
 		c->vals[i].node = NULL;

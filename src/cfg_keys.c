@@ -17,6 +17,7 @@
 #define ENV(k) "SOCKGUARD_" k
 #define M SG_KEYF_MUTABLE
 #define Y SG_KEYF_YAML_ONLY
+#define W SG_KEYF_ENV_WITH_YAML
 #define UNS SG_KEY_UNSUPPORTED
 
 static size_t keys_osa(const char *a, const char *b);
@@ -29,8 +30,8 @@ static const struct sg_key keys_table[] = {
 	{"listen.socket", SG_KEY_STR, "", ENV("LISTEN_SOCKET"), 0},
 	{"listen.socket_mode", SG_KEY_STR, "0600", ENV("LISTEN_SOCKET_MODE"),
 	    0},
-	{"listen.socket_uid", SG_KEY_INT, NULL, NULL, Y},
-	{"listen.socket_gid", SG_KEY_INT, NULL, NULL, Y},
+	{"listen.socket_uid", SG_KEY_INT, NULL, ENV("LISTEN_SOCKET_UID"), W},
+	{"listen.socket_gid", SG_KEY_INT, NULL, ENV("LISTEN_SOCKET_GID"), W},
 	{"listen.insecure_allow_plain_tcp", SG_KEY_BOOL, "false",
 	    ENV("LISTEN_INSECURE_ALLOW_PLAIN_TCP"), 0},
 	{"listen.insecure_allow_unauthenticated_clients", SG_KEY_BOOL, "false",

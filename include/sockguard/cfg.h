@@ -124,6 +124,8 @@ enum sg_key_type {
 
 #define SG_KEYF_MUTABLE   0x1u  /* may change on hot reload */
 #define SG_KEYF_YAML_ONLY 0x2u  /* no environment variable */
+/* its variable only overrides a value the YAML file sets (SPEC 2.12.1) */
+#define SG_KEYF_ENV_WITH_YAML 0x4u
 
 struct sg_key {
 	const char *path;     /* dotted, e.g. "listen.socket_mode" */

@@ -224,6 +224,28 @@ pipe_reap(pid_t pid, int fd)
  * no size, and must be read to its end, not taken as an empty file
  * (which would load the built-in defaults, a TCP listener).
  */
+START_TEST(socket_owner_env_overrides_only_yaml)
+{
+	struct ld l;
+	char *env[] = {"SOCKGUARD_LISTEN_SOCKET_GID=5", NULL};
+
+	/* the YAML sets it: the variable overrides it (SPEC 2.12.1) */
+	ld_run(&l, "listen:\n  socket: /run/o.sock\n  socket_mode: \"0660\"\n"
+	    "  socket_uid: 1000\n  socket_gid: 1000\n", env);
+	ck_clean(&l);
+	ck_assert_int_eq(l.ir->listeners[0].socket_gid, 5);
+	ck_assert_int_eq(l.ir->listeners[0].socket_uid, 1000);
+	ld_free(&l);
+	/* it does not: refused, naming why */
+	ld_run(&l, "listen:\n  socket: /run/o.sock\n", env);
+	ck_fail(&l);
+	ck_diag(&l, "env:SOCKGUARD_LISTEN_SOCKET_GID: error: "
+	    "listen.socket_gid: listen.socket_gid can be set from the "
+	    "environment only when the YAML config file sets it too");
+	ld_free(&l);
+}
+END_TEST
+
 START_TEST(config_from_pipe_and_fifo)
 {
 	struct ld l;
@@ -1658,8 +1680,8 @@ START_TEST(env_errors)
 	ck_diag(&l, "env:SOCKGUARD_REQUEST_BODY_EXEC_ALLOW_PRIVILEGED: error: "
 	    "request_body: request_body is not supported yet");
 	ck_diag(&l, "env:SOCKGUARD_LISTEN_SOCKET_UID: error: "
-	    "listen.socket_uid: listen.socket_uid can only be set in the YAML "
-	    "config file");
+	    "listen.socket_uid: listen.socket_uid can be set from the "
+	    "environment only when the YAML config file sets it too");
 	ck_diag(&l, "env:SOCKGUARD_HEALTH_ENABLED: error: health.enabled: "
 	    "expected a boolean (true or false), got \"yes\"");
 	ck_diag(&l, "env:SOCKGUARD_LISTEN_MAX_CONNECTIONS: error: "
@@ -1780,6 +1802,7 @@ suite_config(void)
 	TCase *te = tcase_create("env");
 
 	tcase_add_test(tc, yaml_duplicate_key);
+	tcase_add_test(tc, socket_owner_env_overrides_only_yaml);
 	tcase_add_test(tc, yaml_anchor_and_alias);
 	tcase_add_test(tc, yaml_depth_cap);
 	tcase_add_test(tc, yaml_structure_errors);
