@@ -794,29 +794,27 @@ check_bind_targets(const struct sg_ir *ir, const struct sg_cfg_lst_src *srcs,
  * "/run/x.sock"). ".." is left alone: through a symlink it need not undo
  * the segment before it.
  */
+static const char *
+check_path_skip(const char *p)
+{
+	/* at a segment start: past repeated slashes, "./" and a final "." */
+	for (;;) {
+		if (*p == '/' && (p[1] == '/' || (p[1] == '.' &&
+		    (p[2] == '/' || p[2] == '\0'))))
+			p += p[1] == '/' ? 1 : 2;
+		else if (*p == '.' && p[1] == '/')
+			p += 2;
+		else
+			return p;
+	}
+}
+
 static bool
 check_path_same(const char *a, const char *b)
 {
 	for (;;) {
-		/* both at a segment start: skip "/", "./" and a final "." */
-		for (;;) {
-			if (*a == '/' && (a[1] == '/' || (a[1] == '.' &&
-			    (a[2] == '/' || a[2] == '\0'))))
-				a += a[1] == '/' ? 1 : 2;
-			else if (*a == '.' && a[1] == '/')
-				a += 2;
-			else
-				break;
-		}
-		for (;;) {
-			if (*b == '/' && (b[1] == '/' || (b[1] == '.' &&
-			    (b[2] == '/' || b[2] == '\0'))))
-				b += b[1] == '/' ? 1 : 2;
-			else if (*b == '.' && b[1] == '/')
-				b += 2;
-			else
-				break;
-		}
+		a = check_path_skip(a);
+		b = check_path_skip(b);
 		if (*a != *b)
 			return false;
 		if (*a == '\0')

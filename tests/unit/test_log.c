@@ -167,6 +167,23 @@ START_TEST(stuck_output_costs_records_not_the_loop)
 }
 END_TEST
 
+/* The whole file at path (NUL-terminated, at most 64 MiB), removed. */
+static char *
+slurp_and_remove(const char *path, size_t *got)
+{
+	size_t cap = 64 << 20;
+	char *buf = malloc(cap);
+	FILE *f = fopen(path, "r");
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(f);
+	*got = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	unlink(path);
+	buf[*got] = '\0';
+	return buf;
+}
+
 /*
  * Two outputs, and the audit one stuck for good (a pipe nobody reads): the
  * access records still reach their file whole, the audit losses are told
@@ -185,8 +202,7 @@ START_TEST(a_stuck_audit_output_costs_only_audit_records)
 	struct timespec t0, t1;
 	unsigned long i, lines = 0;
 	const unsigned long n = 20000;
-	FILE *f;
-	size_t cap = 64 << 20, got;
+	size_t got;
 	int p[2], fd;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -215,13 +231,7 @@ START_TEST(a_stuck_audit_output_costs_only_audit_records)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ck_assert_int_le(t1.tv_sec - t0.tv_sec, 7);
 	ck_assert_uint_gt(sg_log_dropped(), 0);
-	buf = malloc(cap);
-	f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	got = fread(buf, 1, cap - 1, f);
-	fclose(f);
-	unlink(path);
-	buf[got] = '\0';
+	buf = slurp_and_remove(path, &got);
 	for (i = 0; i < got; i++)
 		lines += buf[i] == '\n';
 	/* every access record, and the notice naming the audit losses */
@@ -252,8 +262,7 @@ START_TEST(a_full_disk_never_glues_records)
 	static struct sg_logrec r;
 	char pad[REC_PAD + 1];
 	unsigned long i, whole = 0, cut = 0, last = 0;
-	FILE *f;
-	size_t got, cap = 1 << 20;
+	size_t got;
 	int fd;
 
 	signal(SIGXFSZ, SIG_IGN);
@@ -289,13 +298,7 @@ START_TEST(a_full_disk_never_glues_records)
 		}
 	}
 	sg_log_stop();
-	buf = malloc(cap);
-	f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	got = fread(buf, 1, cap - 1, f);
-	fclose(f);
-	unlink(path);
-	buf[got] = '\0';
+	buf = slurp_and_remove(path, &got);
 	ck_assert_int_eq(buf[got - 1], '\n');
 	for (l = buf; *l != '\0'; l = e + 1) {
 		char *rec;
