@@ -39,6 +39,7 @@
 
 #define CONN_MAGIC 0x53474331u /* "SGC1" */
 #define XFREE_MAX 1024
+#define CONN_INTERIM_MAX 5 /* 1xx heads taken before the final one */
 
 /* readiness we believe in: cleared only on proof that the socket is
  * drained or full (EAGAIN, a short read before the peer's shutdown was
@@ -1434,7 +1435,11 @@ conn_resp_head(struct sg_conn *c)
 			return -1;
 		if (x->resp.status >= 100 && x->resp.status < 200 &&
 		    x->resp.status != 101) {
-			/* interim response: drop it, parse the next head */
+			/* interim response: drop it, parse the next head;
+			 * as Go's client, at most 5 (a daemon sending them
+			 * without end would hold the loop) */
+			if (++x->ninterim > CONN_INTERIM_MAX)
+				return -1;
 			memmove(x->r, x->r + r, x->r_len - (uint32_t)r);
 			x->r_len -= (uint32_t)r;
 			x->rscan = 0;

@@ -465,6 +465,10 @@ http_fields(const char *buf, struct sg_http_lexer *lx, struct sg_http_msg *m,
 	}
 }
 
+/* Header names one message's Connection may list (beyond close,
+ * keep-alive and upgrade); real ones list one or two. */
+#define HTTP_CONN_NAMED_MAX 64
+
 /*
  * Connection options (RFC 9110 7.6.1): a comma list of tokens, empty
  * elements allowed. Headers it names become hop-by-hop, except that
@@ -476,7 +480,7 @@ http_connection(const char *buf, struct sg_http_msg *m,
     struct http_conn_opts *co, bool response, const char **why)
 {
 	struct sg_slice v, tok;
-	uint32_t p, e, a, b;
+	uint32_t p, e, a, b, named = 0;
 	uint16_t i, j;
 
 	memset(co, 0, sizeof(*co));
@@ -517,6 +521,12 @@ http_connection(const char *buf, struct sg_http_msg *m,
 			    sg_http_slice_ieq(buf, tok, "content-length") ||
 			    sg_http_slice_ieq(buf, tok, "transfer-encoding")) {
 				*why = "Connection names an end-to-end header";
+				return response ? 502 : 400;
+			}
+			/* each named header costs a pass over the head: a
+			 * bound keeps a head of a million names linear */
+			if (++named > HTTP_CONN_NAMED_MAX) {
+				*why = "too many header names in Connection";
 				return response ? 502 : 400;
 			}
 			for (j = 0; j < m->nhdr; j++)

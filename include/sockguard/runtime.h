@@ -188,6 +188,7 @@ struct sg_xfer {
 	/* response from upstream */
 	uint32_t r_len, r_off, r_end;
 	uint32_t resp_head_len;
+	uint8_t ninterim;        /* 1xx heads from the daemon so far */
 	bool resp_head_done;
 	uint64_t resp_left;
 	struct sg_chunked resp_ck;

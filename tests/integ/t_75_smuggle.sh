@@ -724,6 +724,26 @@ if j_up bad101 -r "$B101"; then
 else
 	fail "refused daemon head: recorder and sockguard start"
 fi
+# interim (1xx) heads before the answer: five are passed over, as Go's
+# client does; a sixth is a daemon that may never stop, refused with 502
+I100='HTTP/1.1 100 Continue\r\n\r\n'
+R200='HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'
+if j_up int5 -r "$I100$I100$I100$I100$I100$R200"; then
+	out=$("$SGRAW" -u "$T/int5.sock" -w 2000 "$J_REQ")
+	check "five interim heads, then the answer: relayed as 200 (got $(printf '%s' "$out" | statuses))" \
+		[ "$(printf '%s' "$out" | statuses)" = 200 ]
+	sg_stop int5
+else
+	fail "interim heads: recorder and sockguard start"
+fi
+if j_up int6 -r "$I100$I100$I100$I100$I100$I100$R200"; then
+	out=$("$SGRAW" -u "$T/int6.sock" -w 2000 "$J_REQ")
+	check "six interim heads: refused with 502 (got $(printf '%s' "$out" | statuses))" \
+		[ "$(printf '%s' "$out" | statuses)" = 502 ]
+	sg_stop int6
+else
+	fail "interim heads: recorder and sockguard start"
+fi
 BCK='HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'
 if j_up badck -r "$BCK"; then
 	out=$("$SGRAW" -u "$T/badck.sock" -w 2000 "$J_REQ")

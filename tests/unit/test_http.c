@@ -315,10 +315,23 @@ static const struct req_bad req_bad[] = {
 	    "Connection: keep-alive, transfer-encoding\r\n\r\n"), 400, NULL},
 	{"Connection names Host", V(GET "Connection: host\r\n\r\n"), 400,
 	    NULL},
+	{"Connection names 65 headers", V(GET "Connection: x-0,x-1,x-2,x-3,x-4,x-5,x-6,x-7,x-8,x-9,x-10,x-11,x-12,x-13,x-14,x-15,x-16,x-17,x-18,x-19,x-20,x-21,x-22,x-23,x-24,x-25,x-26,x-27,x-28,x-29,x-30,x-31,x-32,x-33,x-34,x-35,x-36,x-37,x-38,x-39,x-40,x-41,x-42,x-43,x-44,x-45,x-46,x-47,x-48,x-49,x-50,x-51,x-52,x-53,x-54,x-55,x-56,x-57,x-58,x-59,x-60,x-61,x-62,x-63,x-64\r\n\r\n"), 400,
+	    "too many header names in Connection"},
 	/* order: syntax before semantics */
 	{"400 beats 417", V(POST "Expect: x\r\nX-A : b\r\n\r\n"), 400, NULL},
 	{"505 beats 400", V("GET / HTTP/1.0\r\n\r\n"), 505, NULL},
 };
+
+/* 64 header names in Connection are still a request; 65 are not (above) */
+START_TEST(connection_names_up_to_64)
+{
+	static const char head[] = GET "Connection: x-0,x-1,x-2,x-3,x-4,x-5,x-6,x-7,x-8,x-9,x-10,x-11,x-12,x-13,x-14,x-15,x-16,x-17,x-18,x-19,x-20,x-21,x-22,x-23,x-24,x-25,x-26,x-27,x-28,x-29,x-30,x-31,x-32,x-33,x-34,x-35,x-36,x-37,x-38,x-39,x-40,x-41,x-42,x-43,x-44,x-45,x-46,x-47,x-48,x-49,x-50,x-51,x-52,x-53,x-54,x-55,x-56,x-57,x-58,x-59,x-60,x-61,x-62,x-63\r\n\r\n";
+	struct sg_http_msg m;
+	const char *why = NULL;
+
+	ck_assert_int_eq(parse_req(head, sizeof(head) - 1, &m, &why), 0);
+}
+END_TEST
 
 START_TEST(request_refused)
 {
@@ -1452,6 +1465,7 @@ suite_http(void)
 	tcase_add_loop_test(tc, request_refused, 0, SG_ARRAY_LEN(req_bad));
 	tcase_add_loop_test(tc, request_accepted, 0, SG_ARRAY_LEN(req_ok));
 	tcase_add_test(tc, request_headers_marked);
+	tcase_add_test(tc, connection_names_up_to_64);
 	tcase_add_loop_test(tc, host_is_local, 0, SG_ARRAY_LEN(host_cases));
 	tcase_add_test(tc, request_minimal_first);
 	suite_add_tcase(s, tc);
