@@ -15,6 +15,8 @@ struct sg_evb {
 	int n, cap;
 	int *slot;   /* fd -> index in pfd, -1 */
 	int nslot;
+	int next;    /* where the next wait starts looking: a round that
+	              * fills its max leaves the rest first in line */
 };
 
 const char *
@@ -120,15 +122,18 @@ sg_evb_del(struct sg_evb *b, int fd)
 int
 sg_evb_wait(struct sg_evb *b, struct sg_ev_fired *out, int max, int timeout_ms)
 {
-	int n, i, k = 0;
+	int n, i, j, k = 0, first;
 
 	n = poll(b->pfd, (nfds_t)b->n, timeout_ms);
 	if (n == -1)
 		return errno == EINTR ? 0 : -1;
-	for (i = 0; i < b->n && k < max && n > 0; i++) {
-		short r = b->pfd[i].revents;
+	first = b->n > 0 ? b->next % b->n : 0;
+	for (j = 0; j < b->n && k < max && n > 0; j++) {
+		short r;
 		unsigned m = 0;
 
+		i = (first + j) % b->n;
+		r = b->pfd[i].revents;
 		if (r == 0)
 			continue;
 		n--;
@@ -152,5 +157,6 @@ sg_evb_wait(struct sg_evb *b, struct sg_ev_fired *out, int max, int timeout_ms)
 		out[k].events = m;
 		k++;
 	}
+	b->next = b->n > 0 ? (first + j) % b->n : 0;
 	return k;
 }

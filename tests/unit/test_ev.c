@@ -59,6 +59,34 @@ ev_is_epoll(void)
 	return strcmp(sg_evb_name(), "epoll") == 0;
 }
 
+/*
+ * More ready fds than one round dispatches (256): the next round starts
+ * with those left over, so none waits behind fds that are ready again.
+ */
+START_TEST(ev_a_full_round_leaves_no_fd_behind)
+{
+	enum { NP = 300 };
+	static int sv[NP][2];
+	static struct ev_probe p[NP];
+	struct sg_ev *ev = sg_ev_new();
+	int i, missed = 0;
+
+	for (i = 0; i < NP; i++) {
+		p[i].other = -1;
+		ev_pair_open(ev, sv[i], SG_EV_READ, &p[i]);
+	}
+	/* level-triggered and never read: every fd stays ready */
+	sg_ev_run_once(ev, 1000);
+	sg_ev_run_once(ev, 1000);
+	for (i = 0; i < NP; i++)
+		missed += p[i].calls == 0;
+	ck_assert_int_eq(missed, 0);
+	for (i = 0; i < NP; i++)
+		ev_pair_close(ev, sv[i]);
+	sg_ev_free(ev);
+}
+END_TEST
+
 START_TEST(ev_level_triggered_repeats_until_read)
 {
 	struct sg_ev *ev = sg_ev_new();
@@ -212,6 +240,7 @@ suite_ev(void)
 	TCase *tc = tcase_create("readiness");
 
 	tcase_add_test(tc, ev_level_triggered_repeats_until_read);
+	tcase_add_test(tc, ev_a_full_round_leaves_no_fd_behind);
 	tcase_add_test(tc, ev_edge_triggered_reports_new_bytes_once);
 	tcase_add_test(tc, ev_fired_names_the_events_still_to_come);
 	tcase_add_test(tc, ev_edge_triggered_hup_comes_with_the_bytes);
