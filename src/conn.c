@@ -57,6 +57,7 @@ static void conn_do_head(struct sg_conn *c);
 static void conn_do_handshake(struct sg_conn *c);
 static int conn_profile(struct sg_conn *c, const struct sg_conf *conf);
 static void conn_request(struct sg_conn *c);
+static void conn_up_dialed(struct sg_upc *u);
 static void conn_do_dial(struct sg_conn *c);
 static void conn_dial_failed(struct sg_conn *c, const char *err, bool local);
 static void conn_arm_request_timeout(struct sg_conn *c);
@@ -89,6 +90,7 @@ static struct sg_xfer *xfer_get(struct sg_server *srv);
 static void xfer_put(struct sg_server *srv, struct sg_xfer *x);
 static const char *xfer_grow(struct sg_server *srv, struct sg_xfer *x);
 static void xfer_shrink(struct sg_server *srv, struct sg_xfer *x);
+static void xfer_big_read(struct sg_server *srv, struct sg_xfer *x);
 static void xfer_own_bufs(struct sg_xfer *x);
 static bool np_is(const char *np, size_t n, const char *lit);
 static bool np_around(const char *np, size_t n, const char *pre,
@@ -792,6 +794,7 @@ conn_request(struct sg_conn *c)
 	size_t o;
 
 	tl_set(c, SG_TL_NONE);
+	xfer_big_read(srv, x);
 	x->start_ns = sg_ev_now(srv->ev);
 	x->conf = sg_conf_ref(srv->conf);
 	ir = x->conf->ir;
@@ -1095,6 +1098,8 @@ conn_request(struct sg_conn *c)
 		    errno == ENOBUFS);
 		return;
 	}
+	if (c->up->connected && !c->up->reused)
+		conn_up_dialed(c->up);
 	conn_rd(c)->ur = false;
 	conn_rd(c)->uw = c->up->connected;
 	c->up->s.rd_wants_w = !c->up->connected;
@@ -1155,6 +1160,18 @@ conn_fail_upstream(struct sg_conn *c, const char *what, const char *err)
 	sg_respond_error(c, 502, "upstream Docker socket unreachable", true);
 }
 
+/*
+ * The daemon took a new connection: healthy again after a demotion (a
+ * lone socket has no probes to say so, and an unhealthy endpoint's
+ * connections are not pooled, so every request would dial anew).
+ */
+static void
+conn_up_dialed(struct sg_upc *u)
+{
+	if (u->ep->health != SG_EP_HEALTHY)
+		sg_failover_set(u->ep, SG_EP_HEALTHY, NULL);
+}
+
 static void
 conn_do_dial(struct sg_conn *c)
 {
@@ -1178,6 +1195,7 @@ conn_do_dial(struct sg_conn *c)
 		conn_dial_failed(c, err, false);
 		return;
 	}
+	conn_up_dialed(u);
 	u->s.rd_wants_w = u->s.wr_wants_r = false;
 	tl_set(c, SG_TL_NONE);
 	conn_arm_request_timeout(c);
@@ -2756,7 +2774,7 @@ xfer_grow(struct sg_server *srv, struct sg_xfer *x)
 {
 	void *m;
 
-	if (srv->nbig >= SG_BIG_MAX)
+	if (srv->nbig_reading >= SG_BIG_MAX || srv->nbig >= SG_BIG_TOTAL)
 		return "too many request heads over 32 KiB at once; retry";
 	m = mmap(NULL, XFER_BIG_LEN, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -2770,7 +2788,19 @@ xfer_grow(struct sg_server *srv, struct sg_xfer *x)
 	x->out = x->np + XFER_BIG_NP;
 	x->out_cap = XFER_BIG_OUT;
 	srv->nbig++;
+	srv->nbig_reading++;
+	x->big_reading = true;
 	return NULL;
+}
+
+/* The head in the mapping is whole: it no longer counts as being read. */
+static void
+xfer_big_read(struct sg_server *srv, struct sg_xfer *x)
+{
+	if (x->big_reading) {
+		x->big_reading = false;
+		srv->nbig_reading--;
+	}
 }
 
 /* Back to the exchange's own buffers; what the mapping held is dropped. */
@@ -2779,6 +2809,7 @@ xfer_shrink(struct sg_server *srv, struct sg_xfer *x)
 {
 	if (x->big == NULL)
 		return;
+	xfer_big_read(srv, x);
 	munmap(x->big, XFER_BIG_LEN);
 	srv->nbig--;
 	xfer_own_bufs(x);
@@ -2789,6 +2820,7 @@ static void
 xfer_own_bufs(struct sg_xfer *x)
 {
 	x->big = NULL;
+	x->big_reading = false;
 	x->in = x->in_buf;
 	x->np = x->np_buf;
 	x->out = x->out_buf;

@@ -24,10 +24,14 @@
 /*
  * A request head over SG_HEAD_MAX (a build's X-Registry-Config covering
  * many registries) moves to a mapping of its own, up to SG_HEAD_BIG, the
- * daemon's own limit; at most SG_BIG_MAX exchanges hold one at once.
+ * daemon's own limit. At most SG_BIG_MAX exchanges may be reading one at
+ * once (a slow sender holds it), and at most SG_BIG_TOTAL hold one at all
+ * (a long stream keeps its head's mapping): the first bound cannot be
+ * used up by streams that were allowed and go on for hours.
  */
 #define SG_HEAD_BIG       (1024 * 1024)
 #define SG_BIG_MAX        32
+#define SG_BIG_TOTAL      256
 #define SG_BODY_ROOM      (16 * 1024)  /* body relay room after a head */
 #define SG_RESP_BUF       (256 * 1024)
 #define SG_HB_BUF         (8 * 1024)   /* rewritten response head */
@@ -238,6 +242,7 @@ struct sg_xfer {
 	char *in, *np, *out;
 	uint32_t in_cap, out_cap;
 	char *big;               /* NULL, or the mapping in, np and out use */
+	bool big_reading;        /* ... whose head is still coming in */
 	char in_buf[SG_HEAD_MAX + SG_BODY_ROOM];
 	char np_buf[SG_HEAD_MAX + 1];
 	char out_buf[SG_OUT_BUF];
@@ -322,6 +327,7 @@ struct sg_server {
 	size_t xfree_low;              /* fewest free buffers this second */
 	size_t nxfer_busy;             /* buffers held by exchanges */
 	unsigned nbig;                 /* of them holding a large head */
+	unsigned nbig_reading;         /* ... still reading it */
 	int reserve_fd;                /* spare fd for EMFILE handling */
 	bool draining;
 	int64_t drain_deadline;

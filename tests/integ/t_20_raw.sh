@@ -173,5 +173,29 @@ kill "$bspid" 2>/dev/null
 check "bighead: once they are gone a large head is served again" \
 	wait_for 10 sh -c "'$SGRAW' -u '$T/raw.sock' -w 3000 'GET /_ping HTTP/1.1\r\n${HC}X-Big: ' '@40000:f' '\r\n\r\n' | head -1 | grep -q '^HTTP/1.1 200 '"
 
+# 32 allowed streams whose heads were large hold their mappings for as
+# long as they run; that must not refuse the next large head (the bound
+# of 32 is on heads still being read)
+cfg=$(write_cfg bigs 'allow GET,HEAD /_ping
+allow GET /events
+deny * /**')
+if sg_start bigs "$cfg"; then
+	bsp=()
+	for i in $(seq 32); do
+		raw bigs -w 20000 "GET /events HTTP/1.1\r\n${H}X-Big: " "@40000:a" "\r\n\r\n" >"$T/bigs$i.out" &
+		bsp+=($!)
+	done
+	check "bighead: 32 event streams with 40 KB heads are all running" \
+		wait_for 15 sh -c "[ \$(grep -l '^HTTP/1.1 200' '$T'/bigs*.out 2>/dev/null | wc -l) -eq 32 ]"
+	r=$(raw bigs -w 3000 "GET /_ping HTTP/1.1\r\n${HC}X-Big: " "@40000:e" "\r\n\r\n")
+	check "bighead: ... and a 33rd large head is still served (got $(printf '%s' "$r" | head -1 | tr -d '\r'))" \
+		sh -c "printf '%s' '$r' | head -1 | grep -q '^HTTP/1.1 200 '"
+	kill "${bsp[@]}" 2>/dev/null
+	{ wait "${bsp[@]}"; } 2>/dev/null
+	sg_stop bigs
+else
+	fail "bighead: sockguard starts for the stream test"
+fi
+
 check "raw: access log records are JSON with the canonical path" \
 	wait_for 5 sh -c "grep '\"msg\":\"request\"' '$T/raw.log' | grep -q '\"normalized_path\":\"/containers/json\"'"

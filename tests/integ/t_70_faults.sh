@@ -518,6 +518,13 @@ if sg_start rs "$cfg" && sg_start rs2 "$cfg2"; then
 		check "daemon restart: and the next five" [ "$n" -eq 5 ]
 		check "daemon restart: docker ps through sockguard" sh -c "DOCKER_HOST=unix://$T/rs.sock docker ps >/dev/null"
 		check "daemon restart: the test image survived" sh -c "docker -H unix://$DOCKER_SOCK images | grep -q bb"
+		# rs2's failed dial marked the lone socket unhealthy, which
+		# turns pooling off: its next successful dial says it is back
+		r=$(raw rs2 -w 5000 "GET /v1.41/version HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+		check "daemon restart: a request after the failed dial succeeds" \
+			sh -c "printf '%s' '$r' | head -1 | grep -q '^HTTP/1.1 200'"
+		check "daemon restart: ... and marks the socket healthy again (no probe needed)" \
+			wait_for 5 sh -c "grep 'upstream endpoint health changed' '$T/rs2.log' | grep -q '\"to\":\"unhealthy\"' && grep 'upstream endpoint health changed' '$T/rs2.log' | tail -1 | grep -q '\"to\":\"healthy\"'"
 	else
 		fail "daemon restart: dockerd came back"
 	fi
