@@ -1614,8 +1614,15 @@ conn_pipe(struct sg_conn *c)
 		return false;
 	x->piped = true;
 	x->pipe_len = 0;
+	x->pipe_cap = 65536;
+	if (c->srv->nbig_pipes >= SG_SPLICE_BIG_MAX)
+		return true; /* the budget is spent: the defaults */
 	n = fcntl(x->pfd[1], F_SETPIPE_SZ, SG_SPLICE_PIPE);
-	x->pipe_cap = n > 0 ? (uint32_t)n : 65536;
+	if (n > 0) {
+		x->pipe_cap = (uint32_t)n;
+		x->big_pipe = true;
+		c->srv->nbig_pipes++;
+	}
 	if (!c->big_sndbuf && c->lst->is_unix) {
 		n = SG_SPLICE_SNDBUF;
 		c->big_sndbuf = true;
@@ -1634,7 +1641,7 @@ conn_splicing(const struct sg_xfer *x)
 
 /* Closes the pipe of a finished exchange: idle connections hold none. */
 static void
-conn_unpipe(struct sg_xfer *x)
+conn_unpipe(struct sg_server *srv, struct sg_xfer *x)
 {
 	if (!x->piped)
 		return;
@@ -1642,6 +1649,10 @@ conn_unpipe(struct sg_xfer *x)
 	close(x->pfd[1]);
 	x->piped = false;
 	x->pipe_len = 0;
+	if (x->big_pipe) {
+		x->big_pipe = false;
+		srv->nbig_pipes--;
+	}
 }
 
 /*
@@ -2293,7 +2304,7 @@ conn_finish(struct sg_conn *c)
 	 * readiness no new edge reports them, so the next use peeks first */
 	if (c->up != NULL)
 		c->up->unseen_tail = x->piped || conn_rd(c)->ur;
-	conn_unpipe(x);
+	conn_unpipe(srv, x);
 	if (c->up != NULL) {
 		/* a response may end before the request went up whole (a
 		 * daemon may answer early): the rest of its body would lead
@@ -2542,7 +2553,7 @@ conn_free(void *arg)
 	}
 	close(c->cs.fd);
 	if (c->x != NULL) {
-		conn_unpipe(c->x);
+		conn_unpipe(c->srv, c->x);
 		if (c->x->conf != NULL)
 			sg_conf_unref(c->x->conf);
 		c->x->conf = NULL;

@@ -53,6 +53,10 @@
 /* the splice pipe, and the client send buffer asked for once splicing */
 #define SG_SPLICE_PIPE    (1024 * 1024)
 #define SG_SPLICE_SNDBUF  (512 * 1024)
+/* exchanges that may hold an enlarged pipe at once; others splice through
+ * the kernel's default (64 KiB), so clients that stop reading pin at most
+ * this many enlarged buffers */
+#define SG_SPLICE_BIG_MAX 64
 /* bytes peeked at a chunk boundary of a spliced chunked body */
 #define SG_SPLICE_PEEK    512
 /* released this recently: reused without a liveness peek */
@@ -204,6 +208,7 @@ struct sg_xfer {
 	uint32_t h_off, h_len;
 	/* hijacked stream between two plain sockets: splice through a pipe */
 	bool piped;
+	bool big_pipe;           /* ... enlarged (srv->nbig_pipes) */
 	bool pipe_full;  /* a splice into it would block: wait for a drain */
 	bool nosplice;   /* chunk framing invalid: copy the rest (it fails) */
 	uint32_t ck_copy; /* a size line not yet whole: read these bytes */
@@ -328,6 +333,7 @@ struct sg_server {
 	size_t nxfer_busy;             /* buffers held by exchanges */
 	unsigned nbig;                 /* of them holding a large head */
 	unsigned nbig_reading;         /* ... still reading it */
+	unsigned nbig_pipes;           /* exchanges with an enlarged pipe */
 	int reserve_fd;                /* spare fd for EMFILE handling */
 	bool draining;
 	int64_t drain_deadline;

@@ -127,6 +127,26 @@ if [ -x "${SGMOCKD:-}" ]; then
 		kill "$stall" 2>/dev/null
 		{ wait "$stall"; } 2>/dev/null
 
+		# 70 clients that stop reading: 64 get the enlarged buffers,
+		# the rest splice through the defaults (the memory they can pin
+		# is bounded)
+		fdb=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)
+		stalls=()
+		for _ in $(seq 70); do
+			curl -s --max-time 60 --unix-socket "$T/mbody.sock" \
+				"http://d/bigbody?size=268435456" |
+				{ head -c 100000 >/dev/null; exec sleep 60; } &
+			stalls+=($!)
+		done
+		# four descriptors each (client, upstream, the pipe's two ends)
+		wait_for 20 sh -c "[ \$(find /proc/$pid/fd -mindepth 1 -maxdepth 1 | wc -l) -ge $((fdb + 280)) ]"
+		big=$(ss -xmp | grep -F "pid=$pid," | grep -c "tb$((2 * wmax)),")
+		check "bodies: of 70 stalled spliced bodies, 64 get the enlarged buffers (got $big)" \
+			[ "$big" -eq 64 ]
+		# the readers go; each curl then fails on its next write
+		kill "${stalls[@]}" 2>/dev/null
+		{ wait "${stalls[@]}"; } 2>/dev/null
+
 		# a client leaving mid-body: no descriptor is left behind and
 		# the loop does not spin on the dead connection
 		fds0=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)
