@@ -728,31 +728,25 @@ fi
 # client does; a sixth is a daemon that may never stop, refused with 502
 I100='HTTP/1.1 100 Continue\r\n\r\n'
 R200='HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'
-if j_up int5 -r "$I100$I100$I100$I100$I100$R200"; then
-	out=$("$SGRAW" -u "$T/int5.sock" -w 2000 "$J_REQ")
-	check "five interim heads, then the answer: relayed as 200 (got $(printf '%s' "$out" | statuses))" \
-		[ "$(printf '%s' "$out" | statuses)" = 200 ]
-	sg_stop int5
-else
-	fail "interim heads: recorder and sockguard start"
-fi
-if j_up int6 -r "$I100$I100$I100$I100$I100$I100$R200"; then
-	out=$("$SGRAW" -u "$T/int6.sock" -w 2000 "$J_REQ")
-	check "six interim heads: refused with 502 (got $(printf '%s' "$out" | statuses))" \
-		[ "$(printf '%s' "$out" | statuses)" = 502 ]
-	sg_stop int6
-else
-	fail "interim heads: recorder and sockguard start"
-fi
-BCK='HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'
-if j_up badck -r "$BCK"; then
-	out=$("$SGRAW" -u "$T/badck.sock" -w 2000 "$J_REQ")
-	check "refused daemon body start (bad chunk size with the head): the client gets a 502 (got $(printf '%s' "$out" | statuses))" \
-		[ "$(printf '%s' "$out" | statuses)" = 502 ]
-	sg_stop badck
-else
-	fail "refused daemon body start: recorder and sockguard start"
-fi
+# j_answer NAME WANT LABEL RESPONSE: a recorder that answers RESPONSE to
+# a request; the client must see the statuses WANT
+j_answer() {
+	local name=$1 want=$2 label=$3 out
+	if j_up "$name" -r "$4"; then
+		out=$("$SGRAW" -u "$T/$name.sock" -w 2000 "$J_REQ")
+		check "$label (got $(printf '%s' "$out" | statuses))" \
+			[ "$(printf '%s' "$out" | statuses)" = "$want" ]
+		sg_stop "$name"
+	else
+		fail "$label: recorder and sockguard start"
+	fi
+}
+j_answer int5 200 "five interim heads, then the answer: relayed as 200" \
+	"$I100$I100$I100$I100$I100$R200"
+j_answer int6 502 "six interim heads: refused with 502" \
+	"$I100$I100$I100$I100$I100$I100$R200"
+j_answer badck 502 "refused daemon body start (bad chunk size with the head): the client gets a 502" \
+	'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'
 
 # An upstream that sends part of a chunked body and closes, the bytes and
 # the close reaching sockguard together (it is stopped meanwhile), so one
