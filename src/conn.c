@@ -971,8 +971,7 @@ conn_request(struct sg_conn *c)
 	x->decision = v.action == SG_ACTION_ALLOW ? "allow" : "would_deny";
 
 	/* structural guards that need no body parsing */
-	if (ver.present && (ver.major < ir->min_api_major ||
-	    (ver.major == ir->min_api_major && ver.minor < ir->min_api_minor))) {
+	if (sg_path_ver_below(&ver, ir->min_api_major, ir->min_api_minor)) {
 		char msg[160];
 
 		snprintf(msg, sizeof(msg), "API version v%u.%u is below the "

@@ -812,22 +812,20 @@ check_path_skip(const char *p)
 static bool
 check_path_same(const char *a, const char *b)
 {
+	bool seg = true; /* at the start, or at a '/': a segment starts */
+
 	for (;;) {
-		a = check_path_skip(a);
-		b = check_path_skip(b);
+		if (seg || *a == '/' || *b == '/') {
+			a = check_path_skip(a);
+			b = check_path_skip(b);
+		}
+		seg = false;
 		if (*a != *b)
 			return false;
 		if (*a == '\0')
 			return true;
-		/* copy one segment's bytes, up to the next '/' */
-		do {
-			if (*a != *b)
-				return false;
-			a++;
-			b++;
-		} while (*a != '\0' && *a != '/' && *b != '\0' && *b != '/');
-		if ((*a == '/') != (*b == '/') || (*a == '\0') != (*b == '\0'))
-			return false;
+		a++;
+		b++;
 	}
 }
 

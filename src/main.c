@@ -470,10 +470,8 @@ main_match(struct main_args *a)
 		v.reason = "malformed API version prefix (refused with 400 "
 		    "before the rules)";
 		v.code = SG_REASON_API_VERSION_MALFORMED;
-	} else if (v.action == SG_ACTION_ALLOW && ver.present &&
-	    (ver.major < c->ir->min_api_major ||
-	    (ver.major == c->ir->min_api_major &&
-	    ver.minor < c->ir->min_api_minor))) {
+	} else if (v.action == SG_ACTION_ALLOW && sg_path_ver_below(&ver,
+	    c->ir->min_api_major, c->ir->min_api_minor)) {
 		/* as the proxy does: an allowed request refused with 400 */
 		v.action = SG_ACTION_DENY;
 		v.rule = -1;

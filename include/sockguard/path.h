@@ -36,6 +36,15 @@ struct sg_path_ver {
 	bool odd;
 };
 
+/* Whether the path named an API version below major.minor. */
+static inline bool
+sg_path_ver_below(const struct sg_path_ver *v, unsigned major,
+    unsigned minor)
+{
+	return v->present && (v->major < major ||
+	    (v->major == major && v->minor < minor));
+}
+
 /*
  * Canonicalises an already-decoded path: POSIX path.Clean semantics
  * (collapse '/', drop '.', resolve '..' never above root, drop a trailing
